@@ -1,0 +1,43 @@
+"""The ``gptspec`` command: one sub-command per module of this package.
+
+Each sub-command module provides ``add_parser(subparsers)`` (which sets ``func``) and returns an
+exit status from ``func(args)``: 0 success, 1 a check failed, 2 bad arguments or unloadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..spec import SpecError
+
+__all__ = ["main", "build_parser"]
+
+COMMANDS = ("explain",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gptspec",
+        description="The shapes of a GPT transformer as a typed, checked, provable specification.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except SpecError as exc:
+        print(f"gptspec {args.command}: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""gptspec.properties: WHY the results are right — Hypothesis properties of any implementation."""

@@ -1,0 +1,44 @@
+"""Hypothesis profiles, chosen by ``GPTSPEC_PROFILE`` (default ``ci`` under ``CI=true``, else ``dev``).
+
+- ``ci``: derandomized and bounded, so the whole suite runs in a few minutes on 2 cores and a
+  red run is reproducible from its log.
+- ``dev``: random, a little more than ci, for everyday work.
+- ``thorough``: random, 10× dev's examples, for a release or a suspicion.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+__all__ = ["PROFILES", "register_profiles", "load_profile", "profile_from_env"]
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+PROFILES = {
+    "ci": dict(max_examples=40, derandomize=True, print_blob=True, **_COMMON),
+    "dev": dict(max_examples=60, **_COMMON),
+    "thorough": dict(max_examples=600, **_COMMON),
+}
+
+
+def register_profiles() -> None:
+    for name, kwargs in PROFILES.items():
+        settings.register_profile(name, **kwargs)  # type: ignore[arg-type]
+
+
+def profile_from_env() -> str:
+    name = os.environ.get("GPTSPEC_PROFILE", "").strip()
+    if name:
+        if name not in PROFILES:
+            raise ValueError(f"GPTSPEC_PROFILE={name!r}: known profiles are {', '.join(PROFILES)}")
+        return name
+    return "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
+
+
+def load_profile(name: str | None = None) -> str:
+    register_profiles()
+    chosen = name or profile_from_env()
+    settings.load_profile(chosen)
+    return chosen

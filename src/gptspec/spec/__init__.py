@@ -1,0 +1,51 @@
+"""gptspec.spec: WHAT the shapes of GPT are.
+
+Dimension symbols, configs (GPT-3, GPT-2 small, custom), jaxtyping aliases for every tensor, the
+typed signature of every function, the weights container, the parameter tally, and the run-time
+checker that binds named dims across calls. Depends on nothing else in gptspec.
+"""
+
+from . import signatures, types
+from .check import (
+    bind,
+    bound_config,
+    check_call,
+    check_result,
+    checks,
+    checks_enabled,
+    has_values,
+    implements,
+    located,
+    set_checks,
+    spec_error,
+    spec_of,
+)
+from .config import GPT2_SMALL, GPT3, PRESETS, Config, config_from_file, config_from_mapping, get_config
+from .dims import CONTEXT_DIMS, DIMS, Dim
+from .errors import (
+    ArgumentTypeError,
+    ConfigError,
+    ContextLengthError,
+    DtypeError,
+    ShapeError,
+    SoftmaxInputError,
+    SpecError,
+    TemperatureError,
+    TokenError,
+)
+from .signatures import FUNCTIONS, MODEL_FUNCTIONS, SIGNATURES
+from .tally import Category, Tally, tally
+from .weights import BlockWeights, Weights
+
+__all__ = [
+    "signatures", "types",
+    "bind", "bound_config", "check_call", "check_result", "checks", "checks_enabled", "has_values",
+    "implements", "located", "set_checks", "spec_error", "spec_of",
+    "GPT2_SMALL", "GPT3", "PRESETS", "Config", "config_from_file", "config_from_mapping", "get_config",
+    "CONTEXT_DIMS", "DIMS", "Dim",
+    "ArgumentTypeError", "ConfigError", "ContextLengthError", "DtypeError", "ShapeError",
+    "SoftmaxInputError", "SpecError", "TemperatureError", "TokenError",
+    "FUNCTIONS", "MODEL_FUNCTIONS", "SIGNATURES",
+    "Category", "Tally", "tally",
+    "BlockWeights", "Weights",
+]

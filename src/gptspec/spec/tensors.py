@@ -1,0 +1,67 @@
+"""The tensor table of the design: every tensor of the spec, its jaxtyping type and meaning.
+
+``shape_under(tensor, config, ctx)`` evaluates a symbolic shape with a config's sizes, so tools
+(``gptspec explain``) print both the symbols and the numbers from one source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from . import types as T
+from .config import Config
+
+__all__ = ["Tensor", "TENSORS", "shape_under", "symbolic_shape"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Tensor:
+    name: str
+    hint: Any  # a jaxtyping type from gptspec.spec.types
+    meaning: str
+    kind: str  # "input", "weight" or "activation"
+    per: str = ""  # for weights: "once", "per layer"; stacked per-head weights are per layer
+
+    @property
+    def dims(self) -> str:
+        return str(self.hint.dim_str)
+
+
+TENSORS: tuple[Tensor, ...] = (
+    Tensor("tokens", T.Tokens, "token ids, 0 <= id < vocab", "input"),
+    Tensor("W_E", T.EmbeddingMatrix, "embedding matrix; column t is token t's vector", "weight", "once"),
+    Tensor("W_pos", T.PositionMatrix, "position embedding; column p is added at position p", "weight", "once"),
+    Tensor("E", T.Embeddings, "embeddings, one column per position", "activation"),
+    Tensor("W_Q", T.StackedQueryMatrix, "query matrices, one slice per head", "weight", "per layer"),
+    Tensor("W_K", T.StackedKeyMatrix, "key matrices, one slice per head", "weight", "per layer"),
+    Tensor("Q", T.Queries, "queries of one head, W_Q[h] E", "activation"),
+    Tensor("K", T.Keys, "keys of one head, W_K[h] E", "activation"),
+    Tensor("scores", T.Scores, "KᵀQ / √d_head: keys down, queries across", "activation"),
+    Tensor("mask", T.Mask, "True where key <= query; the lower-left is masked", "activation"),
+    Tensor("A", T.Pattern, "attention pattern, softmax down each column", "activation"),
+    Tensor("W_V_down", T.StackedValueDown, "value-down matrices, one slice per head", "weight", "per layer"),
+    Tensor("W_V_up", T.ValueUp, "value-up of one head = column block h of W_O", "activation"),
+    Tensor("W_O", T.OutputMatrix, "output matrix: the heads' value-ups side by side", "weight", "per layer"),
+    Tensor("ΔE", T.DeltaE, "what attention (or the MLP) adds to each column", "activation"),
+    Tensor("ln gain, bias", T.LayerNormGain, "layer-norm scale and shift (×2 per block, ×2 each)", "weight", "4 per layer"),
+    Tensor("W_up", T.MLPUp, "MLP up-projection", "weight", "per layer"),
+    Tensor("b_up", T.MLPUpBias, "MLP up bias", "weight", "per layer"),
+    Tensor("W_down", T.MLPDown, "MLP down-projection", "weight", "per layer"),
+    Tensor("b_down", T.MLPDownBias, "MLP down bias", "weight", "per layer"),
+    Tensor("W_U", T.UnembeddingMatrix, "unembedding matrix, the reverse of W_E", "weight", "once"),
+    Tensor("logits", T.Logits, "W_U E; prediction reads the last column", "activation"),
+    Tensor("probs", T.Probabilities, "softmax(logits[:, −1] / T)", "activation"),
+)
+
+
+def symbolic_shape(tensor: Tensor) -> tuple[str, ...]:
+    return tuple(tensor.dims.split())
+
+
+def shape_under(tensor: Tensor, config: Config, ctx: int | None = None) -> tuple[int, ...]:
+    """The tensor's shape with the config's sizes (ctx, ctx_q, ctx_k = ``ctx`` or n_ctx)."""
+    sizes: dict[str, int] = dict(config.dims())
+    n = config.n_ctx if ctx is None else ctx
+    sizes.update(ctx=n, ctx_q=n, ctx_k=n)
+    return tuple(int(eval(d, {"__builtins__": {}}, sizes)) for d in symbolic_shape(tensor))  # noqa: S307
