@@ -1,0 +1,1 @@
+"""Imports every family module of the catalogue, so that their properties are registered."""

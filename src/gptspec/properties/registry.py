@@ -1,0 +1,116 @@
+"""The registry of properties: every property with its name, family, needs and statement.
+
+A property is written once as a function of an implementation: ``body(impl, example)`` where
+``impl`` is any object providing some of the spec's functions by name (in the columns layout,
+NumPy in and out; adapters bring other layouts and frameworks to that form) and ``example`` is
+one value drawn from the property's Hypothesis strategy. The body raises
+:class:`PropertyFailure` with a message that says what was expected and what came back.
+
+``Property.hypothesis_test(impl)`` turns it into a zero-argument Hypothesis test: calling it
+searches for a counterexample under the active settings profile and raises the shrunk one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from hypothesis import given
+from hypothesis import settings as Settings
+from hypothesis import strategies as st
+
+__all__ = ["Property", "PropertyFailure", "REGISTRY", "prop", "properties", "applicable", "get"]
+
+
+class PropertyFailure(AssertionError):
+    """A property does not hold: the message says what was expected and what came back."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Property:
+    name: str  # "softmax.sums_to_one": family, dot, what it states
+    family: str  # "softmax", "temperature", "causality", "head_concat", ...
+    needs: tuple[str, ...]  # spec function names the implementation must provide
+    statement: str  # one line, in the words of the math
+    body: Callable[[Any, Any], None]
+    strategy: Callable[[], st.SearchStrategy[Any]]  # built lazily, on first use
+
+    def applies_to(self, impl: Any) -> bool:
+        """Whether ``impl`` provides every function this property needs."""
+        return all(callable(getattr(impl, name, None)) for name in self.needs)
+
+    def check(self, impl: Any, example: Any) -> None:
+        """Run the property once on one example (raises PropertyFailure if it does not hold)."""
+        self.body(impl, example)
+
+    def hypothesis_test(
+        self,
+        impl: Any,
+        *,
+        settings: Settings | None = None,
+        on_example: Callable[[Any], None] | None = None,
+    ) -> Callable[[], None]:
+        """A zero-argument Hypothesis test of this property for ``impl``.
+
+        ``on_example`` sees every example before it runs; the last one it sees when the test
+        raises is the shrunk counterexample (Hypothesis replays the minimal failure last).
+        """
+        body = self.body
+
+        @given(self.strategy())
+        def test(example: Any) -> None:
+            if on_example is not None:
+                on_example(example)
+            body(impl, example)
+
+        test.__name__ = f"test_{self.name.replace('.', '_')}"
+        test.__qualname__ = test.__name__
+        return settings(test) if settings is not None else test
+
+
+REGISTRY: dict[str, Property] = {}
+
+
+def prop(
+    name: str,
+    *,
+    needs: Iterable[str],
+    statement: str,
+    strategy: Callable[[], st.SearchStrategy[Any]],
+) -> Callable[[Callable[[Any, Any], None]], Property]:
+    """Register ``body`` as the property ``name`` (family = the part before the first dot)."""
+
+    def register(body: Callable[[Any, Any], None]) -> Property:
+        if name in REGISTRY:
+            raise ValueError(f"property {name!r} is registered twice")
+        family = name.split(".", 1)[0]
+        p = Property(name, family, tuple(needs), statement, body, strategy)
+        REGISTRY[name] = p
+        return p
+
+    return register
+
+
+def properties(family: str | None = None) -> list[Property]:
+    """Every registered property (of one family), in registration order."""
+    _load_catalogue()
+    return [p for p in REGISTRY.values() if family is None or p.family == family]
+
+
+def get(name: str) -> Property:
+    _load_catalogue()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no property named {name!r}") from None
+
+
+def applicable(impl: Any) -> list[Property]:
+    """The properties whose needed functions ``impl`` provides."""
+    return [p for p in properties() if p.applies_to(impl)]
+
+
+def _load_catalogue() -> None:
+    """Import the family modules, which register their properties on import."""
+    from . import catalogue  # noqa: F401  (catalogue imports every family module)
