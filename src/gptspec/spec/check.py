@@ -199,6 +199,10 @@ class _ArraySpec:
         return f"{_KIND_NAMES[self.kinds]}[{self.text}]"
 
 
+def _axes(n: int) -> str:
+    return f"{n} axis" if n == 1 else f"{n} axes"
+
+
 def _is_array_hint(hint: Any) -> bool:
     return hasattr(hint, "dims") and hasattr(hint, "dtypes") and hasattr(hint, "dim_str")
 
@@ -255,17 +259,16 @@ class _Binder:
                 f"{label} should be a NumPy array {spec.describe()}, got {type(value).__name__}",
             )
         if spec.kinds != "biufc" and value.dtype.kind not in spec.kinds:
-            self.fail(
-                DtypeError,
-                f"{label} should have a {_KIND_NAMES[spec.kinds]} dtype, got {value.dtype}",
-            )
+            kind = _KIND_NAMES[spec.kinds]
+            article = "an" if kind[0] in "aeiou" else "a"
+            self.fail(DtypeError, f"{label} should have {article} {kind} dtype, got {value.dtype}")
         shape = value.shape
         if not spec.variadic:
             if len(shape) != len(spec.dims):
                 self.fail(
                     ShapeError,
-                    f"{label} should have {len(spec.dims)} axes [{spec.text}], "
-                    f"got {len(shape)} axes with shape {shape}",
+                    f"{label} should have {_axes(len(spec.dims))} [{spec.text}], "
+                    f"got {_axes(len(shape))} with shape {shape}",
                 )
             for i, (dim, size) in enumerate(zip(spec.dims, shape)):
                 self._check_axis(dim, int(size), f"{label} axis {i}", late)
@@ -276,8 +279,8 @@ class _Binder:
         if len(shape) < len(front) + len(back):
             self.fail(
                 ShapeError,
-                f"{label} should have at least {len(front) + len(back)} axes [{spec.text}], "
-                f"got {len(shape)} axes with shape {shape}",
+                f"{label} should have at least {_axes(len(front) + len(back))} [{spec.text}], "
+                f"got {_axes(len(shape))} with shape {shape}",
             )
         for i, dim in enumerate(front):
             self._check_axis(dim, int(shape[i]), f"{label} axis {i}", late)
@@ -291,8 +294,8 @@ class _Binder:
             if name in self.sizes and self.sizes[name] != middle:
                 self.fail(
                     ShapeError,
-                    f"{label} has shape {middle} for *{group.name}, "
-                    f"but {self.sources[name]} bound it to {self.sizes[name]}",
+                    f"{label} axes *{group.name} should be {self.sizes[name]} "
+                    f"(bound by {self.sources[name]}), got {middle}",
                 )
             self.sizes.setdefault(name, middle)
             self.sources.setdefault(name, label)
