@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..spec import Config, tally
+from ..spec.flow import block_flow, step_shape
 from ..spec.tensors import TENSORS, shape_under
 from .options import add_config_options, config_from_args
 
@@ -19,6 +20,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("explain", help="every tensor of the spec, its shape under a config, and the parameter tally")
     add_config_options(p)
     p.add_argument("--ctx", type=int, default=None, help="tokens in the call (default n_ctx)")
+    p.add_argument("--flow", action="store_true", help="the shape flow of one block, step by step, instead")
     p.set_defaults(func=run)
 
 
@@ -62,6 +64,21 @@ def tally_table(config: Config) -> Table:
     return table
 
 
+def flow_table(config: Config, ctx: int | None) -> Table:
+    """One block, step by step: each step's formula, symbolic dims, spec type and sizes."""
+    title = f"One block of {config.name}, step by step (h = one of {config.n_heads} heads)"
+    table = Table(title=title, title_justify="left")
+    for col in ("step", "formula", "symbolic shape", "spec type", "shape"):
+        table.add_column(col)
+    for step in block_flow():
+        shape = " × ".join(_n(s) for s in step_shape(step, config, ctx))
+        table.add_row(
+            escape(step.name), escape(step.formula), escape(f"[{step.dims}]"), step.alias or "",
+            shape + (f"  (× {config.n_heads} heads)" if step.per_head else ""),
+        )
+    return table
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     out = console()
@@ -70,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
         f"[bold]{c.name}[/bold]: vocab {_n(c.vocab)}, d_model {_n(c.d_model)}, {c.n_heads} heads of {c.d_head} "
         f"(n_heads·d_head = {_n(c.d_attn)}), n_ctx {_n(c.n_ctx)}, {c.n_layers} layers, d_mlp {_n(c.d_mlp)}"
     )
+    if args.flow:
+        out.print(flow_table(config, args.ctx))
+        return 0
     out.print(tensor_table(config, args.ctx))
     out.print(tally_table(config))
     return 0
