@@ -30,7 +30,8 @@ def test_every_step_is_printed_with_its_symbols_and_gpt2_small_sizes(capsys):
 
 
 def test_d_model_and_the_concatenated_heads_are_told_apart(capsys):
-    rows = flow_rows(capsys, "--config", "gpt2-small", "--d-model", "10", "--n-heads", "3", "--d-head", "4", "--ctx", "2")
+    sizes = ("--d-model", "10", "--n-heads", "3", "--d-head", "4", "--ctx", "2")
+    rows = flow_rows(capsys, "--config", "gpt2-small", *sizes)
     assert "12 × 2" in rows["concat_h"]
     assert "10 × 2" in rows["ΔE_attn"]
 

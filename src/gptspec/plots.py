@@ -1,0 +1,164 @@
+"""Pictures of the reference: temperature, one attention pattern, several heads side by side.
+
+matplotlib is an optional extra (``pip install gptspec[plot]``), imported only when a figure is
+drawn, and only through its object API on the Agg canvas: no pyplot, no global backend change.
+Each ``*_figure`` function returns a ``matplotlib.figure.Figure``; ``save`` writes it to a PNG.
+Patterns are drawn as the spec orients them: keys down the rows, queries across the columns,
+the masked lower-left in its own colour.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import impl
+from .spec import Config
+from .spec.types import Embeddings, LogitVector, Pattern
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "MissingExtraError", "TEMPERATURES", "PLOT_CONFIG", "WORDS",
+    "demo_logits", "demo_embeddings", "head_patterns",
+    "temperature_figure", "pattern_figure", "heads_figure", "save",
+]
+
+TEMPERATURES = (0.25, 0.5, 1.0, 2.0)
+PLOT_CONFIG = Config(vocab=12, d_model=32, n_heads=4, d_head=8, n_ctx=16, n_layers=1, d_mlp=64, name="plot")
+"""A config small enough to read every cell of a pattern."""
+WORDS = ("a", "fluffy", "blue", "creature", "roamed", "the", "verdant", "forest")
+"""Labels for the positions of the pattern pictures (the chapter's example phrase)."""
+MASKED_COLOUR = "#d9d9d9"
+SCORE_STD = 3.0
+"""Std of the random heads' scores KᵀQ/√d_head: large enough that their patterns are visibly peaked."""
+
+
+class MissingExtraError(ImportError):
+    """matplotlib is not installed: the plots need the ``plot`` extra."""
+
+
+def _matplotlib() -> Any:
+    try:
+        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401 - the Agg canvas
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"gptspec plots need matplotlib ({exc}); install it with: pip install gptspec[plot]"
+        ) from None
+    return matplotlib
+
+
+def _figure(width: float, height: float) -> Figure:
+    _matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save(fig: Figure, path: str | os.PathLike[str], dpi: int = 110) -> None:
+    """Write ``fig`` as a PNG through the Agg canvas."""
+    fig.savefig(os.fspath(path), dpi=dpi, format="png")
+
+
+# ---------------------------------------------------------------------------------------------
+# Demo data from the reference
+
+
+def demo_logits(vocab: int, seed: int = 0) -> LogitVector:
+    """One logit vector: standard normal scaled by 2, so a few tokens stand out."""
+    return 2.0 * np.random.default_rng(seed).standard_normal(vocab)
+
+
+def demo_embeddings(config: Config, ctx: int, seed: int = 0) -> Embeddings:
+    """E: ctx random columns of d_model, one per position."""
+    return np.random.default_rng(seed).standard_normal((config.d_model, ctx))
+
+
+def head_patterns(config: Config, ctx: int, seed: int = 0) -> list[Pattern]:
+    """A_h = attention_pattern(W_Q[h] E, W_K[h] E) for every head of one block's random weights.
+
+    With E ~ N(0, 1) and weights ~ N(0, s²), a score has std s²·d_model; s is chosen so it is SCORE_STD.
+    """
+    E = demo_embeddings(config, ctx, seed)
+    rng = np.random.default_rng(seed + 1)
+    w = impl.random_block_weights(config, rng, dtype=np.float64, scale=math.sqrt(SCORE_STD / config.d_model))
+    return [impl.attention_pattern(w.W_Q[h] @ E, w.W_K[h] @ E) for h in range(config.n_heads)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+def temperature_figure(logits: LogitVector, temperatures: Sequence[float] = TEMPERATURES) -> Figure:
+    """softmax(logits / T) as bars, one panel per T, tokens sorted by logit (highest first)."""
+    order = np.argsort(-logits, kind="stable")
+    fig = _figure(3.0 * len(temperatures), 3.4)
+    axes = fig.subplots(1, len(temperatures), sharey=True)
+    for ax, T in zip(np.atleast_1d(axes), temperatures):
+        p = impl.softmax(logits, T)[order]
+        entropy = float(-(p[p > 0] * np.log2(p[p > 0])).sum())
+        ax.bar(np.arange(len(p)), p, color="#3b75af")
+        ax.set_title(f"T = {T:g}\nmax p = {p[0]:.2f}, entropy {entropy:.2f} bits", fontsize=10)
+        ax.set_xlabel("token, by logit (high → low)")
+        ax.set_xticks(np.arange(len(p)), [str(i) for i in order], fontsize=7)
+    np.atleast_1d(axes)[0].set_ylabel("probability")
+    fig.suptitle(f"softmax(logits / T) of one logit vector over {len(logits)} tokens "
+                 f"(uniform would be {1 / len(logits):.3f})")
+    return fig
+
+
+def _draw_pattern(ax: Any, A: Pattern, labels: Sequence[str], title: str) -> Any:
+    """A heatmap of A with keys down, queries across; exact zeros of the mask in their own colour."""
+    matplotlib = _matplotlib()
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad=MASKED_COLOUR)
+    ctx_k, ctx_q = A.shape
+    masked = ~impl.causal_mask(ctx_q) if ctx_k == ctx_q else np.zeros(A.shape, bool)
+    image = ax.imshow(np.ma.masked_array(A, mask=masked), cmap=cmap, vmin=0.0, vmax=1.0)
+    ax.set_xticks(np.arange(ctx_q), labels[:ctx_q], rotation=60, fontsize=8)
+    ax.set_yticks(np.arange(ctx_k), labels[:ctx_k], fontsize=8)
+    ax.set_xlabel("queries →")
+    ax.set_ylabel("keys ↓")
+    ax.set_title(title, fontsize=10)
+    return image
+
+
+def _labels(ctx: int) -> list[str]:
+    return [f"{i}:{WORDS[i]}" if i < len(WORDS) else str(i) for i in range(ctx)]
+
+
+def pattern_figure(A: Pattern) -> Figure:
+    """One causal attention pattern: keys ↓, queries →, each column sums to 1, lower-left grey."""
+    fig = _figure(6.2, 5.2)
+    ax = fig.subplots()
+    image = _draw_pattern(ax, A, _labels(A.shape[1]), "attention pattern A: keys ↓, queries →")
+    bar = fig.colorbar(image, ax=ax, shrink=0.85)
+    bar.set_label("attention weight (each column sums to 1)")
+    ax.text(0.02, 0.03, "masked: key after query", transform=ax.transAxes, fontsize=8,
+            bbox={"facecolor": MASKED_COLOUR, "edgecolor": "none"})
+    return fig
+
+
+def heads_figure(patterns: Sequence[Pattern]) -> Figure:
+    """Several heads' patterns side by side with one shared colour bar."""
+    n = len(patterns)
+    fig = _figure(3.2 * n + 0.6, 3.9)
+    axes = np.atleast_1d(fig.subplots(1, n))
+    labels = _labels(patterns[0].shape[1])
+    image = None
+    for h, (ax, A) in enumerate(zip(axes, patterns)):
+        image = _draw_pattern(ax, A, labels, f"head {h}")
+        if h:
+            ax.set_ylabel("")
+    fig.colorbar(image, ax=list(axes), shrink=0.8, pad=0.01, label="attention weight")
+    fig.suptitle(f"{n} heads of one layer, same tokens, different W_Q[h], W_K[h]: keys ↓, queries → "
+                 "(grey: masked)")
+    return fig
