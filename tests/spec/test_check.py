@@ -181,3 +181,13 @@ def test_implementation_must_match_the_spec_signature():
 
 def test_spec_of_names_the_signature():
     assert spec_of(impl.attention_head) is S.attention_head
+
+
+def test_implementation_annotations_must_be_the_spec_ones():
+    from gptspec.spec.types import Embeddings, Logits
+
+    def unembed(E: Embeddings, W_U: Embeddings) -> Logits:  # W_U annotated with the wrong alias
+        return W_U @ E
+
+    with pytest.raises(SpecError, match="does not match the spec signature"):
+        gptspec.spec.implements(S.unembed)(unembed)

@@ -419,6 +419,7 @@ class _Plan:
         self.name = spec_fn.__name__
         self.signature = inspect.signature(spec_fn)
         hints = typing.get_type_hints(spec_fn)
+        self.hints = hints
         self.params = [_Param(p, hints[p]) for p in self.signature.parameters]
         self.defaults = [p.default for p in self.signature.parameters.values()]
         self.index = {p.name: i for i, p in enumerate(self.params)}
@@ -456,11 +457,18 @@ class _Plan:
             binder.check_symbolic(dim, size, where)
 
 
+def _same_hints(fn: Callable[..., Any], spec_hints: dict[str, Any]) -> bool:
+    """An implementation may leave annotations out; those it gives must be the spec's."""
+    hints = typing.get_type_hints(fn)
+    return all(spec_hints.get(name) == hint for name, hint in hints.items())
+
+
 def implements(spec_fn: Callable[..., Any]) -> Callable[[F], F]:
     """Mark ``fn`` as the implementation of ``spec_fn`` and check every call against it.
 
-    The implementation must have exactly the spec's parameter names, order and defaults (checked
-    once, when the decorator runs), so the spec and the code cannot drift apart.
+    The implementation must have exactly the spec's parameter names, order and defaults, and any
+    annotation it writes must be the spec's (checked once, when the decorator runs), so the
+    signature a reader sees on the implementation cannot drift from the published one.
     """
     plan = _Plan(spec_fn)
 
@@ -468,7 +476,7 @@ def implements(spec_fn: Callable[..., Any]) -> Callable[[F], F]:
         impl_sig = inspect.signature(fn)
         spec_params = [(p.name, p.default) for p in plan.signature.parameters.values()]
         impl_params = [(p.name, p.default) for p in impl_sig.parameters.values()]
-        if spec_params != impl_params:
+        if spec_params != impl_params or not _same_hints(fn, plan.hints):
             raise SpecError(
                 f"{fn.__module__}.{fn.__name__} does not match the spec signature "
                 f"{plan.name}{plan.signature}: got {fn.__name__}{impl_sig}"
