@@ -99,7 +99,7 @@ def head_slice(step: str, stacked: Dims) -> Dims:
     return stacked[1:]
 
 
-def concat_heads(step: str, per_head: Dims) -> Dims:
+def concat_heads(per_head: Dims) -> Dims:
     """n_heads blocks of [d ctx] stacked on the rows → [n_heads*d ctx]."""
     return (f"n_heads*{per_head[0]}",) + per_head[1:]
 
@@ -177,7 +177,7 @@ def block_flow() -> tuple[Step, ...]:
     A = add("A_h", "softmax down each column of masked_h", masked, pattern["return"], True)
     head = add("W_V_down[h] X A_h", "value-down of each column, mixed by the pattern",
                matmul("head_h", matmul("head_h", head_slice("head_h", w["W_V_down"]), X), A), None, True)
-    concat = add("concat_h", "the n_heads head outputs stacked on the rows", concat_heads("concat_h", head))
+    concat = add("concat_h", "the n_heads head outputs stacked on the rows", concat_heads(head))
     delta = add("ΔE_attn", "W_O · concat_h  (block h of W_O = W_V_up[h])",
                 matmul("ΔE_attn", w["W_O"], concat), mha["return"])
     E = add("E + ΔE_attn", "residual add", elementwise("+residual", E, delta), T.Embeddings)
