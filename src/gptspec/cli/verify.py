@@ -1,0 +1,99 @@
+"""``gptspec verify TARGET``: run the property catalogue against a user's implementation.
+
+Exit status: 0 every applicable property passed, 1 one failed (or the target raised or hung),
+2 the target cannot be loaded or the arguments are wrong, 130 interrupted (the partial report
+is printed first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from .explain import console
+
+
+def add_parser(sub: Any) -> None:
+    from ..verify import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILES
+
+    p = sub.add_parser(
+        "verify",
+        help="run every applicable property against your own implementation",
+        description="Run every applicable property of the catalogue against your implementation "
+        "and report what fails, with minimal counterexamples.",
+    )
+    p.add_argument("target", metavar="TARGET", help="an importable module name or a path to a .py file")
+    p.add_argument("--layout", choices=LAYOUTS, default="columns",
+                   help="columns: the spec's (tokens are columns); rows: every 2-D tensor transposed (nanoGPT)")
+    p.add_argument("--framework", choices=FRAMEWORKS, default=None,
+                   help="what your functions take and return (default: torch if the target imports it)")
+    p.add_argument("--profile", choices=tuple(PROFILES), default="default",
+                   help="how hard to search: " + ", ".join(f"{k} ≤ {v.max_examples}" for k, v in PROFILES.items())
+                   + " examples per property")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="run only these properties, families or functions (repeatable, comma-separated, globs)")
+    p.add_argument("--skip", action="append", default=[], metavar="NAME", help="skip these (same names as --only)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the search (default: a fresh one, printed)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"per-call time limit, 0 for none (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON to FILE")
+    p.set_defaults(func=run)
+
+
+def _names(values: list[str]) -> list[str]:
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+class RichProgress:
+    """A progress bar over the properties, with the examples tried by the current one."""
+
+    def __init__(self, err: Console) -> None:
+        self.bar = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[examples]} examples"), TimeElapsedColumn(),
+            console=err, transient=True, redirect_stdout=False, redirect_stderr=False,
+        )
+        self.task: Any = None
+
+    def start(self, total: int) -> None:
+        self.bar.start()
+        self.task = self.bar.add_task("properties", total=total, examples=0)
+
+    def begin(self, name: str) -> None:
+        self.bar.update(self.task, description=name, examples=0)
+
+    def example(self, count: int) -> None:
+        self.bar.update(self.task, examples=count)
+
+    def end(self, result: Any) -> None:
+        self.bar.advance(self.task)
+        if result.status in ("failed", "error"):
+            self.bar.console.print(f"[red]{result.status}[/red] {result.name}")
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..verify import render, verify
+
+    out = console()
+    err = Console(file=sys.stderr, highlight=False)  # a fixed stream: target output is captured meanwhile
+    progress = RichProgress(err) if err.is_terminal else None
+    report = verify(
+        args.target, layout=args.layout, framework=args.framework, profile=args.profile,
+        only=_names(args.only), skip=_names(args.skip), seed=args.seed,
+        timeout=args.timeout or None, progress=progress,
+    )
+    render(report, out)
+    if args.json:
+        try:
+            report.write_json(args.json)
+        except OSError as exc:
+            print(f"gptspec verify: cannot write {args.json}: {exc.strerror}", file=sys.stderr)
+            return 2
+    return report.exit_code

@@ -1,0 +1,243 @@
+"""Adapters: a user's implementation seen by the properties as a columns-layout NumPy one.
+
+The properties call ``impl.attention_pattern(Q, K, causal=True)`` with NumPy arrays in the spec's
+layout (columns are tokens). An adapter sits between them and the user's function:
+
+    spec args (columns, NumPy) → layout → framework → user's function → framework⁻¹ → layout⁻¹
+
+**Layout "rows"** (nanoGPT, PyTorch): every 2-D tensor is transposed and stacked per-head
+weights ``[n_heads d_head d_model]`` are transposed in their last two axes, so E is
+``[ctx d_model]``, W_Q is ``[n_heads d_model d_head]``, the pattern is ``[ctx_q ctx_k]`` with its
+softmax over the last axis. 1-D tensors (tokens, biases, a logit vector) and the arguments of
+``softmax`` (any shape, axis explicit) and ``sample`` are unchanged. Which tensor is 2-D or
+stacked is read from the spec's annotations, parameters, results and the fields of the weights
+containers alike, so a new tensor in the spec needs no change here.
+
+**Framework "torch"**: every NumPy array becomes a CPU tensor with the same dtype (a copy), and
+tensors that come back become NumPy arrays; a one-element integer tensor returned where the
+spec returns ``int`` (``sample``) becomes that int. The ``rng`` of ``sample`` stays a
+``numpy.random.Generator``: draw from it (``rng.random()``) or seed torch from it.
+
+Arguments are bound to the spec's signature and passed positionally, so a user's parameter
+names do not matter, only their order. Results that are not arrays where the spec returns one
+fail the calling property with a :class:`ResultTypeError` naming the function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import numbers
+import sys
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..properties.registry import PropertyFailure
+from ..spec.signatures import SIGNATURES
+
+__all__ = [
+    "LAYOUTS", "FRAMEWORKS", "ResultTypeError", "Adapted", "adapt", "detect_framework",
+    "to_rows", "from_rows", "array_axes",
+]
+
+LAYOUTS = ("columns", "rows")
+FRAMEWORKS = ("numpy", "torch")
+
+
+class ResultTypeError(PropertyFailure):
+    """A target function returned something that is not what its signature promises."""
+
+
+def array_axes(hint: Any) -> int | None:
+    """How many axes a jaxtyping array hint fixes; None for a variadic one or a non-array hint."""
+    text = getattr(hint, "dim_str", None)
+    if text is None:
+        return None
+    dims = text.split()
+    return None if any(d.startswith(("*", "...")) for d in dims) else len(dims)
+
+
+def _field_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _map_struct(value: Any, hint: Any, leaf: Callable[[Any, Any], Any]) -> Any:
+    """Apply ``leaf(value, hint)`` to every array of a value typed ``hint``, containers included."""
+    if dataclasses.is_dataclass(hint) and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        hints = _field_hints(hint)
+        changes = {f.name: _map_struct(getattr(value, f.name), hints[f.name], leaf) for f in dataclasses.fields(hint)}
+        return dataclasses.replace(value, **changes)
+    if typing.get_origin(hint) is tuple and isinstance(value, (tuple, list)):
+        item = typing.get_args(hint)[0]
+        return tuple(_map_struct(v, item, leaf) for v in value)
+    return leaf(value, hint)
+
+
+def _transpose_leaf(value: Any, hint: Any) -> Any:
+    """2-D: transpose; 3-D stacked per head: swap the last two axes; anything else unchanged."""
+    axes = array_axes(hint)
+    ndim = getattr(value, "ndim", None)
+    if axes is None or ndim is None or ndim != axes or axes < 2:
+        return value
+    return value.transpose(-1, -2) if axes == 2 else value.swapaxes(-1, -2)
+
+
+def to_rows(value: Any, hint: Any) -> Any:
+    """A value typed ``hint`` in the columns layout, in the rows layout (weights field by field)."""
+    return _map_struct(value, hint, _transpose_leaf)
+
+
+from_rows = to_rows
+"""Transposition is its own inverse: the same rule brings a rows result back to columns."""
+
+
+def _torch() -> Any:
+    import torch  # imported only when the torch framework is used
+
+    return torch
+
+
+def _to_torch_leaf(value: Any, hint: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return _torch().tensor(value)  # a copy on the CPU, same dtype (bool, int64, float16/32/64)
+    return value
+
+
+def _from_torch_leaf(value: Any, hint: Any) -> Any:
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(value, torch.Tensor):
+        return value
+    if hint is int and value.numel() == 1 and not value.dtype.is_floating_point:
+        return int(value.item())
+    return value.detach().cpu().resolve_conj().resolve_neg().numpy()
+
+
+def to_torch(value: Any, hint: Any) -> Any:
+    return _map_struct(value, hint, _to_torch_leaf)
+
+
+def from_torch(value: Any, hint: Any) -> Any:
+    return _map_struct(value, hint, _from_torch_leaf)
+
+
+def _check_result(name: str, value: Any, hint: Any) -> Any:
+    """The result unchanged if it is of the promised kind; a ResultTypeError naming it if not."""
+    if getattr(hint, "dim_str", None) is not None:  # a jaxtyping array hint
+        if not isinstance(value, np.ndarray):
+            raise ResultTypeError(
+                f"{name} returned {type(value).__name__}, the spec returns an array [{hint.dim_str}]"
+            )
+    elif hint is int and not (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))):
+        raise ResultTypeError(f"{name} returned {type(value).__name__} {value!r:.40}, the spec returns an int")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """The spec's view of one function: its signature and the hint of each parameter and result."""
+
+    name: str
+    signature: inspect.Signature
+    hints: tuple[Any, ...]
+    result: Any
+
+    @classmethod
+    def of(cls, name: str) -> _Plan:
+        spec_fn = SIGNATURES[name]
+        signature = inspect.signature(spec_fn)
+        hints = typing.get_type_hints(spec_fn)
+        return cls(name, signature, tuple(hints[p] for p in signature.parameters), hints["return"])
+
+    def positional(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+        """The arguments in spec order, up to the last one given (defaults fill the gaps)."""
+        bound = self.signature.bind(*args, **kwargs)
+        params = list(self.signature.parameters.values())
+        given = [i for i, p in enumerate(params) if p.name in bound.arguments]
+        last = max(given, default=-1)
+        return [bound.arguments.get(p.name, p.default) for p in params[: last + 1]]
+
+
+def _adapt_function(
+    name: str, fn: Callable[..., Any], layout: str, framework: str, guard: Callable[[str, Callable[..., Any]], Callable[..., Any]]
+) -> Callable[..., Any]:
+    plan = _Plan.of(name)
+    call = guard(name, fn)
+    rows, torch = layout == "rows", framework == "torch"
+
+    def adapted(*args: Any, **kwargs: Any) -> Any:
+        values = plan.positional(args, kwargs)
+        user_args = []
+        for value, hint in zip(values, plan.hints):
+            value = to_rows(value, hint) if rows else value
+            user_args.append(to_torch(value, hint) if torch else value)
+        result = call(*user_args)
+        result = from_torch(result, plan.result) if torch else result
+        result = from_rows(result, plan.result) if rows else result
+        return _check_result(name, result, plan.result)
+
+    adapted.__name__ = adapted.__qualname__ = name
+    adapted.__doc__ = f"{name} of the target, seen in the columns layout with NumPy arrays ({layout}, {framework})."
+    return adapted
+
+
+class Adapted:
+    """The target as the properties see it: one attribute per spec function it provides."""
+
+    def __init__(self, label: str, layout: str, framework: str, functions: dict[str, Callable[..., Any]]) -> None:
+        self.label, self.layout, self.framework = label, layout, framework
+        for name, fn in functions.items():
+            setattr(self, name, fn)
+        self.provides = tuple(functions)
+
+    def __repr__(self) -> str:
+        return f"<{self.label} ({self.layout}, {self.framework}): {', '.join(self.provides)}>"
+
+
+def _no_guard(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    return fn
+
+
+def adapt(
+    obj: Any,
+    names: tuple[str, ...],
+    *,
+    layout: str = "columns",
+    framework: str = "numpy",
+    label: str = "target",
+    guard: Callable[[str, Callable[..., Any]], Callable[..., Any]] = _no_guard,
+) -> Adapted:
+    """The functions ``names`` of ``obj`` behind the layout and framework adapters (and ``guard``)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {framework!r}")
+    return Adapted(
+        label, layout, framework,
+        {n: _adapt_function(n, getattr(obj, n), layout, framework, guard) for n in names},
+    )
+
+
+def _namespaces(obj: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The module namespace of ``obj`` and the globals every provided function closes over."""
+    spaces = [vars(obj)] if isinstance(obj, types.ModuleType) else []
+    for name in names:
+        fn = getattr(obj, name)
+        fn = getattr(fn, "func", fn)  # functools.partial
+        fn = getattr(fn, "__func__", fn)  # bound method
+        spaces.append(getattr(fn, "__globals__", {}))
+        if type(fn).__module__.split(".")[0] == "torch":  # an nn.Module or other torch callable
+            spaces.append({"torch": sys.modules.get("torch")})
+    return spaces
+
+
+def detect_framework(obj: Any, names: tuple[str, ...]) -> str:
+    """"torch" if the target or the code of its functions imports torch, else "numpy"."""
+    for space in _namespaces(obj, names):
+        for value in list(space.values()):
+            if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "torch":
+                return "torch"
+    return "numpy"

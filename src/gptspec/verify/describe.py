@@ -1,0 +1,92 @@
+"""Describing a counterexample in a few lines: shapes, dtypes, and the values that matter.
+
+Hypothesis shrinks arrays towards zeros, so in a minimal counterexample the entries that matter
+are the few that are not zero. An array is shown whole when it is tiny, else by its shape and
+dtype, its nonzero entries (at most four, with their indices), or its range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+__all__ = ["describe", "array_summary", "MAX_WHOLE", "MAX_ENTRIES"]
+
+MAX_WHOLE = 8  # arrays with at most this many entries are printed whole
+MAX_ENTRIES = 4  # otherwise at most this many nonzero entries are listed
+
+
+def _number(x: Any) -> str:
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    value = float(x)
+    return f"{value:.1f}" if value.is_integer() and abs(value) < 1e6 else f"{value:.4g}"
+
+
+def array_summary(a: np.ndarray) -> str:
+    """``float32[3 4] nonzero: [0,1]=1e+05, [2,0]=-1.0; 0 elsewhere`` and the like."""
+    head = f"{a.dtype}[{' '.join(str(s) for s in a.shape)}]"
+    if a.size <= MAX_WHOLE:
+        body = np.array2string(a, separator=", ", max_line_width=10_000, formatter={"all": _number})
+        return f"{head} {' '.join(body.split())}"
+    flat = a.reshape(-1)
+    nonzero = np.flatnonzero(flat)
+    if a.dtype.kind == "b":
+        return f"{head} {nonzero.size} True of {a.size}"
+    if nonzero.size <= MAX_ENTRIES:
+        if nonzero.size == 0:
+            return f"{head} all 0"
+        entries = ", ".join(
+            f"[{','.join(str(int(i)) for i in np.unravel_index(k, a.shape))}]={_number(flat[k])}" for k in nonzero
+        )
+        return f"{head} nonzero: {entries}; 0 elsewhere"
+    finite = flat[np.isfinite(flat)] if a.dtype.kind == "f" else flat
+    extra = [f"{int(np.isnan(flat).sum())} NaN"] if a.dtype.kind == "f" and np.isnan(flat).any() else []
+    if finite.size:
+        extra.insert(0, f"from {_number(finite.min())} to {_number(finite.max())}")
+    first = ", ".join(_number(v) for v in flat[:MAX_ENTRIES])
+    return f"{head} {', '.join(extra)}; first entries {first}, …"
+
+
+def _leaf(value: Any) -> str | None:
+    """A one-line description of a non-container value, or None for a container."""
+    if isinstance(value, np.ndarray):
+        return array_summary(value)
+    if isinstance(value, np.random.Generator):
+        return "numpy Generator"
+    if isinstance(value, (bool, int, float, np.number, np.bool_)):
+        return _number(value)
+    if isinstance(value, str):
+        return repr(value)
+    if value is None:
+        return "None"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+        if all(isinstance(v, (int, str)) for _, v in fields):  # a Config: one line
+            return f"{type(value).__name__}(" + ", ".join(f"{k}={v}" for k, v in fields if k != "name") + ")"
+        return None
+    if isinstance(value, (dict, list, tuple)):
+        return None
+    return type(value).__name__
+
+
+def describe(example: Any, label: str = "example") -> list[str]:
+    """One line per leaf of ``example``: ``label.field: description``."""
+    text = _leaf(example)
+    if text is not None:
+        return [f"{label}: {text}"]
+    if dataclasses.is_dataclass(example):
+        items: list[tuple[str, Any]] = [(f.name, getattr(example, f.name)) for f in dataclasses.fields(example)]
+    elif isinstance(example, dict):
+        items = [(str(k), v) for k, v in example.items()]
+    else:
+        items = [(f"[{i}]", v) for i, v in enumerate(example)]
+    lines = []
+    for key, value in items:
+        sub = f"{label}{key}" if key.startswith("[") else (key if label == "example" else f"{label}.{key}")
+        lines.extend(describe(value, sub))
+    return lines

@@ -1,0 +1,277 @@
+"""The verify runner: every applicable property of the catalogue, run against one target.
+
+For each selected property the runner builds its Hypothesis test (``Property.hypothesis_test``)
+on the adapted target, seeded with the run's seed (so ``--only P --seed S`` replays exactly the
+search that found a failure), and turns the outcome into a :class:`~.report.PropertyResult`:
+
+- the property raised :class:`PropertyFailure` → failed, with the shrunk counterexample;
+- a target function raised, or hung past the per-call limit → error, naming the function;
+- the target lacks a function the property needs → not provided (not a failure).
+
+Ctrl-C stops the run between two examples and returns the partial report.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import fnmatch
+import os
+import random
+import shlex
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from hypothesis import HealthCheck, Verbosity, seed as hypothesis_seed
+from hypothesis import settings as Settings
+
+from ..properties.registry import Property, PropertyFailure, properties
+from ..spec import SpecError
+from .adapters import Adapted, adapt, detect_framework
+from .describe import describe
+from .guard import Guard
+from .loader import SPEC_NAMES, Target, load
+from .report import Failure, PropertyResult, Report
+from .timeouts import CallTimeout, can_limit
+
+__all__ = ["Profile", "PROFILES", "SelectionError", "Progress", "select", "verify", "run_property", "DEFAULT_TIMEOUT"]
+
+DEFAULT_TIMEOUT = 5.0
+"""Seconds one call of a target function may take before it counts as hanging."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """How hard to search: examples per property, and a time budget per property (None: none).
+
+    The budget only ends a search that has found nothing yet; a failure is always shrunk.
+    """
+
+    name: str
+    max_examples: int
+    budget: float | None
+
+    def settings(self) -> Settings:
+        return Settings(
+            max_examples=self.max_examples,
+            deadline=None,  # the per-call time limit replaces Hypothesis's deadline
+            database=None,  # --seed alone reproduces a run; nothing is written to the user's disk
+            derandomize=False,  # the seed is set per property with hypothesis.seed
+            print_blob=False,
+            verbosity=Verbosity.quiet,  # the report prints the counterexample, Hypothesis does not
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),  # a slow user implementation is not an error
+        )
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("quick", max_examples=10, budget=0.5),
+        Profile("default", max_examples=40, budget=1.0),
+        Profile("thorough", max_examples=500, budget=None),
+    )
+}
+
+
+class SelectionError(SpecError):
+    """An ``--only``/``--skip`` name that names no property, family or spec function."""
+
+
+class _BudgetSpent(BaseException):
+    """Raised between passing examples once a property's time budget is spent."""
+
+
+class Progress:
+    """What the runner tells a progress display; this base class shows nothing."""
+
+    def start(self, total: int) -> None: ...
+
+    def begin(self, name: str) -> None: ...
+
+    def example(self, count: int) -> None: ...
+
+    def end(self, result: PropertyResult) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def _matches(prop: Property, pattern: str) -> bool:
+    return pattern in (prop.name, prop.family) or pattern in prop.needs or fnmatch.fnmatchcase(prop.name, pattern)
+
+
+def select(catalogue: Sequence[Property], only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Property]:
+    """The properties named by ``only`` (all if empty) minus those named by ``skip``.
+
+    A name is a property (``softmax.sums_to_one``), a family (``softmax``), a spec function the
+    property needs (``attention_pattern``), or a glob over property names (``causality.*``).
+    """
+    only, skip = list(only), list(skip)
+    known_functions = set(SPEC_NAMES)
+    for pattern in only + skip:
+        if pattern not in known_functions and not any(_matches(p, pattern) for p in catalogue):
+            families = sorted({p.family for p in catalogue})
+            raise SelectionError(
+                f"{pattern!r} names no property, family or spec function "
+                f"(families: {', '.join(families) or 'none registered'}; functions: {', '.join(SPEC_NAMES)})"
+            )
+    chosen = [p for p in catalogue if not only or any(_matches(p, o) for o in only)]
+    return [p for p in chosen if not any(_matches(p, s) for s in skip)]
+
+
+class _Recorder:
+    """Counts a property's examples, keeps a copy of the last one, and watches the budget."""
+
+    def __init__(self, budget: float | None, progress: Progress) -> None:
+        self.budget, self.progress = budget, progress
+        self.count = 0
+        self.last: Any = None
+        self.failing = False
+        self.started = time.perf_counter()
+
+    def seen(self, example: Any) -> None:
+        self.count += 1
+        try:  # a copy, in case the target writes into its arguments
+            self.last = copy.deepcopy(example)
+        except Exception:
+            self.last = example
+        self.progress.example(self.count)
+
+    def wrap(self, body: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+        def recorded(impl: Any, example: Any) -> None:
+            try:
+                body(impl, example)
+            except BaseException:
+                self.failing = True
+                raise
+            if self.budget is not None and not self.failing and time.perf_counter() - self.started > self.budget:
+                raise _BudgetSpent
+
+        return recorded
+
+
+def _where(exc: BaseException) -> str:
+    """' (file.py line N)': the innermost frame outside gptspec and installed libraries."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frames = traceback.extract_tb(exc.__traceback__)
+    outside = [f for f in frames if not f.filename.startswith(here) and "site-packages" not in f.filename]
+    frame = (outside or frames or [None])[-1]
+    return f" ({os.path.basename(frame.filename)} line {frame.lineno})" if frame is not None else ""
+
+
+def _failure(exc: BaseException, guard: Guard, recorder: _Recorder, reproduce: str) -> tuple[str, Failure]:
+    """The status and failure record for the exception a property's search ended with."""
+    example = describe(recorder.last) if recorder.count else []
+    if isinstance(exc, CallTimeout):
+        return "error", Failure("timed out", str(exc), guard.timed_out, example, reproduce)
+    if isinstance(exc, PropertyFailure):
+        return "failed", Failure("does not hold", str(exc), None, example, reproduce)
+    if guard.raised is not None and guard.raised[1] is exc:
+        name = guard.raised[0]
+        return "error", Failure("raised", f"{type(exc).__name__}: {exc}{_where(exc)}", name, example, reproduce)
+    return "error", Failure("property raised", f"{type(exc).__name__}: {exc}{_where(exc)}", None, example, reproduce)
+
+
+def run_property(
+    prop: Property,
+    impl: Adapted,
+    guard: Guard,
+    profile: Profile,
+    seed: int,
+    reproduce: str,
+    progress: Progress | None = None,
+) -> PropertyResult:
+    """Search for a counterexample to ``prop`` on ``impl`` (Ctrl-C: status "interrupted")."""
+    progress = progress or Progress()
+    result = PropertyResult(prop.name, prop.family, prop.statement, prop.needs, "passed")
+    if not prop.applies_to(impl):
+        result.status = "not provided"
+        return result
+    guard.reset()
+    recorder = _Recorder(profile.budget, progress)
+    watched = dataclasses.replace(prop, body=recorder.wrap(prop.body))
+    test = hypothesis_seed(seed)(watched.hypothesis_test(impl, settings=profile.settings(), on_example=recorder.seen))
+    try:
+        test()
+    except _BudgetSpent:
+        pass
+    except KeyboardInterrupt:
+        result.status = "interrupted"
+    except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
+        result.status, result.failure = _failure(exc, guard, recorder, reproduce)
+    finally:
+        result.examples = recorder.count
+        result.seconds = time.perf_counter() - recorder.started
+        result.notes = guard.notes()
+    return result
+
+
+def _reproduce(target: Target, layout: str, framework: str, profile: str, timeout: float | None, seed: int) -> Callable[[str], str]:
+    """The one-line command that reruns one property of this run on the same examples."""
+    parts = ["gptspec", "verify", shlex.quote(target.label)]
+    if layout != "columns":
+        parts += ["--layout", layout]
+    if framework != "numpy":
+        parts += ["--framework", framework]
+    if profile != "default":
+        parts += ["--profile", profile]
+    if timeout != DEFAULT_TIMEOUT:
+        parts += ["--timeout", f"{timeout or 0:g}"]
+    prefix = " ".join(parts)
+    return lambda name: f"{prefix} --only {shlex.quote(name)} --seed {seed}"
+
+
+def verify(
+    target: Any,
+    *,
+    layout: str = "columns",
+    framework: str | None = None,
+    profile: str = "default",
+    only: Iterable[str] = (),
+    skip: Iterable[str] = (),
+    seed: int | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> Report:
+    """Run every applicable property of the catalogue against ``target`` and return the report.
+
+    ``target`` is a module name, a path to a ``.py`` file, or any object with some of the spec's
+    functions. ``layout`` is "columns" (the spec's) or "rows"; ``framework`` "numpy" or "torch"
+    (None: detected from what the target imports); ``profile`` "quick", "default" or
+    "thorough"; ``seed`` fixes the search (None: a fresh one, printed in the report);
+    ``timeout`` is the per-call limit in seconds (None: no limit).
+    """
+    if profile not in PROFILES:
+        raise SelectionError(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}")
+    loaded = load(target)
+    framework = framework or detect_framework(loaded.obj, loaded.provides)
+    guard = Guard(timeout)
+    impl = adapt(loaded.obj, loaded.provides, layout=layout, framework=framework, label=loaded.label, guard=guard)
+    chosen = select(properties(), only, skip)
+    seed = random.SystemRandom().randrange(1_000_000) if seed is None else int(seed)
+    reproduce = _reproduce(loaded, layout, framework, profile, timeout, seed)
+    report = Report(loaded.label, layout, framework, profile, seed, loaded.provides, loaded.missing,
+                    time_limited=bool(timeout) and can_limit())
+    progress = progress or Progress()
+    started = time.perf_counter()
+    progress.start(len(chosen))
+    try:
+        for prop in chosen:
+            progress.begin(prop.name)
+            result = run_property(prop, impl, guard, PROFILES[profile], seed, reproduce(prop.name), progress)
+            report.results.append(result)
+            progress.end(result)
+            if result.status == "interrupted":
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:  # between or during properties: keep what was found so far
+        report.interrupted = True
+        done = {r.name for r in report.results}
+        report.results.extend(
+            PropertyResult(p.name, p.family, p.statement, p.needs, "not run") for p in chosen if p.name not in done
+        )
+    finally:
+        progress.stop()
+        report.seconds = time.perf_counter() - started
+    return report
