@@ -15,7 +15,7 @@ from ..spec import SpecError
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = ("explain", "plot")
+COMMANDS = ("explain", "plot", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:
