@@ -40,3 +40,12 @@ __all__ = [
     "TokenError", "TemperatureError", "SoftmaxInputError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``gptspec.verify`` is imported on first use: it pulls in Hypothesis and the catalogue."""
+    if name == "verify":
+        import importlib
+
+        return importlib.import_module(".verify", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
