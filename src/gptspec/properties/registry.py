@@ -5,6 +5,8 @@ A property is written once as a function of an implementation: ``body(impl, exam
 NumPy in and out; adapters bring other layouts and frameworks to that form) and ``example`` is
 one value drawn from the property's Hypothesis strategy. The body raises
 :class:`PropertyFailure` with a message that says what was expected and what came back.
+Bodies run with NumPy's floating-point warnings silenced: a property judges the values an
+implementation returns (an overflow shows up as inf or NaN in them), not its warnings.
 
 ``Property.hypothesis_test(impl)`` turns it into a zero-argument Hypothesis test: calling it
 searches for a counterexample under the active settings profile and raises the shrunk one.
@@ -16,6 +18,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 from hypothesis import given
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
@@ -42,7 +45,8 @@ class Property:
 
     def check(self, impl: Any, example: Any) -> None:
         """Run the property once on one example (raises PropertyFailure if it does not hold)."""
-        self.body(impl, example)
+        with np.errstate(all="ignore"):
+            self.body(impl, example)
 
     def hypothesis_test(
         self,
@@ -62,7 +66,8 @@ class Property:
         def test(example: Any) -> None:
             if on_example is not None:
                 on_example(example)
-            body(impl, example)
+            with np.errstate(all="ignore"):
+                body(impl, example)
 
         test.__name__ = f"test_{self.name.replace('.', '_')}"
         test.__qualname__ = test.__name__

@@ -1,0 +1,107 @@
+"""Softmax: a distribution along its axis, blind to a shift, keeping order, finite for any finite x.
+
+softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``axis``; the properties call ``impl.softmax(x, 1.0, axis)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from . import expect
+from .registry import prop
+from .strategies import SoftmaxInput, softmax_inputs
+from .tolerance import tolerance
+
+NEEDS = ("softmax",)
+
+
+def softmax_of(impl: Any, case: SoftmaxInput) -> np.ndarray:
+    """impl.softmax(x, T = 1, axis), checked to have x's shape."""
+    return expect.shape(f"softmax(x of shape {case.x.shape}, axis={case.axis})",
+                        impl.softmax(case.x, 1.0, case.axis), case.x.shape)
+
+
+@prop("softmax.non_negative", needs=NEEDS, statement="every softmax(x)_i >= 0",
+      strategy=lambda: softmax_inputs())
+def non_negative(impl: Any, case: SoftmaxInput) -> None:
+    expect.within("softmax(x)", softmax_of(impl, case), 0.0, np.inf)
+
+
+@prop("softmax.sums_to_one", needs=NEEDS, statement="Σ_i softmax(x)_i = 1 along the given axis",
+      strategy=lambda: softmax_inputs())
+def sums_to_one(impl: Any, case: SoftmaxInput) -> None:
+    p = softmax_of(impl, case)
+    n = case.x.shape[case.axis]
+    total = np.sum(p.astype(np.float64), axis=case.axis)
+    expect.close(f"Σ softmax(x) along axis {case.axis}", total, np.ones(total.shape),
+                 tolerance(case.x.dtype).normalisation(n))
+
+
+@st.composite
+def _shifted(draw: st.DrawFn) -> tuple[SoftmaxInput, float]:
+    case = draw(softmax_inputs())
+    return case, float(draw(st.integers(-8, 8))) * max(1.0, float(np.max(np.abs(case.x))))
+
+
+@prop("softmax.shift_invariant", needs=NEEDS, statement="softmax(x + c) = softmax(x) for any constant c",
+      strategy=_shifted)
+def shift_invariant(impl: Any, example: tuple[SoftmaxInput, float]) -> None:
+    case, c = example
+    p = softmax_of(impl, case)
+    shifted = SoftmaxInput((case.x + case.x.dtype.type(c)).astype(case.x.dtype), case.axis)
+    q = softmax_of(impl, shifted)
+    size = float(np.max(np.abs(shifted.x))) + float(np.max(np.abs(case.x)))
+    expect.close(f"softmax(x + {c:g})", q, p, tolerance(case.x.dtype).logits_shift(size))
+
+
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (i, j) of positions 0..n−1, as two index arrays."""
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    return i.ravel(), j.ravel()
+
+
+@prop("softmax.keeps_order", needs=NEEDS,
+      statement="x_i < x_j ⇒ softmax(x)_i <= softmax(x)_j, and x_i = x_j ⇒ equal probabilities",
+      strategy=lambda: softmax_inputs())
+def keeps_order(impl: Any, case: SoftmaxInput) -> None:
+    p = np.moveaxis(softmax_of(impl, case), case.axis, -1)
+    x = np.moveaxis(case.x, case.axis, -1)
+    i, j = _pairs(case.x.shape[case.axis])
+    xi, xj, pi, pj = x[..., i], x[..., j], p[..., i], p[..., j]
+    wrong = ((xi < xj) & ~(pi <= pj)) | ((xi == xj) & ~(pi == pj))
+    if wrong.any():
+        w = tuple(int(v) for v in np.argwhere(wrong)[0])
+        a, b = int(i[w[-1]]), int(j[w[-1]])
+        raise expect.fail(
+            f"softmax along axis {case.axis} (x of shape {case.x.shape}): x[{a}] = {expect.fmt(xi[w])} "
+            f"{'<' if xi[w] < xj[w] else '='} x[{b}] = {expect.fmt(xj[w])}, so expected p[{a}] "
+            f"{'<=' if xi[w] < xj[w] else '='} p[{b}], got {expect.fmt(pi[w])} and {expect.fmt(pj[w])}"
+        )
+
+
+@prop("softmax.finite_for_finite_input", needs=NEEDS,
+      statement="for any finite x (up to the dtype's limits) softmax(x) is finite, in [0, 1], and sums to 1",
+      strategy=lambda: softmax_inputs(any_finite=True))
+def finite_for_finite_input(impl: Any, case: SoftmaxInput) -> None:
+    p = softmax_of(impl, case)
+    expect.within("softmax(x)", p, 0.0, 1.0,
+                  note=f"max |x| = {expect.fmt(np.max(np.abs(case.x)))}, dtype {case.x.dtype}")
+    total = np.sum(p.astype(np.float64), axis=case.axis)
+    expect.close(f"Σ softmax(x) along axis {case.axis}", total, np.ones(total.shape),
+                 tolerance(case.x.dtype).normalisation(case.x.shape[case.axis]))
+
+
+@prop("softmax.neg_inf_gets_zero", needs=NEEDS,
+      statement="an entry x_i = −∞ gets probability exactly 0 (the rest of its slice still sums to 1)",
+      strategy=lambda: softmax_inputs(neg_inf=True))
+def neg_inf_gets_zero(impl: Any, case: SoftmaxInput) -> None:
+    p = softmax_of(impl, case)
+    holes = np.isneginf(case.x)
+    expect.equal(f"softmax(x) where x = −∞ ({int(holes.sum())} such entries) at", np.where(holes, p, 0.0),
+                 np.zeros(p.shape))
+    total = np.sum(p.astype(np.float64), axis=case.axis)
+    expect.close(f"Σ softmax(x) along axis {case.axis}", total, np.ones(total.shape),
+                 tolerance(case.x.dtype).normalisation(case.x.shape[case.axis]))

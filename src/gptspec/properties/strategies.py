@@ -1,0 +1,405 @@
+"""Hypothesis strategies generated from the spec: configs, tokens, weights, logits, temperatures.
+
+Every array is drawn as simple values times one magnitude: the values are small integers or
+floats in [−4, 4] (shrinking ends on integers, mostly 0), the magnitude is unit, small or large.
+Large magnitudes make attention scores KᵀQ/√d_head reach 1e5 and far beyond, where a finite
+mask constant (−1e4, −1e5) leaks and a softmax without max-subtraction overflows. Configs have
+every dim from 1 upward and include d_model ≠ n_heads·d_head; every size shrinks towards 1 and
+every magnitude towards unit, so a counterexample ends small and readable.
+
+``reach(extremes=False, near_ties=False)`` narrows every strategy drawn inside the block to unit
+magnitudes and well-separated logits: the planted-bug tests use it to show which bugs only the
+extremes or the near-ties find.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import inspect
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from ..spec import BlockWeights, Config, Weights
+
+__all__ = [
+    "Reach", "reach", "current_reach", "DTYPES", "dtypes", "magnitudes", "values", "arrays",
+    "configs", "tokens", "temperatures", "SoftmaxInput", "softmax_inputs", "LOGIT_LARGE", "sample_temperatures", "logit_vectors", "block_weights",
+    "weights", "shape_of", "arguments", "Head", "MultiHead", "Model", "heads", "multi_heads", "models",
+]
+
+DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+UNIT = 1.0
+SMALL = 1e-3
+LARGE = (1e1, 1e2, 1e3)  # with E and weights at 1e1 scores reach ~1e5; at 1e3 ~1e13 (finite in float32)
+LOGIT_LARGE = (1e1, 1e3, 1e5)  # logits and scores drawn directly: up to 4e5
+
+
+@dataclasses.dataclass(frozen=True)
+class Reach:
+    """How far strategies reach: extreme magnitudes, near-tied logits."""
+
+    extremes: bool = True
+    near_ties: bool = True
+
+
+_REACH: contextvars.ContextVar[Reach] = contextvars.ContextVar("gptspec_reach", default=Reach())
+
+
+@contextlib.contextmanager
+def reach(*, extremes: bool = True, near_ties: bool = True) -> Iterator[Reach]:
+    """Strategies built inside the block reach only as far as asked."""
+    token = _REACH.set(Reach(extremes, near_ties))
+    try:
+        yield _REACH.get()
+    finally:
+        _REACH.reset(token)
+
+
+def current_reach() -> Reach:
+    return _REACH.get()
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers and arrays
+
+
+def dtypes() -> st.SearchStrategy[np.dtype]:
+    """float64 or float32 (shrinks to float64)."""
+    return st.sampled_from(DTYPES)
+
+
+def magnitudes(large: tuple[float, ...] = LARGE) -> st.SearchStrategy[float]:
+    """The scale of one example's arrays: unit first (shrinks there), then small and large."""
+    if not current_reach().extremes:
+        return st.just(UNIT)
+    return st.sampled_from((UNIT, SMALL) + large)
+
+
+def values(dtype: np.dtype) -> st.SearchStrategy[float]:
+    """Simple values: integers −3..3 first (shrinking ends there), else floats in [−4, 4]."""
+    width = 32 if dtype == np.float32 else 64
+    return st.one_of(st.integers(-3, 3).map(float), st.floats(-4, 4, width=width))
+
+
+def arrays(dtype: np.dtype, shape: tuple[int, ...], magnitude: float = UNIT) -> st.SearchStrategy[np.ndarray]:
+    """An array of simple values times ``magnitude``."""
+    base = hnp.arrays(dtype, shape, elements=values(dtype))
+    return base.map(lambda a: (a * magnitude).astype(dtype))
+
+
+@st.composite
+def configs(
+    draw: st.DrawFn,
+    *,
+    max_vocab: int = 6,
+    max_d_model: int = 6,
+    max_heads: int = 3,
+    max_d_head: int = 4,
+    max_ctx: int = 5,
+    max_layers: int = 2,
+    max_d_mlp: int = 6,
+    min_vocab: int = 1,
+    min_d_model: int = 1,
+    min_heads: int = 1,
+    min_d_head: int = 1,
+    min_ctx: int = 1,
+) -> Config:
+    """A small config; every field shrinks towards its minimum, d_model and n_heads·d_head independent."""
+    return Config(
+        vocab=draw(st.integers(min_vocab, max(min_vocab, max_vocab))),
+        d_model=draw(st.integers(min_d_model, max(min_d_model, max_d_model))),
+        n_heads=draw(st.integers(min_heads, max(min_heads, max_heads))),
+        d_head=draw(st.integers(min_d_head, max(min_d_head, max_d_head))),
+        n_ctx=draw(st.integers(min_ctx, max(min_ctx, max_ctx))),
+        n_layers=draw(st.integers(1, max_layers)),
+        d_mlp=draw(st.integers(1, max_d_mlp)),
+        name="drawn",
+    )
+
+
+def tokens(vocab: int, ctx: int) -> st.SearchStrategy[np.ndarray]:
+    """ctx token ids in [0, vocab), shrinking towards id 0."""
+    return hnp.arrays(np.int64, (ctx,), elements=st.integers(0, vocab - 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Temperatures and logits
+
+_SOFTMAX_T_EDGES = (1.0, 0.5, 2.0, 1e-3, 1e-6, 1e-9, 1e3, 1e6)
+_SAMPLE_T_EDGES = (1.0, 0.5, 2.0, 1e-6, 2.0 - 1e-9, 1.999, 1e-300, 5e-324)
+
+
+def temperatures(*, low: float = 1e-9, high: float = 1e6) -> st.SearchStrategy[float]:
+    """Softmax temperatures 0 < T < inf: named edges (near 0, large) first, then any in [low, high]."""
+    edges = [t for t in _SOFTMAX_T_EDGES if low <= t <= high]
+    return st.one_of(st.sampled_from(edges), st.floats(low, high))
+
+
+def sample_temperatures() -> st.SearchStrategy[float]:
+    """``sample`` temperatures 0 < T <= 2, including values just above 0 and just below 2."""
+    return st.one_of(st.sampled_from(_SAMPLE_T_EDGES), st.floats(1e-6, 2.0))
+
+
+_NEAR_TIE_GAPS = (0.0, 1e-9, 1e-7, 1e-5, -1e-9, -1e-7)
+
+
+@st.composite
+def logit_vectors(draw: st.DrawFn, *, dtype: np.dtype | None = None, max_vocab: int = 8) -> np.ndarray:
+    """A logit vector: simple values at one magnitude, with exact ties and near-ties planted.
+
+    A near-tie copies one entry to another and adds a gap of 1e-9..1e-5 (rounded in the dtype,
+    so some near-ties become exact ties or one ulp apart). Without near-ties, values are
+    quarters of integers, so distinct logits differ by at least 0.25 × magnitude.
+    """
+    dtype = dtype or draw(dtypes())
+    n = draw(st.integers(1, max_vocab))
+    r = current_reach()
+    quarters = st.integers(-12, 12).map(lambda i: i / 4)
+    if r.extremes:
+        width = 32 if dtype == np.float32 else 64
+        element = st.one_of(quarters, st.floats(-4, 4, width=width))
+    else:
+        element = quarters
+    x = draw(hnp.arrays(dtype, (n,), elements=element)) * draw(magnitudes(LOGIT_LARGE))
+    if r.near_ties and n > 1:
+        for i, j, gap in draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1),
+                                                 st.sampled_from(_NEAR_TIE_GAPS)), max_size=2)):
+            x[j] = x[i] + gap * max(1.0, abs(float(x[i])))
+    return x.astype(dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class SoftmaxInput:
+    """An array x and the axis softmax normalises along."""
+
+    x: np.ndarray
+    axis: int
+
+
+def _any_finite(dtype: np.dtype) -> st.SearchStrategy[float]:
+    width = 32 if dtype == np.float32 else 64
+    return st.floats(allow_nan=False, allow_infinity=False, width=width)
+
+
+@st.composite
+def softmax_inputs(draw: st.DrawFn, *, any_finite: bool = False, neg_inf: bool = False) -> SoftmaxInput:
+    """x with 1 to 3 axes of 1 to 4 entries and an axis (negative or not).
+
+    Entries are simple values times a magnitude, the whole array sometimes shifted by ±8 times
+    it (so every logit can sit near −1e5 at once). ``any_finite``: entries anywhere in the
+    dtype's finite range (up to ±max). ``neg_inf``: some entries −inf, never a whole slice.
+    """
+    dt = draw(dtypes())
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    if any_finite and current_reach().extremes:
+        x = draw(hnp.arrays(dt, shape, elements=st.one_of(values(dt), _any_finite(dt))))
+    else:
+        m = draw(magnitudes(LOGIT_LARGE))
+        offset = draw(st.sampled_from((0.0, -8.0, 8.0))) * m  # all logits far below (or above) 0
+        x = (draw(arrays(dt, shape, m)) + dt.type(offset)).astype(dt)
+    if neg_inf:
+        holes = draw(hnp.arrays(np.bool_, shape, elements=st.booleans()))
+        keep = np.expand_dims(np.argmax(x, axis=axis), axis)  # one finite entry per slice survives
+        np.put_along_axis(holes, keep, False, axis=axis)
+        x = np.where(holes, -np.inf, x).astype(dt)
+    return SoftmaxInput(x, axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# Weights, from the spec's containers
+
+
+def shape_of(hint: Any, sizes: dict[str, int]) -> tuple[int, ...]:
+    """The shape a jaxtyping hint takes with the given dim sizes ("n_heads*d_head" evaluated)."""
+    return tuple(int(eval(d, {"__builtins__": {}}, sizes)) for d in hint.dim_str.split())  # noqa: S307
+
+
+def _sizes(config: Config, ctx: int = 1, ctx_k: int | None = None) -> dict[str, int]:
+    return {**config.dims(), "ctx": ctx, "ctx_q": ctx, "ctx_k": ctx if ctx_k is None else ctx_k}
+
+
+@st.composite
+def _container(draw: st.DrawFn, cls: type, config: Config, dtype: np.dtype, magnitude: float) -> Any:
+    """Any weights dataclass of the spec, every field drawn at its annotated shape."""
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        hint = hints[field.name]
+        if typing.get_origin(hint) is tuple:  # blocks: tuple[BlockWeights, ...], one per layer
+            inner = typing.get_args(hint)[0]
+            fields[field.name] = tuple(
+                draw(_container(inner, config, dtype, magnitude)) for _ in range(config.n_layers)
+            )
+        else:
+            fields[field.name] = draw(arrays(dtype, shape_of(hint, _sizes(config)), magnitude))
+    return cls(**fields)
+
+
+def block_weights(config: Config, dtype: np.dtype, magnitude: float = UNIT) -> st.SearchStrategy[BlockWeights]:
+    return _container(BlockWeights, config, dtype, magnitude)
+
+
+def weights(config: Config, dtype: np.dtype, magnitude: float = UNIT) -> st.SearchStrategy[Weights]:
+    return _container(Weights, config, dtype, magnitude)
+
+
+# ---------------------------------------------------------------------------------------------
+# Examples: one head, several heads, a whole model
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """Inputs of one attention head: E [d_model ctx] and the four head matrices."""
+
+    E: np.ndarray
+    W_Q: np.ndarray
+    W_K: np.ndarray
+    W_V_down: np.ndarray
+    W_V_up: np.ndarray
+    magnitude: float
+
+    @property
+    def args(self) -> tuple[np.ndarray, ...]:
+        return (self.E, self.W_Q, self.W_K, self.W_V_down, self.W_V_up)
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiHead:
+    """Inputs of multi-head attention: E, stacked W_Q, W_K, W_V_down, and W_O."""
+
+    E: np.ndarray
+    W_Q: np.ndarray
+    W_K: np.ndarray
+    W_V_down: np.ndarray
+    W_O: np.ndarray
+    magnitude: float
+
+    @property
+    def args(self) -> tuple[np.ndarray, ...]:
+        return (self.E, self.W_Q, self.W_K, self.W_V_down, self.W_O)
+
+    @property
+    def d_head(self) -> int:
+        return int(self.W_Q.shape[1])
+
+    def head(self, h: int) -> Head:
+        """Head h alone: its slices, and column block h of W_O as its W_V_up."""
+        d = self.d_head
+        W_V_up = self.W_O[:, h * d : (h + 1) * d]
+        return Head(self.E, self.W_Q[h], self.W_K[h], self.W_V_down[h], W_V_up, self.magnitude)
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """Tokens and a full weights container."""
+
+    tokens: np.ndarray
+    weights: Weights
+    config: Config
+
+    def __repr__(self) -> str:
+        return f"Model(tokens={self.tokens.tolist()}, config={self.config}, weights={nonzeros(self.weights)})"
+
+
+def nonzeros(weights: Weights, limit: int = 12) -> str:
+    """The weights as their nonzero entries ("all 0 but W_U[2, 0] = 1, ..."): shrunk weights are mostly 0."""
+    entries = [
+        f"{name}[{', '.join(map(str, i))}] = {a[i]:g}"
+        for name, a in weights.arrays()
+        for i in zip(*np.nonzero(a))
+    ]
+    shown = ", ".join(entries[:limit]) + (f", … {len(entries) - limit} more" if len(entries) > limit else "")
+    dtype = weights.W_E.dtype
+    return f"<{weights.n_params()} {dtype} values, all 0 but {shown}>" if entries else f"<{weights.n_params()} zeros, {dtype}>"
+
+
+def _matrix(draw: st.DrawFn, dtype: np.dtype, shape: tuple[int, ...], magnitude: float) -> np.ndarray:
+    return draw(arrays(dtype, shape, magnitude))
+
+
+@st.composite
+def multi_heads(draw: st.DrawFn, *, dtype: np.dtype | None = None, config: st.SearchStrategy[Config] | None = None,
+                magnitude: float | None = None, min_ctx: int = 1, single: bool = False) -> MultiHead:
+    """Multi-head inputs for a drawn config (n_heads·d_head independent of d_model); ``single``: one head."""
+    c = draw(config if config is not None else configs(min_ctx=min_ctx))
+    dt = dtype or draw(dtypes())
+    m = draw(magnitudes()) if magnitude is None else magnitude
+    ctx = draw(st.integers(min_ctx, c.n_ctx))
+    n_heads = 1 if single else c.n_heads
+    stacked = (n_heads, c.d_head, c.d_model)
+    return MultiHead(
+        _matrix(draw, dt, (c.d_model, ctx), m), _matrix(draw, dt, stacked, m), _matrix(draw, dt, stacked, m),
+        _matrix(draw, dt, stacked, m), _matrix(draw, dt, (c.d_model, n_heads * c.d_head), m), m,
+    )
+
+
+def heads(**kwargs: Any) -> st.SearchStrategy[Head]:
+    """One head's inputs for a drawn config, dtype and magnitude (self-attention, ctx from 1)."""
+    return multi_heads(single=True, **kwargs).map(lambda mh: mh.head(0))
+
+
+@st.composite
+def models(draw: st.DrawFn, *, dtype: np.dtype | None = None, magnitude: float | None = None,
+           min_ctx: int = 1) -> Model:
+    """A config, a weights container for it and ctx tokens (1 <= ctx <= n_ctx)."""
+    c = draw(configs(min_ctx=min_ctx))
+    dt = dtype or draw(dtypes())
+    m = draw(magnitudes()) if magnitude is None else magnitude
+    ctx = draw(st.integers(min_ctx, c.n_ctx))
+    return Model(draw(tokens(c.vocab, ctx)), draw(weights(c, dt, m)), c)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments of any spec function, from its annotations
+
+
+@st.composite
+def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
+    """Positional arguments for ``spec_fn``, every array at the shape its annotation names.
+
+    Arrays are unit-scale (the agreement and shape properties compare ordinary values; the
+    extremes belong to the properties that state what must survive them). Non-array arguments
+    by name: ``temperature`` within the function's range, ``axis`` within x's axes, ``causal``
+    either way (True makes ctx_k = ctx_q: causal attention is self-attention), ``rng`` seeded.
+    """
+    c = draw(configs())
+    dt = draw(dtypes())
+    ctx = draw(st.integers(1, c.n_ctx))
+    params = list(inspect.signature(spec_fn).parameters)
+    causal = draw(st.booleans()) if "causal" in params else False
+    ctx_k = ctx if causal or "E_kv" not in params and "K" not in params else draw(st.integers(1, c.n_ctx))
+    sizes = _sizes(c, ctx, ctx_k)
+    hints = typing.get_type_hints(spec_fn)
+    args: list[Any] = []
+    for name in params:
+        hint = hints[name]
+        if name == "causal":
+            args.append(causal)
+        elif name == "ctx":
+            args.append(ctx)
+        elif name == "temperature":
+            args.append(draw(sample_temperatures() if spec_fn.__name__ == "sample" else temperatures(high=1e3)))
+        elif name == "axis":
+            args.append(draw(st.integers(-len(args[0].shape), len(args[0].shape) - 1)))
+        elif name == "rng":
+            args.append(np.random.default_rng(draw(st.integers(0, 2**32 - 1))))
+        elif dataclasses.is_dataclass(hint):
+            args.append(draw(_container(hint, c, dt, UNIT)))
+        elif name == "tokens":
+            args.append(draw(tokens(c.vocab, ctx)))
+        elif hint.dim_str == "*shape":
+            shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+            args.append(draw(arrays(dt, shape)))
+        else:
+            args.append(draw(arrays(dt, shape_of(hint, sizes))))
+    return tuple(args)
+

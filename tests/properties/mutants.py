@@ -1,0 +1,341 @@
+"""Planted bugs: the reference with one deliberate mistake each, and the property meant to catch it.
+
+``derive(**replacements)`` copies every function of :mod:`gptspec.impl` into one shared namespace
+and swaps in the replacements, so a bug planted low (the causal mask, GELU, the pattern's softmax)
+reaches every function that calls it (attention_head, block, forward, ...), as it would in a
+user's code. The copies are the unchecked functions (the run-time shape checks would otherwise
+stop some bugs before a property sees them).
+
+``PLANTED`` maps every property name to the planted bugs it must find, each marked with what the
+search needs to find it: ``"extremes"`` (large magnitudes: scores of 1e5 and beyond), ``"near_ties"``
+(logits 1e-9..1e-5 apart), or nothing (found at unit scale with well-separated values).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gptspec import impl
+from gptspec.spec import SIGNATURES
+
+IMPL_MODULES = ("softmax", "attention", "multihead", "embedding", "mlp", "model", "sampling")
+
+
+def _reference_namespace() -> dict[str, Any]:
+    """One globals dict holding every impl module's names, with unchecked copies of its functions."""
+    modules = [sys.modules[f"gptspec.impl.{m}"] for m in IMPL_MODULES]
+    g: dict[str, Any] = {}
+    for module in modules:
+        g.update(vars(module))
+    for module in modules:
+        for name, fn in vars(module).items():
+            if inspect.isfunction(fn) and fn.__module__ == module.__name__:
+                inner = inspect.unwrap(fn)
+                g[name] = types.FunctionType(inner.__code__, g, inner.__name__, inner.__defaults__, inner.__closure__)
+    return g
+
+
+def derive(name: str, **replacements: Callable[..., Any]) -> types.SimpleNamespace:
+    """The reference with ``replacements``; everything that calls a replaced function calls the bug."""
+    g = _reference_namespace()
+    g.update(replacements)
+    return types.SimpleNamespace(__name__=name, **{fn: g[fn] for fn in SIGNATURES})
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax and temperature
+
+
+def softmax_no_max_subtraction(x, temperature=1.0, axis=-1):
+    """exp(x / T) / Σ exp(x / T) straight from the formula: overflows once x / T > ~88 (float32)."""
+    z = np.exp(x / temperature)
+    return z / z.sum(axis=axis, keepdims=True)
+
+
+def softmax_log(x, temperature=1.0, axis=-1):
+    """Returns log-softmax (x − logsumexp x), the log of the distribution."""
+    return np.log(impl.softmax(x, temperature, axis))
+
+
+def softmax_axis_zero(x, temperature=1.0, axis=-1):
+    """Ignores ``axis`` and normalises along axis 0."""
+    return impl.softmax(x, temperature, 0)
+
+
+def softmax_plus_one(x, temperature=1.0, axis=-1):
+    """exp(x) / (1 + Σ exp(x)) ('softmax-one'): a phantom logit 0 that absorbs mass."""
+    top = np.maximum(np.max(x, axis=axis, keepdims=True), 0)
+    z = np.exp((x - top) / temperature)
+    return z / (np.exp(-top / temperature) + z.sum(axis=axis, keepdims=True))
+
+
+def softmax_negated(x, temperature=1.0, axis=-1):
+    """softmax(−x): the largest logit gets the smallest probability."""
+    return impl.softmax(-x, temperature, axis)
+
+
+def softmax_smoothed(x, temperature=1.0, axis=-1):
+    """(z + 1e-9) / Σ (z + 1e-9): a floor 'to avoid log 0' that gives −∞ a probability."""
+    z = impl.softmax(x, temperature, axis) + x.dtype.type(1e-9)
+    return z / z.sum(axis=axis, keepdims=True)
+
+
+def softmax_neg_inf_as_minus_1e4(x, temperature=1.0, axis=-1):
+    """Clips logits at −1e4 (a finite stand-in for −∞): leaks once the other logits are near −1e4."""
+    return impl.softmax(np.maximum(x, x.dtype.type(-1e4)), temperature, axis)
+
+
+def softmax_times_T(x, temperature=1.0, axis=-1):
+    """Temperature applied as x · T instead of x / T."""
+    return impl.softmax(x * x.dtype.type(temperature), 1.0, axis)
+
+
+def softmax_exp2(x, temperature=1.0, axis=-1):
+    """2^((x − max)/T) in place of e^(...): a base-2 kernel without the log2(e) factor."""
+    z = np.exp2((x - np.max(x, axis=axis, keepdims=True)) / temperature)
+    return z / z.sum(axis=axis, keepdims=True)
+
+
+def softmax_cold_shortcut_half(x, temperature=1.0, axis=-1):
+    """For T < 0.1 returns one-hot at the argmax of the logits rounded to float16."""
+    if temperature >= 0.1:
+        return impl.softmax(x, temperature, axis)
+    top = np.expand_dims(np.argmax(x.astype(np.float16), axis=axis), axis)
+    p = np.zeros_like(x)
+    np.put_along_axis(p, top, 1.0, axis=axis)
+    return p
+
+
+def softmax_abs_T(x, temperature=1.0, axis=-1):
+    """Uses |T| (and T = 0 as 1) instead of rejecting T <= 0."""
+    return impl.softmax(x, abs(float(temperature)) or 1.0, axis)
+
+
+def sample_T0_as_tiny(logits, temperature, rng):
+    """T = 0 handled as T = 1e-6 and drawn: near-tied maxima are then picked almost at random."""
+    return impl.sample(logits, temperature or 1e-6, rng)
+
+
+def sample_argmax_half(logits, temperature, rng):
+    """Greedy argmax taken on the logits rounded to float16."""
+    if temperature == 0:
+        return int(np.argmax(logits.astype(np.float16)))
+    return impl.sample(logits, temperature, rng)
+
+
+def sample_times_T(logits, temperature, rng):
+    """Draws from softmax(logits · T) instead of softmax(logits / T)."""
+    if temperature == 0:
+        return impl.sample(logits, 0.0, rng)
+    return impl.sample(logits * logits.dtype.type(temperature * temperature), temperature, rng)
+
+
+def sample_no_upper_bound(logits, temperature, rng):
+    """Accepts T > 2 (clamps it to 2) instead of rejecting it."""
+    return impl.sample(logits, min(temperature, 2.0), rng)
+
+
+# ---------------------------------------------------------------------------------------------
+# causality
+
+
+def mask_wrong_triangle(ctx):
+    """mask[k, q] = (k >= q): queries see the future and not the past."""
+    return np.tril(np.ones((ctx, ctx), dtype=bool))
+
+
+def _finite_mask(constant: float) -> Callable[..., np.ndarray]:
+    def masked_pattern(scores, causal, fn):
+        if causal:
+            scores = np.where(impl.causal_mask(scores.shape[-1]), scores, scores.dtype.type(constant))
+        return impl.softmax(scores, 1.0, -2)
+
+    masked_pattern.__doc__ = f"Masked scores set to {constant:g} instead of −∞: leaks once |scores| ≳ {-constant:g}."
+    return masked_pattern
+
+
+def pattern_softmax_over_queries(scores, causal, fn):
+    """The pattern's softmax runs along each row (over queries) instead of down each column."""
+    if causal:
+        scores = np.where(impl.causal_mask(scores.shape[-1]), scores, -np.inf)
+    return np.nan_to_num(impl.softmax(np.where(np.isneginf(scores).all(-1, keepdims=True), 0, scores), 1.0, -1))
+
+
+def cross_attention_masked(E_q, E_kv, W_Q, W_K, W_V_down, W_V_up):
+    """Cross-attention with the causal triangle (k <= q) applied to its keys."""
+    scores = (W_K @ E_kv).T @ (W_Q @ E_q) / math.sqrt(W_Q.shape[0])
+    allowed = np.triu(np.ones(scores.shape, dtype=bool))
+    A = impl.softmax(np.where(allowed, scores, -np.inf), 1.0, -2)
+    return W_V_up @ (W_V_down @ E_kv @ A)
+
+
+def pattern_missing_sqrt(Q, K, causal=True):
+    """Scores KᵀQ without the 1/√d_head."""
+    return impl.attention_pattern(Q * Q.dtype.type(math.sqrt(Q.shape[0])), K, causal)
+
+
+# ---------------------------------------------------------------------------------------------
+# multi-head attention
+
+
+def mha_heads_interleaved(E, W_Q, W_K, W_V_down, W_O, causal=True):
+    """Concatenates the heads' rows d_head-major (head index fastest) instead of head by head."""
+    n_heads, d_head, _ = W_Q.shape
+    W_O_as_read = W_O.reshape(-1, d_head, n_heads).transpose(0, 2, 1).reshape(W_O.shape)
+    return impl.multi_head_attention(E, W_Q, W_K, W_V_down, W_O_as_read, causal)
+
+
+def mha_missing_sqrt(E, W_Q, W_K, W_V_down, W_O, causal=True):
+    """Multi-head scores without the 1/√d_head (attention_head keeps it)."""
+    scale = W_Q.dtype.type(math.sqrt(W_Q.shape[1]))
+    return impl.multi_head_attention(E, W_Q * scale, W_K, W_V_down, W_O, causal)
+
+
+def head_adds_residual(E, W_Q, W_K, W_V_down, W_V_up, causal=True):
+    """Returns E + ΔE (the block's residual add folded into the head)."""
+    return E + impl.attention_head(E, W_Q, W_K, W_V_down, W_V_up, causal)
+
+
+def mha_adds_residual(E, W_Q, W_K, W_V_down, W_O, causal=True):
+    """Returns E + ΔE (the block's residual add folded into multi-head attention)."""
+    return E + impl.multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal)
+
+
+# ---------------------------------------------------------------------------------------------
+# embedding, prediction, model
+
+
+def embed_off_by_one(tokens, W_E):
+    """Reads column id + 1 (1-based ids), wrapping at vocab."""
+    return W_E[:, (tokens + 1) % W_E.shape[1]]
+
+
+def embed_unchecked(tokens, W_E):
+    """W_E[:, tokens] with no range check: id −1 silently reads the last column."""
+    return W_E[:, tokens]
+
+
+def unembed_softmaxed(E, W_U):
+    """Returns probabilities softmax(W_U E) instead of logits."""
+    return impl.softmax(W_U @ E, 1.0, 0)
+
+
+def unembed_reversed_positions(E, W_U):
+    """Logits with the positions in reverse order."""
+    return (W_U @ E)[:, ::-1]
+
+
+def next_token_first_column(tokens, weights, temperature=1.0):
+    """Predicts from the first column of the logits instead of the last."""
+    return impl.softmax(impl.forward(tokens, weights)[:, 0], temperature)
+
+
+def gelu_erf(x):
+    """GELU in its exact erf form, where the spec (as GPT-2/3) says the tanh form."""
+    return 0.5 * x * (1.0 + np.vectorize(math.erf, otypes=[x.dtype])(x / math.sqrt(2.0)))
+
+
+def layer_norm_unbiased(E, gain, bias):
+    """Divides by the unbiased (n − 1) variance, as torch.var does by default."""
+    var = E.var(axis=0, ddof=1, keepdims=True) if E.shape[0] > 1 else E.var(axis=0, keepdims=True)
+    return (E - E.mean(axis=0, keepdims=True)) / np.sqrt(var + 1e-5) * gain[:, None] + bias[:, None]
+
+
+def block_post_ln(E, weights):
+    """Post-layer-norm (the 2017 Transformer) instead of the spec's pre-layer-norm."""
+    w = weights
+    E = impl.layer_norm(E + impl.multi_head_attention(E, w.W_Q, w.W_K, w.W_V_down, w.W_O), w.ln1_gain, w.ln1_bias)
+    return impl.layer_norm(E + impl.mlp(E, w.W_up, w.b_up, w.W_down, w.b_down), w.ln2_gain, w.ln2_bias)
+
+
+def forward_no_positions(tokens, weights):
+    """Forgets the position embedding W_pos."""
+    return impl.forward(tokens, dataclasses.replace(weights, W_pos=np.zeros_like(weights.W_pos)))
+
+
+# ---------------------------------------------------------------------------------------------
+# shapes: each function returns the right numbers in the wrong shape
+
+
+def _wrong_shape(result: Any) -> Any:
+    if isinstance(result, (int, np.integer)):
+        return np.array([result])  # an array where the spec promises an int
+    if result.dtype == np.bool_:
+        return result.astype(np.float64)  # a float mask where the spec promises bool
+    if result.ndim == 1:
+        return result[:, None]  # a column where the spec promises a vector
+    return np.swapaxes(result, -1, -2)  # rows layout where the spec promises columns
+
+
+def wrong_shape(fn_name: str) -> Callable[..., Any]:
+    reference = getattr(impl, fn_name)
+
+    def mutant(*args: Any) -> Any:
+        return _wrong_shape(reference(*args))
+
+    mutant.__doc__ = f"{fn_name} returns its result transposed / as a column / with the wrong dtype."
+    return mutant
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue of planted bugs
+
+
+MUTANTS: dict[str, types.SimpleNamespace] = {
+    m.__name__: m
+    for m in (
+        derive("softmax_no_max_subtraction", softmax=softmax_no_max_subtraction),
+        derive("softmax_log", softmax=softmax_log),
+        derive("softmax_axis_zero", softmax=softmax_axis_zero),
+        derive("softmax_plus_one", softmax=softmax_plus_one),
+        derive("softmax_negated", softmax=softmax_negated),
+        derive("softmax_smoothed", softmax=softmax_smoothed),
+        derive("softmax_neg_inf_as_minus_1e4", softmax=softmax_neg_inf_as_minus_1e4),
+        derive("softmax_times_T", softmax=softmax_times_T),
+        derive("softmax_exp2", softmax=softmax_exp2),
+        derive("softmax_cold_shortcut_half", softmax=softmax_cold_shortcut_half),
+        derive("softmax_abs_T", softmax=softmax_abs_T),
+        derive("sample_T0_as_tiny", sample=sample_T0_as_tiny),
+        derive("sample_argmax_half", sample=sample_argmax_half),
+        derive("sample_times_T", sample=sample_times_T),
+        derive("sample_no_upper_bound", sample=sample_no_upper_bound),
+        derive("mask_wrong_triangle", causal_mask=mask_wrong_triangle),
+        derive("mask_minus_1e4", masked_pattern=_finite_mask(-1e4)),
+        derive("mask_minus_1e5", masked_pattern=_finite_mask(-1e5)),
+        derive("pattern_softmax_over_queries", masked_pattern=pattern_softmax_over_queries),
+        derive("cross_attention_masked", cross_attention_head=cross_attention_masked),
+        derive("pattern_missing_sqrt", attention_pattern=pattern_missing_sqrt),
+        derive("mha_heads_interleaved", multi_head_attention=mha_heads_interleaved),
+        derive("mha_missing_sqrt", multi_head_attention=mha_missing_sqrt),
+        derive("head_adds_residual", attention_head=head_adds_residual),
+        derive("mha_adds_residual", multi_head_attention=mha_adds_residual),
+        derive("embed_off_by_one", embed=embed_off_by_one),
+        derive("embed_unchecked", embed=embed_unchecked),
+        derive("unembed_softmaxed", unembed=unembed_softmaxed),
+        derive("unembed_reversed_positions", unembed=unembed_reversed_positions),
+        derive("next_token_first_column", next_token_probs=next_token_first_column),
+        derive("gelu_erf", gelu=gelu_erf),
+        derive("layer_norm_unbiased", layer_norm=layer_norm_unbiased),
+        derive("block_post_ln", block=block_post_ln),
+        derive("forward_no_positions", forward=forward_no_positions),
+        *(derive(f"{fn}_wrong_shape", **{fn: wrong_shape(fn)}) for fn in SIGNATURES),
+    )
+}
+
+# property name -> [(planted bug, what the search needs to find it: "", "extremes", "near_ties")]
+PLANTED: dict[str, list[tuple[str, str]]] = {
+    "softmax.non_negative": [("softmax_log", "")],
+    "softmax.sums_to_one": [("softmax_axis_zero", ""), ("softmax_plus_one", "")],
+    "softmax.shift_invariant": [("softmax_plus_one", "")],
+    "softmax.keeps_order": [("softmax_negated", "")],
+    "softmax.finite_for_finite_input": [("softmax_no_max_subtraction", "extremes")],
+    "softmax.neg_inf_gets_zero": [("softmax_smoothed", ""), ("softmax_neg_inf_as_minus_1e4", "extremes")],
+}

@@ -1,0 +1,63 @@
+"""Running a property against a planted bug: does Hypothesis find it, and with what reach?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import HypothesisException
+
+from gptspec.properties.registry import Property, properties
+from gptspec.properties.strategies import reach
+
+from .mutants import MUTANTS, PLANTED
+
+HUNT = settings(
+    max_examples=300,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],  # finding is the point here; shrinking is tested apart
+    suppress_health_check=list(HealthCheck),
+    report_multiple_bugs=False,
+)
+"""Bounded, reproducible settings for hunting a planted bug (independent of the profile)."""
+
+
+def hunt(prop: Property, bug: str, *, extremes: bool = True, near_ties: bool = True) -> Exception | None:
+    """The failure Hypothesis finds when ``prop`` runs on planted bug ``bug``, or None."""
+    with reach(extremes=extremes, near_ties=near_ties):  # strategies read the reach as they draw
+        try:
+            prop.hypothesis_test(MUTANTS[bug], settings=HUNT)()
+        except HypothesisException:
+            raise  # a health check or flaky test is not a found bug
+        except Exception as exc:  # PropertyFailure, or the exception the bug raises
+            return exc
+    return None
+
+
+def reference_cases(family: str) -> list[Any]:
+    return [pytest.param(p, id=p.name) for p in properties(family)]
+
+
+def planted_cases(family: str) -> list[Any]:
+    return [
+        pytest.param(p, bug, needs, id=f"{p.name}-{bug}")
+        for p in properties(family)
+        for bug, needs in PLANTED.get(p.name, [])
+    ]
+
+
+def assert_found(prop: Property, bug: str) -> None:
+    found = hunt(prop, bug)
+    assert found is not None, f"{prop.name} did not find the planted bug {bug!r} in {HUNT.max_examples} examples"
+
+
+def assert_needs(prop: Property, bug: str, needs: str) -> None:
+    """A bug marked as needing extremes or near-ties escapes without them; any other bug does not."""
+    found = hunt(prop, bug, extremes=False, near_ties=False)
+    if needs:
+        assert found is None, f"{bug!r} is marked as needing {needs}, but {prop.name} found it without: {found}"
+    else:
+        assert found is not None, f"{bug!r} escapes {prop.name} at unit scale without near-ties: mark what it needs"
