@@ -28,8 +28,12 @@ from .softmax import softmax
 
 @implements(S.causal_mask)
 def causal_mask(ctx: int) -> CausalMask:
-    """mask[k, q] = (k <= q): the upper triangle with the diagonal; the lower-left is masked."""
-    return np.triu(np.ones((ctx, ctx), dtype=bool))
+    """mask[k, q] = (k <= q): the upper triangle with the diagonal; the lower-left is masked.
+
+    np.tri(ctx)[q, k] = (k <= q), so the mask is its transpose (one pass, where
+    np.triu(np.ones(...)) takes several: this runs in every causal attention call).
+    """
+    return np.tri(ctx, dtype=bool).T
 
 
 def masked_pattern(scores: np.ndarray, causal: bool, fn: str) -> np.ndarray:
