@@ -1,0 +1,46 @@
+"""Shape-only weights and tokens for a config: GPT-3's 175 billion parameters in a few kilobytes.
+
+Every shape comes from the spec's own annotations (the fields of ``Weights`` and ``BlockWeights``)
+evaluated with the config's sizes, so the containers cannot drift from the types they check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import typing
+from typing import Any
+
+import numpy as np
+
+from ..spec import BlockWeights, Config, Weights
+from ..spec.tensors import Tensor, shape_under
+from .array import ShapeOnlyArray, shape_only
+
+__all__ = ["shape_only_weights", "shape_only_tokens", "shape_of"]
+
+
+def shape_of(hint: Any, config: Config, ctx: int | None = None) -> tuple[int, ...]:
+    """The shape a jaxtyping annotation of the spec has under ``config`` (ctx defaults to n_ctx)."""
+    return shape_under(Tensor("", hint, "", "weight"), config, ctx)
+
+
+@functools.lru_cache(maxsize=None)
+def _array_fields(cls: type) -> tuple[tuple[str, Any], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.name != "blocks")
+
+
+def _shape_only_fields(cls: type, config: Config, dtype: Any) -> dict[str, ShapeOnlyArray]:
+    return {name: shape_only(shape_of(hint, config), dtype) for name, hint in _array_fields(cls)}
+
+
+def shape_only_weights(config: Config, dtype: Any = np.float32) -> Weights:
+    """A ``Weights`` container of shape-only arrays, one ``BlockWeights`` per layer."""
+    blocks = tuple(BlockWeights(**_shape_only_fields(BlockWeights, config, dtype)) for _ in range(config.n_layers))
+    return Weights(**_shape_only_fields(Weights, config, dtype), blocks=blocks)
+
+
+def shape_only_tokens(ctx: int, dtype: Any = np.int64) -> ShapeOnlyArray:
+    """``ctx`` token ids with no values: the reference skips its range check on them."""
+    return shape_only((ctx,), dtype)
