@@ -1,0 +1,108 @@
+"""Plain-text reports of a check: the observed shape flow of one block, and the memory figures.
+
+Sizes get their symbols from the call they happen in: inside ``multi_head_attention`` the spec
+binds n_heads, d_head, d_model and ctx from its arguments, so an operation's result of shape
+(96, 128, 2048) reads ``[n_heads d_head ctx]``. A size two dims share is shown as ``a|b``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .forward import CheckRun, Enter, Exit, Layer, Observed
+from .trace import Op
+
+__all__ = ["FlowRow", "block_flow", "render_flow", "render_memory", "layer_events", "human_bytes"]
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowRow:
+    depth: int
+    step: str
+    tensor: str
+    dims: str
+    shape: tuple[int, ...]
+
+
+def layer_events(events: list[Any], index: int = 0) -> list[Any]:
+    """The events of one layer: from its Layer marker to the next one (or the end)."""
+    marks = [i for i, e in enumerate(events) if isinstance(e, Layer)]
+    start = next(i for i in marks if events[i].index == index)
+    after = [i for i in marks if i > start]
+    return events[start + 1 : after[0] if after else len(events)]
+
+
+def _names(arguments: Iterable[Observed]) -> dict[int, list[str]]:
+    """size → the simple dim names bound to it by the call's arguments, in order of binding."""
+    names: dict[int, list[str]] = {}
+    for o in arguments:
+        for dim, size in zip(o.dims.split(), o.shape):
+            if dim.isidentifier() and dim not in names.setdefault(size, []):
+                names[size].append(dim)
+    return names
+
+
+def _symbols(shape: tuple[int, ...], names: dict[int, list[str]]) -> str:
+    return "[" + " ".join("|".join(names.get(n, [str(n)])) for n in shape) + "]"
+
+
+def block_flow(events: list[Any]) -> Iterator[FlowRow]:
+    """Rows for every call boundary and every shape-only operation among ``events``."""
+    scopes: list[dict[int, list[str]]] = [{}]
+    for e in events:
+        depth = len(scopes) - 1
+        if isinstance(e, Enter):
+            for i, o in enumerate(e.arguments):
+                step = f"{e.name} ({e.source})" if i == 0 else ""
+                yield FlowRow(depth, step, o.label, f"[{o.dims}]", o.shape)
+            scopes.append({**scopes[-1], **_names(e.arguments)})
+        elif isinstance(e, Exit):
+            scopes.pop()
+            yield FlowRow(len(scopes) - 1, f"{e.name} →", "result", f"[{e.result.dims}]", e.result.shape)
+        elif isinstance(e, Op):
+            yield FlowRow(depth, e.name, "", _symbols(e.shape, scopes[-1]), e.shape)
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return " × ".join(f"{n:,}" for n in shape) if shape else "scalar"
+
+
+def render_flow(rows: Iterable[FlowRow], *, calls_only: bool = False) -> str:
+    lines = []
+    for r in rows:
+        if calls_only and not r.tensor:
+            continue
+        step = "  " * r.depth + r.step
+        lines.append(f"  {step:<36} {r.tensor:<12} {r.dims:<26} {_size(r.shape)}")
+    return "\n".join(lines)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def render_memory(run: CheckRun, peak_rss: int, seconds: float) -> str:
+    """What a real run would hold (weights, peak live activations) in float32 and float16."""
+    ran = run.dtype
+    other = np.dtype(np.float16) if ran != np.float16 else np.dtype(np.float32)
+    scale = other.itemsize / ran.itemsize
+    weights = {ran: run.weight_bytes, other: run.weight_bytes * scale}
+    activations = {ran: human_bytes(run.recorder.peak), other: "≈ " + human_bytes(run.recorder.peak * scale)}
+    cols = (np.dtype(np.float32), np.dtype(np.float16))
+    n_ops = sum(isinstance(e, Op) for e in run.recorder.events)
+    return "\n".join([
+        f"  {'a real run would need':<34} {'float32':>14} {'float16':>14}",
+        f"  {'weights':<34} " + " ".join(f"{human_bytes(weights[c]):>14}" for c in cols),
+        f"  {'activations, peak live arrays':<34} " + " ".join(f"{activations[c]:>14}" for c in cols),
+        f"  (activations observed in {ran}; the other column is scaled by itemsize)",
+        f"  this check used: {human_bytes(peak_rss)} peak RSS, {seconds:.2f} s, "
+        f"{n_ops:,} operations on shape-only arrays",
+    ])
