@@ -15,7 +15,7 @@ from ..spec import SpecError
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = ("explain", "plot", "verify")
+COMMANDS = ("explain", "plot", "verify", "check")
 
 
 def build_parser() -> argparse.ArgumentParser:
