@@ -8,7 +8,8 @@ stop some bugs before a property sees them).
 
 ``PLANTED`` maps every property name to the planted bugs it must find, each marked with what the
 search needs to find it: ``"extremes"`` (large magnitudes: scores of 1e5 and beyond), ``"near_ties"``
-(logits 1e-9..1e-5 apart), or nothing (found at unit scale with well-separated values).
+(logits 1e-9..1e-5 apart), ``"extremes|near_ties"`` (either one suffices), or nothing (found at unit
+scale with well-separated values).
 """
 
 from __future__ import annotations
@@ -338,4 +339,15 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "softmax.keeps_order": [("softmax_negated", "")],
     "softmax.finite_for_finite_input": [("softmax_no_max_subtraction", "extremes")],
     "softmax.neg_inf_gets_zero": [("softmax_smoothed", ""), ("softmax_neg_inf_as_minus_1e4", "extremes")],
+    "temperature.one_is_plain": [("softmax_exp2", "")],
+    "temperature.divides_logits": [("softmax_times_T", "")],
+    "temperature.entropy_non_decreasing": [("softmax_times_T", "")],
+    "temperature.top_prob_non_increasing": [("softmax_times_T", "")],
+    "temperature.argmax_unchanged": [("softmax_cold_shortcut_half", "extremes|near_ties")],
+    "temperature.cold_is_one_hot": [("softmax_times_T", "")],
+    "temperature.hot_is_uniform": [("softmax_times_T", "")],
+    "temperature.invalid_rejected": [("softmax_abs_T", "")],
+    "temperature.sample_greedy_at_zero": [("sample_T0_as_tiny", "near_ties"), ("sample_argmax_half", "extremes|near_ties")],
+    "temperature.sample_follows_softmax": [("sample_times_T", "")],
+    "temperature.sample_rejects_out_of_range": [("sample_no_upper_bound", "")],
 }

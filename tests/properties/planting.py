@@ -55,9 +55,16 @@ def assert_found(prop: Property, bug: str) -> None:
 
 
 def assert_needs(prop: Property, bug: str, needs: str) -> None:
-    """A bug marked as needing extremes or near-ties escapes without them; any other bug does not."""
-    found = hunt(prop, bug, extremes=False, near_ties=False)
-    if needs:
-        assert found is None, f"{bug!r} is marked as needing {needs}, but {prop.name} found it without: {found}"
-    else:
-        assert found is not None, f"{bug!r} escapes {prop.name} at unit scale without near-ties: mark what it needs"
+    """The bug escapes without what it is marked as needing, and is found with each alternative alone.
+
+    ``""``: found at unit scale without near-ties. ``"extremes"`` / ``"near_ties"``: escapes without
+    both, found with that one alone. ``"extremes|near_ties"``: escapes without both, found with either.
+    """
+    narrow = hunt(prop, bug, extremes=False, near_ties=False)
+    if not needs:
+        assert narrow is not None, f"{bug!r} escapes {prop.name} at unit scale without near-ties: mark what it needs"
+        return
+    assert narrow is None, f"{bug!r} is marked as needing {needs}, but {prop.name} found it without: {narrow}"
+    for alone in needs.split("|"):
+        found = hunt(prop, bug, extremes=alone == "extremes", near_ties=alone == "near_ties")
+        assert found is not None, f"{prop.name} does not find {bug!r} with {alone} alone"

@@ -155,8 +155,8 @@ _NEAR_TIE_GAPS = (0.0, 1e-9, 1e-7, 1e-5, -1e-9, -1e-7)
 def logit_vectors(draw: st.DrawFn, *, dtype: np.dtype | None = None, max_vocab: int = 8) -> np.ndarray:
     """A logit vector: simple values at one magnitude, with exact ties and near-ties planted.
 
-    A near-tie copies one entry to another and adds a gap of 1e-9..1e-5 (rounded in the dtype,
-    so some near-ties become exact ties or one ulp apart). Without near-ties, values are
+    A near-tie copies one entry (often the maximum) to another and adds a gap of 1e-9..1e-5
+    (rounded in the dtype, so some near-ties become exact ties or one ulp apart). Without near-ties, values are
     quarters of integers, so distinct logits differ by at least 0.25 × magnitude.
     """
     dtype = dtype or draw(dtypes())
@@ -170,8 +170,10 @@ def logit_vectors(draw: st.DrawFn, *, dtype: np.dtype | None = None, max_vocab: 
         element = quarters
     x = draw(hnp.arrays(dtype, (n,), elements=element)) * draw(magnitudes(LOGIT_LARGE))
     if r.near_ties and n > 1:
-        for i, j, gap in draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1),
+        at_top = st.none()  # None: tie with the current maximum, where ties matter most
+        for i, j, gap in draw(st.lists(st.tuples(st.one_of(at_top, st.integers(0, n - 1)), st.integers(0, n - 1),
                                                  st.sampled_from(_NEAR_TIE_GAPS)), max_size=2)):
+            i = int(np.argmax(x)) if i is None else i
             x[j] = x[i] + gap * max(1.0, abs(float(x[i])))
     return x.astype(dtype)
 
