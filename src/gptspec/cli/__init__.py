@@ -18,20 +18,23 @@ __all__ = ["main", "build_parser"]
 COMMANDS = ("explain", "plot", "verify", "check")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[str] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gptspec",
         description="The shapes of a GPT transformer as a typed, checked, provable specification.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
+    for name in commands:
         importlib.import_module(f"{__name__}.{name}").add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # import only the sub-command asked for: each pulls in its own dependencies (verify:
+    # Hypothesis, explain: rich), and `gptspec check` is meant to finish in well under a second
+    parser = build_parser([argv[0]] if argv and argv[0] in COMMANDS else COMMANDS)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
