@@ -1,0 +1,167 @@
+"""The runner: each way a property's search can end becomes the right status, counterexample and
+command; selection by name; a seed replays the same search; Ctrl-C keeps the partial report."""
+
+from __future__ import annotations
+
+import time
+import types
+
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+from gptspec import impl
+from gptspec.properties.registry import Property, PropertyFailure
+from gptspec.verify import PROFILES, SelectionError, adapt, load, run_property, select, verify
+from gptspec.verify.guard import Guard
+from gptspec.verify.timeouts import can_limit
+
+
+def sums_to_one(target, x):
+    p = target.softmax(x)
+    if not abs(float(p.sum()) - 1) < 1e-9:
+        raise PropertyFailure(f"Σ softmax(x): expected 1, got {float(p.sum())}")
+
+
+SUMS = Property(
+    "toy.sums_to_one", "toy", ("softmax",), "Σ softmax(x) = 1", sums_to_one,
+    lambda: st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=6).map(np.array),
+)
+def mask_is_square(target, n):
+    shape = target.causal_mask(n).shape
+    if shape != (n, n):
+        raise PropertyFailure(f"causal_mask({n}): expected shape {(n, n)}, got {shape}")
+
+
+MASK = Property("toy.mask_shape", "toy", ("causal_mask",), "causal_mask(n) is n × n", mask_is_square, lambda: st.integers(1, 5))
+
+
+def naive_softmax(x, temperature=1.0, axis=-1):
+    """No max subtraction: exp overflows for x > 709."""
+    z = np.exp(x / temperature)
+    return z / z.sum(axis=axis, keepdims=True)
+
+
+def run(prop, functions, *, timeout=None, seed=1, profile="quick"):
+    target = types.SimpleNamespace(**functions)
+    guard = Guard(timeout)
+    adapted = adapt(target, tuple(functions), guard=guard)
+    return run_property(prop, adapted, guard, PROFILES[profile], seed, f"reproduce {prop.name}")
+
+
+def test_a_property_that_holds_passes_with_its_examples_counted():
+    result = run(SUMS, {"softmax": impl.softmax})
+    assert result.status == "passed" and result.failure is None
+    assert 1 <= result.examples <= PROFILES["quick"].max_examples and result.seconds > 0
+
+
+def test_a_property_that_fails_reports_expected_vs_got_and_the_shrunk_counterexample():
+    result = run(SUMS, {"softmax": naive_softmax}, profile="default")
+    assert result.status == "failed"
+    f = result.failure
+    assert f.kind == "does not hold" and f.message == "Σ softmax(x): expected 1, got nan"
+    assert f.counterexample == ["example: float64[1] [710.0]"]  # shrunk to the smallest overflow
+    assert f.reproduce == "reproduce toy.sums_to_one"
+
+
+def test_a_target_that_raises_is_an_error_naming_the_function_and_its_line():
+    def softmax(x, temperature=1.0, axis=-1):
+        raise IndexError("axis 3 is out of bounds")
+
+    result = run(SUMS, {"softmax": softmax})
+    assert result.status == "error"
+    assert result.failure.kind == "raised" and result.failure.function == "softmax"
+    assert result.failure.message.startswith("IndexError: axis 3 is out of bounds (test_runner.py line ")
+
+
+@pytest.mark.skipif(not can_limit(), reason="needs SIGALRM on the main thread")
+def test_a_target_that_hangs_is_stopped_and_reported_with_the_example_it_hung_on():
+    def causal_mask(ctx):
+        while ctx > 2:
+            pass
+        return np.tril(np.ones((ctx, ctx), bool))
+
+    result = run(MASK, {"causal_mask": causal_mask}, timeout=0.05)
+    assert result.status == "error"
+    assert result.failure.kind == "timed out" and result.failure.function == "causal_mask"
+    assert "per-call limit of 0.05 s" in result.failure.message
+    assert int(result.failure.counterexample[0].split(": ")[1]) > 2
+
+
+def test_a_target_that_prints_passes_and_its_output_is_a_note():
+    def softmax(x, temperature=1.0, axis=-1):
+        print("shapes:", x.shape)
+        return impl.softmax(x, temperature, axis)
+
+    result = run(SUMS, {"softmax": softmax})
+    assert result.status == "passed"
+    assert result.notes and result.notes[0].startswith("softmax printed ")
+
+
+def test_a_property_needing_a_missing_function_is_not_provided_not_failed():
+    result = run(MASK, {"softmax": impl.softmax})
+    assert result.status == "not provided" and result.examples == 0 and result.failure is None
+
+
+def test_the_budget_ends_a_search_that_found_nothing():
+    slow = Property("toy.slow", "toy", ("softmax",), "slow", lambda t, x: time.sleep(0.2), lambda: st.integers())
+    result = run(slow, {"softmax": impl.softmax})
+    assert result.status == "passed" and result.examples < PROFILES["quick"].max_examples
+
+
+def test_the_same_seed_replays_the_same_search():
+    a = run(SUMS, {"softmax": naive_softmax}, seed=7, profile="default")
+    b = run(SUMS, {"softmax": naive_softmax}, seed=7, profile="default")
+    assert (a.examples, a.failure.counterexample) == (b.examples, b.failure.counterexample)
+
+
+CATALOGUE = [SUMS, MASK, Property("other.x", "other", ("embed", "softmax"), "x", lambda t, e: None, st.none)]
+
+
+@pytest.mark.parametrize(
+    "only, skip, chosen",
+    [
+        ((), (), ["toy.sums_to_one", "toy.mask_shape", "other.x"]),
+        (("toy",), (), ["toy.sums_to_one", "toy.mask_shape"]),  # a family
+        (("softmax",), (), ["toy.sums_to_one", "other.x"]),  # a function the property needs
+        (("*.mask_*",), (), ["toy.mask_shape"]),  # a glob
+        ((), ("toy.sums_to_one", "embed"), ["toy.mask_shape"]),
+    ],
+)
+def test_select_by_property_family_function_or_glob(only, skip, chosen):
+    assert [p.name for p in select(CATALOGUE, only, skip)] == chosen
+
+
+def test_select_refuses_a_name_that_names_nothing():
+    with pytest.raises(SelectionError, match=r"'toy.sum_to_one' names no property, family or spec function \(families: other, toy"):
+        select(CATALOGUE, ["toy.sum_to_one"])
+
+
+def test_ctrl_c_returns_the_partial_report():
+    def softmax(x, temperature=1.0, axis=-1):
+        raise KeyboardInterrupt
+
+    target = types.SimpleNamespace(softmax=softmax, embed=impl.embed, causal_mask=impl.causal_mask)
+    report = verify(target, profile="quick", seed=0, only=["softmax", "embed"])
+    statuses = [r.status for r in report.results]
+    i = statuses.index("interrupted")
+    assert report.interrupted and report.exit_code == 130
+    assert set(statuses[:i]) <= {"passed", "not provided"}
+    assert statuses[i + 1 :] == ["not run"] * (len(statuses) - i - 1) and len(statuses) > i + 1
+
+
+def test_verify_runs_the_catalogue_on_a_module_and_builds_the_reproduce_command():
+    report = verify(load("gptspec.impl"), profile="quick", seed=3, only=["softmax.sums_to_one"], layout="rows")
+    (result,) = report.results
+    assert report.ok and report.exit_code == 0 and result.status == "passed"
+    assert report.provides[:3] == ("embed", "unembed", "softmax") and report.missing == ()
+    failing = verify(types.SimpleNamespace(softmax=naive_softmax), profile="quick", seed=3, only=["softmax.sums_to_one"])
+    assert failing.exit_code == 1
+    assert failing.results[0].failure.reproduce == (
+        "gptspec verify SimpleNamespace --profile quick --only softmax.sums_to_one --seed 3"
+    )
+
+
+def test_verify_refuses_an_unknown_profile():
+    with pytest.raises(SelectionError, match="unknown profile 'fast'; profiles: quick, default, thorough"):
+        verify("gptspec.impl", profile="fast")
