@@ -1,0 +1,147 @@
+"""gptspec.impl.fast against the reference: same numbers, same zeros, same errors, verified."""
+
+import numpy as np
+import pytest
+
+import gptspec
+from gptspec import ShapeError, SoftmaxInputError, impl
+from gptspec.impl import fast
+from gptspec.properties.tolerance import tolerance
+from tests.helpers import randn
+
+rng = np.random.default_rng(6)
+B = fast.BLOCK
+CONTEXTS = [1, 2, 5, B - 1, B, B + 1, 2 * B + 3]  # one tile, tile edges, three tiles
+
+
+def weights(n_heads, d_head, d_model, dtype, scale=0.5):
+    W_Q, W_K, W_V = (randn(rng, n_heads, d_head, d_model, dtype=dtype) * dtype(scale) for _ in range(3))
+    return W_Q, W_K, W_V, randn(rng, d_model, n_heads * d_head, dtype=dtype)
+
+
+def assert_agrees(got, want):
+    """Within the dtype's tolerance, relative to the largest entry of the reference."""
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert not np.isnan(got).any()
+    np.testing.assert_allclose(got, want, rtol=0, atol=10 * tolerance(want.dtype).rtol * np.abs(want).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("ctx", CONTEXTS)
+def test_multi_head_attention_agrees_with_the_reference(dtype, causal, ctx):
+    E = randn(rng, 10, ctx, dtype=dtype)  # d_model 10 ≠ n_heads·d_head = 12
+    W_Q, W_K, W_V, W_O = weights(3, 4, 10, dtype)
+    assert_agrees(
+        fast.multi_head_attention(E, W_Q, W_K, W_V, W_O, causal),
+        impl.multi_head_attention(E, W_Q, W_K, W_V, W_O, causal),
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("ctx", [1, B, B + 1, 2 * B + 3])
+def test_attention_head_agrees_with_the_reference(dtype, causal, ctx):
+    E = randn(rng, 7, ctx, dtype=dtype)
+    W_Q, W_K, W_V, W_O = weights(1, 5, 7, dtype)
+    args = (E, W_Q[0], W_K[0], W_V[0], W_O, causal)
+    assert_agrees(fast.attention_head(*args), impl.attention_head(*args))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ctx", CONTEXTS)
+def test_causal_pattern_agrees_masks_exactly_and_normalises(dtype, ctx):
+    Q, K = randn(rng, 6, ctx, dtype=dtype), randn(rng, 6, ctx, dtype=dtype)
+    A = fast.attention_pattern(Q, K)
+    assert_agrees(A, impl.attention_pattern(Q, K))
+    masked = ~impl.causal_mask(ctx)
+    assert np.all(A[masked] == 0)  # exactly 0, not small
+    assert np.all(A[~masked] > 0)
+    np.testing.assert_allclose(A.sum(axis=0), 1, rtol=tolerance(dtype).normalisation(ctx))
+
+
+@pytest.mark.parametrize("ctx_q, ctx_k", [(1, 9), (B + 1, 3), (2 * B + 3, B)])
+def test_cross_pattern_has_no_mask(ctx_q, ctx_k):
+    Q, K = randn(rng, 4, ctx_q), randn(rng, 4, ctx_k)
+    A = fast.attention_pattern(Q, K, causal=False)
+    assert A.shape == (ctx_k, ctx_q) and np.all(A > 0)
+    assert_agrees(A, impl.attention_pattern(Q, K, causal=False))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "q, k",
+    [
+        (1e15, 1e15),  # scores ~1e30: exp overflows without the shift
+        (30.0, -30.0),  # every score ≈ −900·d_head: exp underflows to 0 without the shift
+        (1e-30, 1e-30),  # scores ~1e-60: all equal to float32
+    ],
+)
+def test_extreme_scores_give_the_reference_and_no_nan(dtype, q, k):
+    ctx = B + 7
+    Q = np.abs(randn(rng, 3, ctx, dtype=dtype)) * dtype(q)
+    K = np.abs(randn(rng, 3, ctx, dtype=dtype)) * dtype(k)
+    for causal in (True, False):
+        A = fast.attention_pattern(Q, K, causal)
+        assert np.all(np.isfinite(A))
+        assert_agrees(A, impl.attention_pattern(Q, K, causal))
+
+
+def test_huge_embeddings_keep_multi_head_attention_finite():
+    E = randn(rng, 8, B + 2, dtype=np.float32) * np.float32(1e4)  # scores ~1e8 after the projections
+    W_Q, W_K, W_V, W_O = weights(2, 4, 8, np.float32, scale=1.0)
+    got = fast.multi_head_attention(E, W_Q, W_K, W_V, W_O)
+    assert np.all(np.isfinite(got))
+    assert_agrees(got, impl.multi_head_attention(E, W_Q, W_K, W_V, W_O))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_scores_raise_as_in_the_reference(bad):
+    Q, K = randn(rng, 3, 4), randn(rng, 3, 4)
+    Q[1, 2] = bad
+    for fn in (impl.attention_pattern, fast.attention_pattern):
+        with np.errstate(invalid="ignore"), pytest.raises(SoftmaxInputError, match="attention_pattern|softmax"):
+            fn(Q, K)
+
+
+def test_causal_needs_as_many_queries_as_keys():
+    with pytest.raises(ShapeError, match="ctx_q = 3, ctx_k = 4"):
+        fast.attention_pattern(randn(rng, 2, 3), randn(rng, 2, 4))
+
+
+def test_calls_are_checked_against_the_spec():
+    E = randn(rng, 8, 5)
+    W_Q, W_K, W_V, W_O = weights(2, 3, 8, np.float64)
+    with pytest.raises(ShapeError, match="d_model"):
+        fast.multi_head_attention(E, W_Q, W_K, W_V, W_O[:7])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_dtype_is_kept(dtype):
+    E = randn(rng, 6, 9, dtype=dtype)
+    W_Q, W_K, W_V, W_O = weights(2, 3, 6, dtype)
+    assert fast.multi_head_attention(E, W_Q, W_K, W_V, W_O).dtype == dtype
+    assert fast.attention_head(E, W_Q[0], W_K[0], W_V[0], W_O[:, :3]).dtype == dtype
+    assert fast.attention_pattern(W_Q[0] @ E, W_K[0] @ E).dtype == dtype
+
+
+def test_float32_scores_are_not_promoted(monkeypatch):
+    """NEP 50: a float64 scalar anywhere would turn the tiles float64; every matmul must see float32."""
+    seen = []
+    matmul = np.matmul
+
+    def spy(a, b, *args, **kwargs):
+        seen.append((a.dtype, b.dtype))
+        return matmul(a, b, *args, **kwargs)
+
+    monkeypatch.setattr(fast.np, "matmul", spy)
+    E = randn(rng, 6, B + 1, dtype=np.float32)
+    fast.multi_head_attention(E, *weights(2, 3, 6, np.float32))
+    assert seen and all(a == b == np.float32 for a, b in seen)
+
+
+def test_verify_passes_the_fast_path():
+    report = gptspec.verify(fast, profile="default", seed=0)
+    passed = {r.name for r in report.results if r.status == "passed"}
+    assert report.ok, [(r.name, r.failure.message) for r in report.failures()]
+    assert any(name.startswith("causality.") for name in passed)
