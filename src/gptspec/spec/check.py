@@ -26,7 +26,7 @@ import inspect
 import numbers
 import os
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -173,6 +173,7 @@ class _ArraySpec:
     kinds: str
     text: str
     variadic: bool
+    split: int = -1  # index of the variadic dim, when there is one
 
     @classmethod
     def from_jaxtyping(cls, hint: Any) -> _ArraySpec:
@@ -192,8 +193,8 @@ class _ArraySpec:
                 dims.append(_Dim("anyvar"))
             else:
                 dims.append(_Dim("any"))
-        variadic = any(d.kind in ("var", "anyvar") for d in dims)
-        return cls(tuple(dims), _dtype_kinds(tuple(hint.dtypes)), hint.dim_str, variadic)
+        split = next((i for i, d in enumerate(dims) if d.kind in ("var", "anyvar")), -1)
+        return cls(tuple(dims), _dtype_kinds(tuple(hint.dtypes)), hint.dim_str, split >= 0, split)
 
     def describe(self) -> str:
         return f"{_KIND_NAMES[self.kinds]}[{self.text}]"
@@ -221,13 +222,19 @@ class _Binder:
 
     def bind_dim(self, name: str, size: int, where: str) -> None:
         """Bind (or check) one named dim, with ``where`` naming the place ('W_O axis 0')."""
+        self._bind(name, size, where, None)
+
+    def _bind(self, name: str, size: int, label: str, axis: int | None) -> None:
+        """bind_dim for axis ``axis`` of ``label`` (None: ``label`` itself), the place spelled only on failure."""
         if name in self.sizes:
             if self.sizes[name] != size:
+                where = label if axis is None else f"{label} axis {axis}"
                 self.fail(
                     ShapeError,
                     f"{where} is {name} = {self.sizes[name]} (bound by {self.sources[name]}), got {size}",
                 )
             return
+        where = label if axis is None else f"{label} axis {axis}"
         if size < 1:
             cls = ContextLengthError if name in CONTEXT_DIMS else ShapeError
             self.fail(cls, f"{where} is {name} = {size}; {name} must be at least 1")
@@ -250,7 +257,7 @@ class _Binder:
                         f"(bound by config {config.name})",
                     )
         self.sizes[name] = size
-        self.sources[name] = where.split(" axis ")[0] if " axis " in where else where
+        self.sources[name] = label
 
     def check_array(self, value: Any, spec: _ArraySpec, label: str, *, late: list[Any] | None) -> None:
         if not isinstance(value, np.ndarray):
@@ -270,11 +277,14 @@ class _Binder:
                     f"{label} should have {_axes(len(spec.dims))} [{spec.text}], "
                     f"got {_axes(len(shape))} with shape {shape}",
                 )
+            sizes = self.sizes
             for i, (dim, size) in enumerate(zip(spec.dims, shape)):
-                self._check_axis(dim, int(size), f"{label} axis {i}", late)
+                if dim.kind == "named" and sizes.get(dim.name) == size:
+                    continue  # bound before to this size: nothing to check
+                self._check_axis(dim, int(size), label, i, late)
             return
         # one variadic group: the dims before it match the front, the dims after it the back
-        split = next(i for i, d in enumerate(spec.dims) if d.kind in ("var", "anyvar"))
+        split = spec.split
         front, group, back = spec.dims[:split], spec.dims[split], spec.dims[split + 1 :]
         if len(shape) < len(front) + len(back):
             self.fail(
@@ -283,12 +293,12 @@ class _Binder:
                 f"got {_axes(len(shape))} with shape {shape}",
             )
         for i, dim in enumerate(front):
-            self._check_axis(dim, int(shape[i]), f"{label} axis {i}", late)
+            self._check_axis(dim, int(shape[i]), label, i, late)
         n_back = len(back)
         middle = tuple(int(s) for s in shape[len(front) : len(shape) - n_back])
         for j, dim in enumerate(back):
             i = len(shape) - n_back + j
-            self._check_axis(dim, int(shape[i]), f"{label} axis {i}", late)
+            self._check_axis(dim, int(shape[i]), label, i, late)
         if group.kind == "var":
             name = "*" + group.name
             if name in self.sizes and self.sizes[name] != middle:
@@ -300,13 +310,14 @@ class _Binder:
             self.sizes.setdefault(name, middle)
             self.sources.setdefault(name, label)
 
-    def _check_axis(self, dim: _Dim, size: int, where: str, late: list[Any] | None) -> None:
+    def _check_axis(self, dim: _Dim, size: int, label: str, axis: int, late: list[Any] | None) -> None:
         if dim.kind == "named":
-            self.bind_dim(dim.name, size, where)
+            self._bind(dim.name, size, label, axis)
         elif dim.kind == "fixed":
             if size != dim.size:
-                self.fail(ShapeError, f"{where} should be {dim.size}, got {size}")
+                self.fail(ShapeError, f"{label} axis {axis} should be {dim.size}, got {size}")
         elif dim.kind == "sym":
+            where = f"{label} axis {axis}"
             if late is not None:
                 late.append((dim, size, where))
             else:
@@ -328,6 +339,8 @@ class _Binder:
 
 
 def _scalar_ok(value: Any, hint: Any) -> bool:
+    if type(value) is hint and hint in (float, int, bool):  # the common case, without ABC checks
+        return True
     if hint is float:
         return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     if hint is int:
@@ -425,7 +438,9 @@ class _Plan:
         self.index = {p.name: i for i, p in enumerate(self.params)}
         self.result = _Param("return value", hints["return"])
 
-    def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Sequence[Any]:
+        if not kwargs and len(args) == len(self.params):
+            return args
         values = list(args) + [inspect.Parameter.empty] * (len(self.params) - len(args))
         for key, value in kwargs.items():
             i = self.index.get(key)
