@@ -430,12 +430,12 @@ def _advanced_index_shape(shape: Shape, items: tuple[Any, ...]) -> Shape:
         _fail(OperandShapeError, "getitem", "an index can only have a single ellipsis")
     fill = [slice(None)] * (len(shape) - consumed)
     at = next((i for i, k in enumerate(expanded) if k is Ellipsis), len(expanded))
-    expanded[at : at + 1] = fill
+    expanded[at + 1 : at + 1] = fill  # the Ellipsis stays: it separates indices even when it covers no axis
     parts: list[tuple[bool, Shape]] = []  # (advanced?, the axes this index contributes)
     axis = 0
     for k in expanded:
-        if k is None:
-            parts.append((False, (1,)))
+        if k is None or k is Ellipsis:
+            parts.append((False, (1,) if k is None else ()))
             continue
         size = shape[axis]
         axis += 1
@@ -550,16 +550,19 @@ SUPPORTED_FUNCTIONS = tuple(sorted({getattr(f, "__name__", str(f)) for f in _FUN
 # The array class
 
 
+_NOT_SUPPORTED = "not supported on shape-only arrays (they refuse rather than compute on values they lack)"
+
+
 def _values_needed(what: str) -> Callable[..., NoReturn]:
     def refuse(self: ShapeOnlyArray, *args: Any, **kwargs: Any) -> NoReturn:
-        _fail(ValuesNeeded, what, f"{what} of a shape-only array {self.shape} {self.dtype} needs values it does not have")
+        _fail(ValuesNeeded, what, f"needs the values of {self!r}, which has none")
 
     return refuse
 
 
 def _unsupported(what: str) -> Callable[..., NoReturn]:
     def refuse(self: ShapeOnlyArray, *args: Any, **kwargs: Any) -> NoReturn:
-        _fail(UnsupportedOperation, what, f"{what} is not supported on shape-only arrays")
+        _fail(UnsupportedOperation, what, _NOT_SUPPORTED)
 
     return refuse
 
@@ -587,12 +590,13 @@ class ShapeOnlyArray(np.ndarray):
             return _ufunc_call(ufunc, inputs, kwargs)
         if method == "reduce":
             return _ufunc_reduction(ufunc)(*inputs, **kwargs)
-        _fail(UnsupportedOperation, f"{ufunc.__name__}.{method}", f"the ufunc method {method}")
+        _fail(UnsupportedOperation, f"{ufunc.__name__}.{method}", _NOT_SUPPORTED)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         rule = _FUNCTIONS.get(func)
         if rule is None:
-            _fail(UnsupportedOperation, f"np.{func.__name__}", f"np.{func.__name__} is not supported on shape-only arrays")
+            module = func.__module__.replace("numpy", "np", 1) if func.__module__ else "np"
+            _fail(UnsupportedOperation, f"{module}.{func.__name__}", _NOT_SUPPORTED)
         return rule(*args, **kwargs)
 
     # views and shape changes
@@ -652,7 +656,7 @@ class ShapeOnlyArray(np.ndarray):
 
     @property
     def imag(self) -> NoReturn:  # type: ignore[override]
-        _fail(UnsupportedOperation, "imag", "imag is not supported on shape-only arrays")
+        _fail(UnsupportedOperation, "imag", _NOT_SUPPORTED)
 
 
 for _name, _rule in _REDUCTIONS.items():
