@@ -350,4 +350,17 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "temperature.sample_greedy_at_zero": [("sample_T0_as_tiny", "near_ties"), ("sample_argmax_half", "extremes|near_ties")],
     "temperature.sample_follows_softmax": [("sample_times_T", "")],
     "temperature.sample_rejects_out_of_range": [("sample_no_upper_bound", "")],
+    "causality.mask_is_upper_triangle": [("mask_wrong_triangle", "")],
+    "causality.masked_entries_zero": [
+        ("mask_wrong_triangle", ""), ("mask_minus_1e4", "extremes"), ("mask_minus_1e5", "extremes"),
+    ],
+    "causality.columns_sum_to_one": [("pattern_softmax_over_queries", "")],
+    "causality.head_future_independent": [("mask_wrong_triangle", ""), ("mask_minus_1e5", "extremes")],
+    "causality.mha_future_independent": [("mask_wrong_triangle", ""), ("mask_minus_1e4", "extremes")],
+    "causality.block_future_independent": [("mask_wrong_triangle", ""), ("mask_minus_1e4", "extremes")],
+    "causality.forward_future_independent": [("mask_wrong_triangle", ""), ("mask_minus_1e4", "extremes")],
+    "causality.next_token_sees_only_prefix": [("mask_wrong_triangle", "")],
+    "causality.prefix_same_columns": [("mask_wrong_triangle", "")],
+    "causality.cross_attention_unmasked": [("cross_attention_masked", "")],
+    "causality.cross_attention_key_permutation": [("cross_attention_masked", "")],
 }

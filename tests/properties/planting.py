@@ -24,12 +24,19 @@ HUNT = settings(
 )
 """Bounded, reproducible settings for hunting a planted bug (independent of the profile)."""
 
+ESCAPE_EXAMPLES = 50
+"""Examples run to show that a bug escapes without what it needs (it escapes by construction:
+unit-scale scores stay far from −1e4, separated logits far from float16's or 1e-6's resolution)."""
 
-def hunt(prop: Property, bug: str, *, extremes: bool = True, near_ties: bool = True) -> Exception | None:
+
+def hunt(
+    prop: Property, bug: str, *, extremes: bool = True, near_ties: bool = True, max_examples: int | None = None
+) -> Exception | None:
     """The failure Hypothesis finds when ``prop`` runs on planted bug ``bug``, or None."""
+    hunt_settings = settings(HUNT, max_examples=max_examples or HUNT.max_examples)
     with reach(extremes=extremes, near_ties=near_ties):  # strategies read the reach as they draw
         try:
-            prop.hypothesis_test(MUTANTS[bug], settings=HUNT)()
+            prop.hypothesis_test(MUTANTS[bug], settings=hunt_settings)()
         except HypothesisException:
             raise  # a health check or flaky test is not a found bug
         except Exception as exc:  # PropertyFailure, or the exception the bug raises
@@ -60,11 +67,13 @@ def assert_needs(prop: Property, bug: str, needs: str) -> None:
     ``""``: found at unit scale without near-ties. ``"extremes"`` / ``"near_ties"``: escapes without
     both, found with that one alone. ``"extremes|near_ties"``: escapes without both, found with either.
     """
-    narrow = hunt(prop, bug, extremes=False, near_ties=False)
+    narrow = hunt(prop, bug, extremes=False, near_ties=False, max_examples=None if not needs else ESCAPE_EXAMPLES)
     if not needs:
         assert narrow is not None, f"{bug!r} escapes {prop.name} at unit scale without near-ties: mark what it needs"
         return
-    assert narrow is None, f"{bug!r} is marked as needing {needs}, but {prop.name} found it without: {narrow}"
+    assert narrow is None, (
+        f"{bug!r} is marked as needing {needs}, but {prop.name} found it without in {ESCAPE_EXAMPLES} examples: {narrow}"
+    )
     for alone in needs.split("|"):
         found = hunt(prop, bug, extremes=alone == "extremes", near_ties=alone == "near_ties")
         assert found is not None, f"{prop.name} does not find {bug!r} with {alone} alone"

@@ -31,7 +31,7 @@ from ..spec import BlockWeights, Config, Weights
 __all__ = [
     "Reach", "reach", "current_reach", "DTYPES", "dtypes", "magnitudes", "values", "arrays",
     "configs", "tokens", "temperatures", "SoftmaxInput", "softmax_inputs", "LOGIT_LARGE", "sample_temperatures", "logit_vectors", "block_weights",
-    "weights", "shape_of", "arguments", "Head", "MultiHead", "Model", "heads", "multi_heads", "models",
+    "weights", "Recipe", "recipes", "shape_of", "arguments", "Head", "MultiHead", "Model", "heads", "multi_heads", "models",
 ]
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -229,29 +229,55 @@ def _sizes(config: Config, ctx: int = 1, ctx_k: int | None = None) -> dict[str, 
     return {**config.dims(), "ctx": ctx, "ctx_q": ctx, "ctx_k": ctx if ctx_k is None else ctx_k}
 
 
-@st.composite
-def _container(draw: st.DrawFn, cls: type, config: Config, dtype: np.dtype, magnitude: float) -> Any:
-    """Any weights dataclass of the spec, every field drawn at its annotated shape."""
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How a weights container is drawn: seeded values of one kind, times a magnitude.
+
+    A container holds hundreds of numbers; drawing each through Hypothesis would cost ~1 ms per
+    array, so the search draws the recipe (seed, kind, magnitude), which shrinks towards seed 0,
+    integers and unit scale, and NumPy fills the arrays from it.
+    """
+
+    seed: int
+    kind: str  # "integers": −3..3; "floats": uniform in [−4, 4)
+    magnitude: float
+
+    def __str__(self) -> str:
+        return f"{self.kind} from seed {self.seed} × {self.magnitude:g}"
+
+    def build(self, cls: type, config: Config, dtype: np.dtype) -> Any:
+        """A ``cls`` container (Weights, BlockWeights) for ``config``, every field at its annotated shape."""
+        return _fill(cls, config, dtype, self, np.random.default_rng(self.seed))
+
+    def values(self, rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        base = rng.integers(-3, 4, shape) if self.kind == "integers" else rng.uniform(-4, 4, shape)
+        return (base * self.magnitude).astype(dtype)
+
+
+def _fill(cls: type, config: Config, dtype: np.dtype, recipe: Recipe, rng: np.random.Generator) -> Any:
     hints = typing.get_type_hints(cls)
     fields: dict[str, Any] = {}
     for field in dataclasses.fields(cls):
         hint = hints[field.name]
         if typing.get_origin(hint) is tuple:  # blocks: tuple[BlockWeights, ...], one per layer
             inner = typing.get_args(hint)[0]
-            fields[field.name] = tuple(
-                draw(_container(inner, config, dtype, magnitude)) for _ in range(config.n_layers)
-            )
+            fields[field.name] = tuple(_fill(inner, config, dtype, recipe, rng) for _ in range(config.n_layers))
         else:
-            fields[field.name] = draw(arrays(dtype, shape_of(hint, _sizes(config)), magnitude))
+            fields[field.name] = recipe.values(rng, shape_of(hint, _sizes(config)), dtype)
     return cls(**fields)
 
 
+def recipes(magnitude: float | None = None) -> st.SearchStrategy[Recipe]:
+    m = magnitudes() if magnitude is None else st.just(magnitude)
+    return st.builds(Recipe, st.integers(0, 2**16 - 1), st.sampled_from(("integers", "floats")), m)
+
+
 def block_weights(config: Config, dtype: np.dtype, magnitude: float = UNIT) -> st.SearchStrategy[BlockWeights]:
-    return _container(BlockWeights, config, dtype, magnitude)
+    return recipes(magnitude).map(lambda r: r.build(BlockWeights, config, dtype))
 
 
 def weights(config: Config, dtype: np.dtype, magnitude: float = UNIT) -> st.SearchStrategy[Weights]:
-    return _container(Weights, config, dtype, magnitude)
+    return recipes(magnitude).map(lambda r: r.build(Weights, config, dtype))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,26 +328,15 @@ class MultiHead:
 
 @dataclasses.dataclass(frozen=True)
 class Model:
-    """Tokens and a full weights container."""
+    """Tokens and a full weights container, drawn from ``recipe``."""
 
     tokens: np.ndarray
     weights: Weights
     config: Config
+    recipe: Recipe
 
     def __repr__(self) -> str:
-        return f"Model(tokens={self.tokens.tolist()}, config={self.config}, weights={nonzeros(self.weights)})"
-
-
-def nonzeros(weights: Weights, limit: int = 12) -> str:
-    """The weights as their nonzero entries ("all 0 but W_U[2, 0] = 1, ..."): shrunk weights are mostly 0."""
-    entries = [
-        f"{name}[{', '.join(map(str, i))}] = {a[i]:g}"
-        for name, a in weights.arrays()
-        for i in zip(*np.nonzero(a))
-    ]
-    shown = ", ".join(entries[:limit]) + (f", … {len(entries) - limit} more" if len(entries) > limit else "")
-    dtype = weights.W_E.dtype
-    return f"<{weights.n_params()} {dtype} values, all 0 but {shown}>" if entries else f"<{weights.n_params()} zeros, {dtype}>"
+        return f"Model(tokens={self.tokens.tolist()}, config={self.config}, weights: {self.recipe}, {self.weights.W_E.dtype})"
 
 
 def _matrix(draw: st.DrawFn, dtype: np.dtype, shape: tuple[int, ...], magnitude: float) -> np.ndarray:
@@ -355,9 +370,9 @@ def models(draw: st.DrawFn, *, dtype: np.dtype | None = None, magnitude: float |
     """A config, a weights container for it and ctx tokens (1 <= ctx <= n_ctx)."""
     c = draw(configs(min_ctx=min_ctx))
     dt = dtype or draw(dtypes())
-    m = draw(magnitudes()) if magnitude is None else magnitude
+    recipe = draw(recipes(magnitude))
     ctx = draw(st.integers(min_ctx, c.n_ctx))
-    return Model(draw(tokens(c.vocab, ctx)), draw(weights(c, dt, m)), c)
+    return Model(draw(tokens(c.vocab, ctx)), recipe.build(Weights, c, dt), c, recipe)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,7 +410,7 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
         elif name == "rng":
             args.append(np.random.default_rng(draw(st.integers(0, 2**32 - 1))))
         elif dataclasses.is_dataclass(hint):
-            args.append(draw(_container(hint, c, dt, UNIT)))
+            args.append(draw(recipes(UNIT)).build(hint, c, dt))
         elif name == "tokens":
             args.append(draw(tokens(c.vocab, ctx)))
         elif hint.dim_str == "*shape":

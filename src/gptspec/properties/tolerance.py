@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Tolerance", "TOLERANCES", "tolerance"]
+__all__ = ["Tolerance", "TOLERANCES", "tolerance", "head_tolerance"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,3 +85,19 @@ def tolerance(dtype: Any) -> Tolerance:
     if dt in TOLERANCES:
         return TOLERANCES[dt]
     return TOLERANCES[np.dtype(np.float32)] if dt.kind == "f" and dt.itemsize < 8 else TOLERANCES[np.dtype(np.float64)]
+
+
+def _abs64(a: Any) -> np.ndarray:
+    return np.abs(np.asarray(a, dtype=np.float64))
+
+
+def head_tolerance(E_q: Any, E_kv: Any, W_Q: Any, W_K: Any, W_V_down: Any, W_V_up: Any) -> float:
+    """How far two correct computations of one head's ΔE may be apart, for the inputs' dtype.
+
+    value scale = max |W_V_up| |W_V_down| |E_kv| (every ΔE entry is a convex mix of its columns);
+    score scale = max (|W_K| |E_kv|)ᵀ (|W_Q| |E_q|) / √d_head (what a score's rounding is relative to).
+    """
+    value_scale = float(np.max(_abs64(W_V_up) @ _abs64(W_V_down) @ _abs64(E_kv), initial=0.0))
+    score_scale = float(np.max((_abs64(W_K) @ _abs64(E_kv)).T @ (_abs64(W_Q) @ _abs64(E_q)), initial=0.0))
+    d_head = np.shape(W_Q)[0]
+    return float(tolerance(np.asarray(E_q).dtype).attention(value_scale, score_scale / np.sqrt(d_head)))

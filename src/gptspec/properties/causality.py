@@ -1,0 +1,281 @@
+"""Causality: a position never sees the future, at every level from the mask to the next token.
+
+The pattern A is [ctx_k ctx_q], keys down, queries across, softmax down each column; the mask keeps
+k <= q, so the lower-left is 0 exactly. Changing any column of E (or any token) after position i
+must leave every output column <= i bit-for-bit unchanged: those columns are computed from the
+same numbers, and a future key's weight must be exactly 0, not merely small. A prefix gives the
+same columns as the whole (up to rounding: the shapes differ). Cross-attention has no mask and
+does not care in which order its keys and values come.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ..spec import BlockWeights
+from . import expect
+from .registry import prop
+from .strategies import (
+    LOGIT_LARGE,
+    UNIT,
+    Head,
+    Model,
+    MultiHead,
+    Recipe,
+    arrays,
+    configs,
+    dtypes,
+    heads,
+    magnitudes,
+    models,
+    multi_heads,
+    recipes,
+)
+from .temperature import plain_softmax
+from .tolerance import head_tolerance, tolerance
+
+
+@dataclasses.dataclass(frozen=True)
+class QK:
+    """Queries and keys of one head, [d_head ctx] each (self-attention: same positions)."""
+
+    Q: np.ndarray
+    K: np.ndarray
+
+
+@st.composite
+def queries_keys(draw: st.DrawFn, *, same_length: bool = True) -> QK:
+    c = draw(configs())
+    dt = draw(dtypes())
+    m = draw(magnitudes(LOGIT_LARGE))
+    ctx_q = draw(st.integers(1, c.n_ctx))
+    ctx_k = ctx_q if same_length else draw(st.integers(1, c.n_ctx))
+    return QK(draw(arrays(dt, (c.d_head, ctx_q), m)), draw(arrays(dt, (c.d_head, ctx_k), m)))
+
+
+def pattern(impl: Any, qk: QK, causal: bool = True) -> np.ndarray:
+    shape = (qk.K.shape[1], qk.Q.shape[1])
+    return expect.shape(f"attention_pattern(Q {qk.Q.shape}, K {qk.K.shape})", impl.attention_pattern(qk.Q, qk.K, causal), shape)
+
+
+@prop("causality.mask_is_upper_triangle", needs=("causal_mask",),
+      statement="causal_mask(ctx)[k, q] is True exactly when key k <= query q (the lower-left is masked)",
+      strategy=lambda: st.integers(1, 8))
+def mask_is_upper_triangle(impl: Any, ctx: int) -> None:
+    k, q = np.indices((ctx, ctx))
+    got = expect.array(f"causal_mask({ctx})", impl.causal_mask(ctx))
+    expect.equal(f"causal_mask({ctx}) (keys down, queries across)", got, k <= q,
+                 note="True means key k may inform query q")
+
+
+@prop("causality.masked_entries_zero", needs=("attention_pattern",),
+      statement="A[k, q] = 0 exactly for every key k after query q, at any score magnitude",
+      strategy=lambda: queries_keys())
+def masked_entries_zero(impl: Any, qk: QK) -> None:
+    A = pattern(impl, qk)
+    k, q = np.indices(A.shape)
+    scores = float(np.max(np.abs(qk.K.astype(np.float64).T @ qk.Q))) / np.sqrt(qk.Q.shape[0])
+    expect.equal("A = attention_pattern(Q, K) below the diagonal (key after query), at", np.where(k > q, A, 0),
+                 np.zeros(A.shape), note=f"max |score| = {expect.fmt(scores)}")
+
+
+@prop("causality.columns_sum_to_one", needs=("attention_pattern",),
+      statement="Σ_k A[k, q] = 1 for every query q, causal or not",
+      strategy=lambda: st.tuples(queries_keys(same_length=False), st.booleans()))
+def columns_sum_to_one(impl: Any, example: tuple[QK, bool]) -> None:
+    qk, causal = example
+    if causal:
+        qk = QK(qk.Q, qk.K[:, : qk.Q.shape[1]]) if qk.K.shape[1] >= qk.Q.shape[1] else QK(qk.Q[:, : qk.K.shape[1]], qk.K)
+    A = pattern(impl, qk, causal)
+    expect.close(f"Σ_k A[k, q] (causal={causal}), column", A.astype(np.float64).sum(axis=0), np.ones(A.shape[1]),
+                 tolerance(qk.Q.dtype).normalisation(A.shape[0]))
+
+
+@dataclasses.dataclass(frozen=True)
+class FutureEdit:
+    """An example, a position i, and new values for every column (or token) after i."""
+
+    case: Any
+    i: int
+    after: np.ndarray
+
+    def edit(self, columns: np.ndarray) -> np.ndarray:
+        """``columns`` with everything after position i replaced (columns on the last axis)."""
+        return np.concatenate([columns[..., : self.i + 1], self.after], axis=-1)
+
+
+@st.composite
+def future_edits(draw: st.DrawFn, cases: st.SearchStrategy[Any], columns_of: Any) -> FutureEdit:
+    """An edit of the columns after a drawn position i (the example has ctx >= 2)."""
+    case = draw(cases)
+    columns = columns_of(case)
+    ctx = columns.shape[-1]
+    i = draw(st.integers(0, ctx - 2))
+    shape = columns.shape[:-1] + (ctx - i - 1,)
+    if columns.dtype.kind == "i":
+        vocab = case.config.vocab
+        after = draw(st.lists(st.integers(0, vocab - 1), min_size=shape[0], max_size=shape[0]))
+        return FutureEdit(case, i, np.array(after, dtype=columns.dtype))
+    magnitude = getattr(case, "magnitude", UNIT)
+    return FutureEdit(case, i, draw(arrays(columns.dtype, shape, magnitude)))
+
+
+def unchanged_up_to_i(what: str, before: Any, after: Any, edit: FutureEdit, shape: tuple[int, ...]) -> None:
+    before = expect.shape(what, before, shape)
+    after = expect.shape(what, after, shape)
+    expect.equal(f"{what} column ≤ i = {edit.i} after changing the columns > i, at", after[..., : edit.i + 1],
+                 before[..., : edit.i + 1], note="the past must not see the future")
+
+
+@prop("causality.head_future_independent", needs=("attention_head",),
+      statement="changing E's columns after i leaves attention_head's ΔE[:, :i+1] exactly unchanged",
+      strategy=lambda: future_edits(heads(min_ctx=2), lambda h: h.E))
+def head_future_independent(impl: Any, edit: FutureEdit) -> None:
+    h: Head = edit.case
+    rest = h.args[1:]
+    unchanged_up_to_i("attention_head ΔE", impl.attention_head(h.E, *rest, True),
+                      impl.attention_head(edit.edit(h.E), *rest, True), edit, h.E.shape)
+
+
+@prop("causality.mha_future_independent", needs=("multi_head_attention",),
+      statement="changing E's columns after i leaves multi_head_attention's ΔE[:, :i+1] exactly unchanged",
+      strategy=lambda: future_edits(multi_heads(min_ctx=2), lambda h: h.E))
+def mha_future_independent(impl: Any, edit: FutureEdit) -> None:
+    h: MultiHead = edit.case
+    rest = h.args[1:]
+    unchanged_up_to_i("multi_head_attention ΔE", impl.multi_head_attention(h.E, *rest, True),
+                      impl.multi_head_attention(edit.edit(h.E), *rest, True), edit, h.E.shape)
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockInput:
+    """E and one block's weights, drawn from ``recipe``."""
+
+    E: np.ndarray
+    weights: BlockWeights
+    recipe: Recipe
+
+    @property
+    def magnitude(self) -> float:
+        return self.recipe.magnitude
+
+    def __repr__(self) -> str:
+        return f"BlockInput(E={self.E!r}, weights: {self.recipe})"
+
+
+@st.composite
+def block_inputs(draw: st.DrawFn) -> BlockInput:
+    c = draw(configs(min_ctx=2))
+    dt = draw(dtypes())
+    r = draw(recipes())
+    ctx = draw(st.integers(2, c.n_ctx))
+    return BlockInput(draw(arrays(dt, (c.d_model, ctx), r.magnitude)), r.build(BlockWeights, c, dt), r)
+
+
+@prop("causality.block_future_independent", needs=("block",),
+      statement="changing E's columns after i leaves block(E)[:, :i+1] exactly unchanged",
+      strategy=lambda: future_edits(block_inputs(), lambda b: b.E))
+def block_future_independent(impl: Any, edit: FutureEdit) -> None:
+    b: BlockInput = edit.case
+    unchanged_up_to_i("block(E)", impl.block(b.E, b.weights), impl.block(edit.edit(b.E), b.weights), edit, b.E.shape)
+
+
+@prop("causality.forward_future_independent", needs=("forward",),
+      statement="changing the tokens after i leaves forward(tokens)[:, :i+1] exactly unchanged",
+      strategy=lambda: future_edits(models(min_ctx=2), lambda m: m.tokens))
+def forward_future_independent(impl: Any, edit: FutureEdit) -> None:
+    m: Model = edit.case
+    shape = (m.config.vocab, m.tokens.shape[0])
+    unchanged_up_to_i("forward logits", impl.forward(m.tokens, m.weights),
+                      impl.forward(edit.edit(m.tokens), m.weights), edit, shape)
+
+
+def _model_tolerance(m: Model, logits: np.ndarray) -> float:
+    """float64 only: rtol times the largest logit the final layer norm and W_U allow."""
+    w = m.weights
+    bound = np.abs(w.W_U) @ (np.sqrt(m.config.d_model) * np.abs(w.lnf_gain) + np.abs(w.lnf_bias))
+    return float(tolerance(np.float64).of(np.max(bound) + np.max(np.abs(logits))))
+
+
+@st.composite
+def model_prefixes(draw: st.DrawFn) -> tuple[Model, int]:
+    """A unit-scale float64 model and a prefix length p < ctx.
+
+    float64 only: a near-constant column's layer norm divides by √(1e-5) and so amplifies float32
+    rounding (different for different shapes) by up to 316× per layer, beyond a useful tolerance.
+    """
+    m = draw(models(dtype=np.dtype(np.float64), magnitude=UNIT, min_ctx=2))
+    return m, draw(st.integers(1, m.tokens.shape[0] - 1))
+
+
+@prop("causality.next_token_sees_only_prefix", needs=("forward", "next_token_probs"),
+      statement="next_token_probs(tokens[:i+1]) = softmax(forward(tokens)[:, i]) for every i",
+      strategy=model_prefixes)
+def next_token_sees_only_prefix(impl: Any, example: tuple[Model, int]) -> None:
+    m, p = example
+    logits = expect.shape("forward(tokens)", impl.forward(m.tokens, m.weights), (m.config.vocab, m.tokens.shape[0]))
+    want = plain_softmax(logits[:, p - 1])
+    got = impl.next_token_probs(m.tokens[:p], m.weights, 1.0)
+    expect.close(f"next_token_probs(tokens[:{p}])", got, want, 2 * _model_tolerance(m, logits),
+                 note=f"compared with softmax(forward(tokens)[:, {p - 1}]) over all {m.tokens.shape[0]} tokens")
+
+
+@prop("causality.prefix_same_columns", needs=("attention_head",),
+      statement="attention_head(E[:, :p]) = attention_head(E)[:, :p] for every prefix length p",
+      strategy=lambda: st.tuples(heads(min_ctx=2), st.integers(1, 4)))
+def prefix_same_columns(impl: Any, example: tuple[Head, int]) -> None:
+    h, p = example
+    p = min(p, h.E.shape[1] - 1)
+    rest = h.args[1:]
+    whole = expect.shape("attention_head(E)", impl.attention_head(h.E, *rest, True), h.E.shape)
+    part = impl.attention_head(h.E[:, :p], *rest, True)
+    expect.close(f"attention_head(E[:, :{p}])", part, whole[:, :p], head_tolerance(h.E, h.E, *rest),
+                 note=f"compared with the first {p} columns of attention_head(E) over all {h.E.shape[1]}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cross:
+    """Cross-attention inputs: queries from E_q, keys and values from E_kv, and a permutation of E_kv's columns."""
+
+    E_q: np.ndarray
+    E_kv: np.ndarray
+    W_Q: np.ndarray
+    W_K: np.ndarray
+    W_V_down: np.ndarray
+    W_V_up: np.ndarray
+    permutation: tuple[int, ...]
+
+
+@st.composite
+def crosses(draw: st.DrawFn) -> Cross:
+    h = draw(heads())
+    ctx_k = draw(st.integers(1, 5))
+    E_kv = draw(arrays(h.E.dtype, (h.E.shape[0], ctx_k), h.magnitude))
+    return Cross(h.E, E_kv, h.W_Q, h.W_K, h.W_V_down, h.W_V_up, tuple(draw(st.permutations(range(ctx_k)))))
+
+
+@prop("causality.cross_attention_unmasked", needs=("cross_attention_head", "attention_head"),
+      statement="cross_attention_head(E, E) = attention_head(E, causal=False): no mask",
+      strategy=crosses)
+def cross_attention_unmasked(impl: Any, c: Cross) -> None:
+    weights = (c.W_Q, c.W_K, c.W_V_down, c.W_V_up)
+    want = expect.shape("attention_head(E, causal=False)", impl.attention_head(c.E_kv, *weights, False), c.E_kv.shape)
+    expect.close("cross_attention_head(E, E)", impl.cross_attention_head(c.E_kv, c.E_kv, *weights), want,
+                 head_tolerance(c.E_kv, c.E_kv, *weights), note="compared with attention_head(E, causal=False)")
+
+
+@prop("causality.cross_attention_key_permutation", needs=("cross_attention_head",),
+      statement="permuting E_kv's columns (keys and values together) leaves cross_attention_head unchanged",
+      strategy=crosses)
+def cross_attention_key_permutation(impl: Any, c: Cross) -> None:
+    weights = (c.W_Q, c.W_K, c.W_V_down, c.W_V_up)
+    want = expect.shape("cross_attention_head(E_q, E_kv)", impl.cross_attention_head(c.E_q, c.E_kv, *weights), c.E_q.shape)
+    shuffled = c.E_kv[:, list(c.permutation)]
+    expect.close(f"cross_attention_head(E_q, E_kv[:, {list(c.permutation)}])",
+                 impl.cross_attention_head(c.E_q, shuffled, *weights), want,
+                 head_tolerance(c.E_q, c.E_kv, *weights), note="compared with the keys in their original order")
+
