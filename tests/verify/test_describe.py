@@ -47,4 +47,5 @@ def test_an_example_is_one_line_per_field_with_configs_on_one_line():
         "temperature: 0.25",
         "rng: numpy Generator",
     ]
-    assert describe((np.int64(3), {"T": 2e-9})) == ["example[0]: 3", "example[1].T: 2e-09"]
+    assert describe((np.zeros(2), {"T": 2e-9})) == ["example[0]: float64[2] [0.0, 0.0]", "example[1].T: 2e-09"]
+    assert describe([3, 0.5, True]) == ["example: [3, 0.5, True]"]

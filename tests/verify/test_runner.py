@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gptspec import impl
 from gptspec.properties.registry import Property, PropertyFailure
-from gptspec.verify import PROFILES, SelectionError, adapt, load, run_property, select, verify
+from gptspec.verify import PROFILES, Profile, SelectionError, adapt, load, run_property, select, verify
 from gptspec.verify.guard import Guard
 from gptspec.verify.timeouts import can_limit
 
@@ -42,11 +42,11 @@ def naive_softmax(x, temperature=1.0, axis=-1):
     return z / z.sum(axis=axis, keepdims=True)
 
 
-def run(prop, functions, *, timeout=None, seed=1, profile="quick"):
+def run(prop, functions, *, timeout=None, seed=1, profile="quick", budget=None):
     target = types.SimpleNamespace(**functions)
     guard = Guard(timeout)
     adapted = adapt(target, tuple(functions), guard=guard)
-    return run_property(prop, adapted, guard, PROFILES[profile], seed, f"reproduce {prop.name}")
+    return run_property(prop, adapted, guard, PROFILES[profile], seed, f"reproduce {prop.name}", budget=budget)
 
 
 def test_a_property_that_holds_passes_with_its_examples_counted():
@@ -105,8 +105,32 @@ def test_a_property_needing_a_missing_function_is_not_provided_not_failed():
 
 def test_the_budget_ends_a_search_that_found_nothing():
     slow = Property("toy.slow", "toy", ("softmax",), "slow", lambda t, x: time.sleep(0.2), lambda: st.integers())
-    result = run(slow, {"softmax": impl.softmax})
+    result = run(slow, {"softmax": impl.softmax}, budget=0.5)
     assert result.status == "passed" and result.examples < PROFILES["quick"].max_examples
+
+
+def test_shrinking_that_takes_too_long_keeps_the_smallest_failure_found_by_then():
+    def slow_sum(target, xs):
+        time.sleep(0.02)
+        if sum(xs) > 10:
+            raise PropertyFailure(f"sum {sum(xs)} > 10")
+
+    prop = Property("toy.slow_sum", "toy", ("softmax",), "Σ xs <= 10", slow_sum,
+                    lambda: st.lists(st.integers(0, 100), min_size=5, max_size=30))
+    impatient = Profile("impatient", max_examples=100, seconds=None, shrink_seconds=0.1)
+    target = adapt(types.SimpleNamespace(softmax=impl.softmax), ("softmax",))
+    result = run_property(prop, target, Guard(None), impatient, 0, "reproduce")
+    assert result.status == "failed" and result.failure.message.startswith("sum ")
+    assert result.failure.counterexample[0].startswith("example: ")
+    assert result.notes == ["shrinking stopped after 0.1 s: the smallest failing example found by then"]
+
+
+def test_the_run_budget_is_shared_among_the_properties_still_to_run():
+    profile = PROFILES["default"]
+    assert profile.share(0.0, 14) == profile.seconds / 14
+    assert profile.share(profile.seconds / 2, 7) == profile.seconds / 14
+    assert profile.share(2 * profile.seconds, 3) > 0  # overspent: every property still gets a look
+    assert PROFILES["thorough"].share(100.0, 1) is None
 
 
 def test_the_same_seed_replays_the_same_search():

@@ -7,7 +7,8 @@ whose functions the target lacks is skipped with the reason "not provided: needs
 
 Under pytest-xdist (``-n auto``) every worker loads the target and runs its share of the
 properties; the controller hands its seed to the workers, so one seed covers the whole run.
-Workers run tests on their main thread, so the per-call time limit holds there too.
+Workers run tests on their main thread, so the per-call time limit holds there too. Each item
+gets an equal share of the profile's time budget (``gptspec verify`` passes unused time on).
 
 Nothing heavy is imported unless the option is given: the plugin is loaded by every pytest run
 in an environment where gptspec is installed.
@@ -116,7 +117,7 @@ class PropertyItem(pytest.Item):
         reproduce = reproducer(state["target"], state["layout"], state["framework"], profile,
                                self.config.getoption("gptspec_timeout"), state["seed"])
         result = run_property(self.prop, state["impl"], state["guard"], PROFILES[profile], state["seed"],
-                              reproduce(self.prop.name))
+                              reproduce(self.prop.name), budget=state["budget"])
         if result.status == "interrupted":
             raise KeyboardInterrupt
         if result.status == "not provided":
@@ -148,7 +149,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     """Add one item per property (before ``-m``/``-k`` deselect), in the catalogue's order."""
     if _STATE not in config.stash:
         return
+    from ..verify.runner import PROFILES
     from .registry import properties
 
+    state = config.stash[_STATE]
+    applicable = sum(p.applies_to(state["impl"]) for p in properties())
+    state["budget"] = PROFILES[config.getoption("gptspec_profile")].share(0.0, applicable)
     for prop in properties():
         items.append(PropertyItem.from_parent(session, name=prop.name, nodeid=f"gptspec::{prop.name}", prop=prop))

@@ -154,10 +154,11 @@ class _Plan:
 
     def positional(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
         """The arguments in spec order, up to the last one given (defaults fill the gaps)."""
+        if not kwargs:  # the common case, without the cost of Signature.bind
+            return list(args)
         bound = self.signature.bind(*args, **kwargs)
         params = list(self.signature.parameters.values())
-        given = [i for i, p in enumerate(params) if p.name in bound.arguments]
-        last = max(given, default=-1)
+        last = max(i for i, p in enumerate(params) if p.name in bound.arguments)
         return [bound.arguments.get(p.name, p.default) for p in params[: last + 1]]
 
 

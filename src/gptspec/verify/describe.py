@@ -69,6 +69,8 @@ def _leaf(value: Any) -> str | None:
         if all(isinstance(v, (int, str)) for _, v in fields):  # a Config: one line
             return f"{type(value).__name__}(" + ", ".join(f"{k}={v}" for k, v in fields if k != "name") + ")"
         return None
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (bool, int, float, np.number)) for v in value):
+        return "[" + ", ".join(_number(v) for v in value) + "]"  # a list of numbers: one line
     if isinstance(value, (dict, list, tuple)):
         return None
     return type(value).__name__

@@ -126,21 +126,27 @@ def function_table(report: Report) -> Table:
     return table
 
 
-def property_table(report: Report) -> Table:
+def property_table(report: Report, *, statements: bool = True) -> Table:
+    """One row per property, grouped by family; ``statements`` adds what each one states."""
     table = Table(title="Properties", title_justify="left")
-    for col, kw in (("property", {"no_wrap": True}), ("status", {}), ("examples", {"justify": "right"}),
-                    ("time", {"justify": "right", "no_wrap": True}), ("statement", {"ratio": 1})):
-        table.add_column(col, **kw)
+    table.add_column("property", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("examples", justify="right")
+    table.add_column("time", justify="right", no_wrap=True)
+    if statements:
+        table.add_column("statement (or the functions missing)", ratio=1)
     family = None
     for r in report.results:
         if family is not None and r.family != family:
             table.add_section()
         family = r.family
-        status = f"[{_STYLE[r.status]}]{r.status}[/{_STYLE[r.status]}]"
-        if r.status == "not provided":
-            status += f" [dim]({', '.join(n for n in r.needs if n not in report.provides)})[/dim]"
-        table.add_row(r.name, status, str(r.examples) if r.examples else "", _time(r.seconds) if r.examples else "",
-                      escape(r.statement))
+        style = _STYLE[r.status]
+        cells = [r.name, f"[{style}]{r.status}[/{style}]", str(r.examples) if r.examples else "",
+                 _time(r.seconds) if r.examples else ""]
+        if statements:
+            missing = [n for n in r.needs if n not in report.provides]
+            cells.append(f"[dim]needs {', '.join(missing)}[/dim]" if r.status == "not provided" else escape(r.statement))
+        table.add_row(*cells)
     return table
 
 
@@ -173,7 +179,7 @@ def summary_line(report: Report) -> Text:
 def render(report: Report, console: Console) -> None:
     """Print the function table, the property table, a panel per failure and the verdict."""
     console.print(function_table(report))
-    console.print(property_table(report))
+    console.print(property_table(report, statements=console.width >= 120))
     for r in report.failures():
         console.print(failure_panel(r))
     noisy = [r for r in report.results if r.notes and r.failure is None]

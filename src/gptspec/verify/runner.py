@@ -36,22 +36,36 @@ from .loader import SPEC_NAMES, Target, load
 from .report import Failure, PropertyResult, Report
 from .timeouts import CallTimeout, can_limit
 
-__all__ = ["Profile", "PROFILES", "SelectionError", "Progress", "select", "verify", "run_property", "DEFAULT_TIMEOUT"]
+__all__ = ["Profile", "PROFILES", "SelectionError", "Progress", "select", "verify", "run_property", "reproducer", "DEFAULT_TIMEOUT"]
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds one call of a target function may take before it counts as hanging."""
 
+MIN_SHARE = 0.1
+"""Seconds of search every property gets even when earlier ones used up the run's budget."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """How hard to search: examples per property, and a time budget per property (None: none).
+    """How hard to search: examples per property, and seconds of search for the whole run.
 
-    The budget only ends a search that has found nothing yet; a failure is always shrunk.
+    ``seconds`` (None: no limit) is shared among the applicable properties as the run goes: each
+    gets what is left divided by the properties still to run, so time a quick property does not
+    use passes to the slow ones. A budget only ends a search that has found nothing yet; a
+    failure is always shrunk. With ``--only P`` the one property gets the whole budget, so a
+    reproduce command searches at least as far as the run that found the failure.
     """
 
     name: str
     max_examples: int
-    budget: float | None
+    seconds: float | None
+    shrink_seconds: float | None  # per failing property
+
+    def share(self, spent: float, left: int) -> float | None:
+        """The budget of the next property after ``spent`` seconds, with ``left`` still to run."""
+        if self.seconds is None:
+            return None
+        return max((self.seconds - spent) / max(left, 1), MIN_SHARE)
 
     def settings(self) -> Settings:
         return Settings(
@@ -69,9 +83,9 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("quick", max_examples=10, budget=0.5),
-        Profile("default", max_examples=40, budget=1.0),
-        Profile("thorough", max_examples=500, budget=None),
+        Profile("quick", max_examples=10, seconds=4.0, shrink_seconds=2.0),
+        Profile("default", max_examples=40, seconds=12.0, shrink_seconds=4.0),
+        Profile("thorough", max_examples=500, seconds=None, shrink_seconds=60.0),
     )
 }
 
@@ -82,6 +96,10 @@ class SelectionError(SpecError):
 
 class _BudgetSpent(BaseException):
     """Raised between passing examples once a property's time budget is spent."""
+
+
+class _ShrinkBudgetSpent(BaseException):
+    """Raised between shrink steps once shrinking a failure has taken its time."""
 
 
 class Progress:
@@ -122,13 +140,15 @@ def select(catalogue: Sequence[Property], only: Iterable[str] = (), skip: Iterab
 
 
 class _Recorder:
-    """Counts a property's examples, keeps a copy of the last one, and watches the budget."""
+    """Counts a property's examples, keeps a copy of the last one and of the last failing one,
+    and ends the search when the budget (nothing found yet) or the shrink budget is spent."""
 
-    def __init__(self, budget: float | None, progress: Progress) -> None:
-        self.budget, self.progress = budget, progress
+    def __init__(self, guard: Guard, budget: float | None, shrink_budget: float | None, progress: Progress) -> None:
+        self.guard, self.budget, self.shrink_budget, self.progress = guard, budget, shrink_budget, progress
         self.count = 0
         self.last: Any = None
-        self.failing = False
+        self.failure: tuple[Any, BaseException, str | None] | None = None  # example, exception, function
+        self.first_failure: float | None = None
         self.started = time.perf_counter()
 
     def seen(self, example: Any) -> None:
@@ -141,12 +161,18 @@ class _Recorder:
 
     def wrap(self, body: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
         def recorded(impl: Any, example: Any) -> None:
+            now = time.perf_counter()
+            if self.first_failure is not None and self.shrink_budget is not None:
+                if now - self.first_failure > self.shrink_budget:
+                    raise _ShrinkBudgetSpent
             try:
                 body(impl, example)
-            except BaseException:
-                self.failing = True
+            except BaseException as exc:
+                raised = self.guard.raised
+                self.failure = (self.last, exc, raised[0] if raised is not None and raised[1] is exc else None)
+                self.first_failure = self.first_failure or time.perf_counter()
                 raise
-            if self.budget is not None and not self.failing and time.perf_counter() - self.started > self.budget:
+            if self.budget is not None and self.failure is None and now - self.started > self.budget:
                 raise _BudgetSpent
 
         return recorded
@@ -161,17 +187,15 @@ def _where(exc: BaseException) -> str:
     return f" ({os.path.basename(frame.filename)} line {frame.lineno})" if frame is not None else ""
 
 
-def _failure(exc: BaseException, guard: Guard, recorder: _Recorder, reproduce: str) -> tuple[str, Failure]:
-    """The status and failure record for the exception a property's search ended with."""
-    example = describe(recorder.last) if recorder.count else []
+def _failure(exc: BaseException, function: str | None, example: Any, reproduce: str) -> tuple[str, Failure]:
+    """The status and failure record for an exception, raised by ``function`` of the target if known."""
+    lines = describe(example) if example is not None else []
     if isinstance(exc, CallTimeout):
-        return "error", Failure("timed out", str(exc), guard.timed_out, example, reproduce)
+        return "error", Failure("timed out", str(exc), function, lines, reproduce)
     if isinstance(exc, PropertyFailure):
-        return "failed", Failure("does not hold", str(exc), None, example, reproduce)
-    if guard.raised is not None and guard.raised[1] is exc:
-        name = guard.raised[0]
-        return "error", Failure("raised", f"{type(exc).__name__}: {exc}{_where(exc)}", name, example, reproduce)
-    return "error", Failure("property raised", f"{type(exc).__name__}: {exc}{_where(exc)}", None, example, reproduce)
+        return "failed", Failure("does not hold", str(exc), None, lines, reproduce)
+    kind = "raised" if function is not None else "property raised"
+    return "error", Failure(kind, f"{type(exc).__name__}: {exc}{_where(exc)}", function, lines, reproduce)
 
 
 def run_property(
@@ -182,33 +206,48 @@ def run_property(
     seed: int,
     reproduce: str,
     progress: Progress | None = None,
+    budget: float | None = None,
 ) -> PropertyResult:
-    """Search for a counterexample to ``prop`` on ``impl`` (Ctrl-C: status "interrupted")."""
+    """Search for a counterexample to ``prop`` on ``impl`` (Ctrl-C: status "interrupted").
+
+    ``budget`` seconds end a search that has found nothing; ``profile.shrink_seconds`` end the
+    shrinking of one that has, keeping the smallest failing example found by then.
+    """
     progress = progress or Progress()
     result = PropertyResult(prop.name, prop.family, prop.statement, prop.needs, "passed")
     if not prop.applies_to(impl):
         result.status = "not provided"
         return result
     guard.reset()
-    recorder = _Recorder(profile.budget, progress)
+    recorder = _Recorder(guard, budget, profile.shrink_seconds, progress)
     watched = dataclasses.replace(prop, body=recorder.wrap(prop.body))
     test = hypothesis_seed(seed)(watched.hypothesis_test(impl, settings=profile.settings(), on_example=recorder.seen))
+    shrink_note = []
     try:
         test()
     except _BudgetSpent:
         pass
     except KeyboardInterrupt:
         result.status = "interrupted"
+    except _ShrinkBudgetSpent:
+        assert recorder.failure is not None
+        example, exc, function = recorder.failure
+        result.status, result.failure = _failure(exc, function, example, reproduce)
+        shrink_note = [f"shrinking stopped after {profile.shrink_seconds:g} s: the smallest failing example found by then"]
+    except CallTimeout as exc:
+        result.status, result.failure = _failure(exc, guard.timed_out, recorder.last, reproduce)
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
-        result.status, result.failure = _failure(exc, guard, recorder, reproduce)
+        raised = guard.raised
+        function = raised[0] if raised is not None and raised[1] is exc else None
+        result.status, result.failure = _failure(exc, function, recorder.last if recorder.count else None, reproduce)
     finally:
         result.examples = recorder.count
         result.seconds = time.perf_counter() - recorder.started
-        result.notes = guard.notes()
+        result.notes = guard.notes() + shrink_note
     return result
 
 
-def _reproduce(target: Target, layout: str, framework: str, profile: str, timeout: float | None, seed: int) -> Callable[[str], str]:
+def reproducer(target: Target, layout: str, framework: str, profile: str, timeout: float | None, seed: int) -> Callable[[str], str]:
     """The one-line command that reruns one property of this run on the same examples."""
     parts = ["gptspec", "verify", shlex.quote(target.label)]
     if layout != "columns":
@@ -251,16 +290,19 @@ def verify(
     impl = adapt(loaded.obj, loaded.provides, layout=layout, framework=framework, label=loaded.label, guard=guard)
     chosen = select(properties(), only, skip)
     seed = random.SystemRandom().randrange(1_000_000) if seed is None else int(seed)
-    reproduce = _reproduce(loaded, layout, framework, profile, timeout, seed)
+    reproduce = reproducer(loaded, layout, framework, profile, timeout, seed)
     report = Report(loaded.label, layout, framework, profile, seed, loaded.provides, loaded.missing,
                     time_limited=bool(timeout) and can_limit())
     progress = progress or Progress()
     started = time.perf_counter()
     progress.start(len(chosen))
+    left = sum(p.applies_to(impl) for p in chosen)
     try:
         for prop in chosen:
             progress.begin(prop.name)
-            result = run_property(prop, impl, guard, PROFILES[profile], seed, reproduce(prop.name), progress)
+            budget = PROFILES[profile].share(time.perf_counter() - started, left)
+            result = run_property(prop, impl, guard, PROFILES[profile], seed, reproduce(prop.name), progress, budget)
+            left -= result.status != "not provided"
             report.results.append(result)
             progress.end(result)
             if result.status == "interrupted":
