@@ -16,7 +16,7 @@ def test_gpt3_passes_with_flow_memory_and_layer_count(capsys):
     assert code == 0
     assert "passed: 96 layers, logits [vocab ctx] = 50,257 × 2,048" in out
     assert "W_Q          [n_heads d_head d_model]   96 × 128 × 12,288" in out
-    assert "weights" in out and "700.9 GB" in out and "peak RSS" in out
+    assert "weights" in out and "700.9 GB" in out and "350.4 GB" in out and "peak RSS" in out
 
 
 def test_custom_dims_and_ctx(capsys):
@@ -27,7 +27,8 @@ def test_custom_dims_and_ctx(capsys):
 def test_a_shape_bug_exits_1_naming_function_layer_and_dim(capsys):
     code, out, _ = run(capsys, "--target", str(EXAMPLE))
     assert code == 1
-    assert "FAILED at full size: layer 0 › block › multi_head_attention: return value axis 0 is d_model" in out
+    assert "FAILED at full size (float32 weights): layer 0 › block › multi_head_attention: " in out
+    assert "return value axis 0 is d_model = 12288 (bound by E), got 2048" in out
 
 
 def test_bad_arguments_and_unloadable_targets_exit_2(capsys):

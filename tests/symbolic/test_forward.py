@@ -79,3 +79,18 @@ def test_a_target_block_replaces_the_composed_one():
 def test_the_config_is_bound_ctx_above_n_ctx_is_refused():
     with pytest.raises(ContextLengthError, match=r"^embed: tokens axis 0 is ctx = 2049, more than n_ctx = 2048"):
         check_forward(GPT3, ctx=2049)
+
+
+def test_checks_switched_off_in_the_environment_are_on_during_the_check():
+    from gptspec import checks, checks_enabled
+
+    seen = []
+
+    def multi_head_attention(*args):
+        seen.append(checks_enabled())  # what the reference functions it calls will see
+        return impl.multi_head_attention(*args)
+
+    with checks(False):
+        check_forward(TINY, target=types.SimpleNamespace(multi_head_attention=multi_head_attention))
+        assert not checks_enabled()
+    assert seen == [True] * TINY.n_layers

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from gptspec import GPT3, Config
@@ -36,8 +37,17 @@ def test_calls_only_drops_the_operations(gpt3_run):
     assert "matmul" not in text and "multi_head_attention (reference)" in text
 
 
-def test_memory_gives_weights_and_activations_in_both_dtypes(gpt3_run):
-    run = gpt3_run
-    text = render_memory(run, peak_rss=50_000_000, seconds=0.25)
+def test_memory_gives_weights_and_activations_per_dtype(gpt3_run):
+    half = check_forward(GPT3, dtype=np.float16)
+    text = render_memory([gpt3_run, half], peak_rss=50_000_000, seconds=0.25)
+    assert "float32" in text and "float16" in text
     assert "700.9 GB" in text and "350.4 GB" in text  # 175,217,098,752 parameters × 4 and × 2 bytes
-    assert human_bytes(run.recorder.peak) in text and "50.0 MB peak RSS" in text
+    assert human_bytes(gpt3_run.recorder.peak) in text and human_bytes(half.recorder.peak) in text
+    assert "50.0 MB peak RSS" in text
+
+
+def test_float16_weights_do_not_halve_the_activations(gpt3_run):
+    """The reference's softmax works in float32 for float16 input: the pattern's temporaries
+    are float32 either way, so halving the float32 figure would understate a float16 run."""
+    half = check_forward(GPT3, dtype=np.float16)
+    assert half.recorder.peak > gpt3_run.recorder.peak / 2

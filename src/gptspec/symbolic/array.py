@@ -70,7 +70,8 @@ def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = float) -> ShapeOn
 
 def _result(op: str, operands: Sequence[Any], shape: Shape, dtype: Any, *, view: bool = False) -> ShapeOnlyArray:
     """A new shape-only result, recorded (and its bytes counted unless it is a view)."""
-    out = shape_only(shape, dtype)
+    element = _element(np.dtype(dtype))
+    out = np.ndarray.__new__(ShapeOnlyArray, shape, element.dtype, element, 0, (0,) * len(shape))
     recorder = active_recorder()
     if recorder is not None:
         shapes = tuple(x.shape for x in operands if isinstance(x, np.ndarray))
@@ -139,10 +140,18 @@ def _dtype_by_numpy(fn: Callable[..., Any], operands: Sequence[Any], kwargs: dic
 
 
 def _broadcast(op: str, shapes: Sequence[Shape]) -> Shape:
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
-        _fail(OperandShapeError, op, f"shapes {' and '.join(map(str, shapes))} do not broadcast together")
+    """NumPy's broadcasting: shapes aligned on the right, each axis 1 or a single size."""
+    first = shapes[0] if shapes else ()
+    if all(s == first for s in shapes):
+        return tuple(first)
+    ndim = max(map(len, shapes))
+    out = []
+    for axis in range(-ndim, 0):
+        sizes = {s[axis] for s in shapes if len(s) >= -axis} - {1}
+        if len(sizes) > 1:
+            _fail(OperandShapeError, op, f"shapes {' and '.join(map(str, shapes))} do not broadcast together")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
 
 
 def _no_out(op: str, out: Any) -> None:
@@ -214,10 +223,12 @@ def _reduction(name: str, np_fn: Callable[..., Any]) -> Callable[..., ShapeOnlyA
     default_axis = signature.parameters["axis"].default
 
     def reduce(*args: Any, **kwargs: Any) -> ShapeOnlyArray:
-        bound = signature.bind(*args, **kwargs)
-        arguments = dict(bound.arguments)
-        arguments.update(arguments.pop("kwargs", {}))
-        a = arguments.pop(first)
+        if len(args) == 1 and first not in kwargs:  # x.max(axis=..., keepdims=...): no binding needed
+            a, arguments = args[0], dict(kwargs)
+        else:
+            arguments = dict(signature.bind(*args, **kwargs).arguments)
+            arguments.update(arguments.pop("kwargs", {}))
+            a = arguments.pop(first)
         _no_out(name, arguments.pop("out", None))
         axis = arguments.get("axis", default_axis)
         shape = _reduced_shape(name, a.shape, axis, bool(arguments.get("keepdims", False)))

@@ -8,10 +8,8 @@ binds n_heads, d_head, d_model and ctx from its arguments, so an operation's res
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
-
-import numpy as np
 
 from .forward import CheckRun, Enter, Exit, Layer, Observed
 from .trace import Op
@@ -89,20 +87,14 @@ def human_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-def render_memory(run: CheckRun, peak_rss: int, seconds: float) -> str:
-    """What a real run would hold (weights, peak live activations) in float32 and float16."""
-    ran = run.dtype
-    other = np.dtype(np.float16) if ran != np.float16 else np.dtype(np.float32)
-    scale = other.itemsize / ran.itemsize
-    weights = {ran: run.weight_bytes, other: run.weight_bytes * scale}
-    activations = {ran: human_bytes(run.recorder.peak), other: "≈ " + human_bytes(run.recorder.peak * scale)}
-    cols = (np.dtype(np.float32), np.dtype(np.float16))
-    n_ops = sum(isinstance(e, Op) for e in run.recorder.events)
+def render_memory(runs: Sequence[CheckRun], peak_rss: int, seconds: float) -> str:
+    """What a real run would hold (weights, peak live activations), one column per run's dtype."""
+    dtypes = [str(run.dtype) for run in runs]
+    n_ops = sum(isinstance(e, Op) for run in runs for e in run.recorder.events)
     return "\n".join([
-        f"  {'a real run would need':<34} {'float32':>14} {'float16':>14}",
-        f"  {'weights':<34} " + " ".join(f"{human_bytes(weights[c]):>14}" for c in cols),
-        f"  {'activations, peak live arrays':<34} " + " ".join(f"{activations[c]:>14}" for c in cols),
-        f"  (activations observed in {ran}; the other column is scaled by itemsize)",
+        f"  {'a real run would need':<32}" + "".join(f"{d:>12}" for d in dtypes),
+        f"  {'weights':<32}" + "".join(f"{human_bytes(run.weight_bytes):>12}" for run in runs),
+        f"  {'activations, peak live arrays':<32}" + "".join(f"{human_bytes(run.recorder.peak):>12}" for run in runs),
         f"  this check used: {human_bytes(peak_rss)} peak RSS, {seconds:.2f} s, "
         f"{n_ops:,} operations on shape-only arrays",
     ])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
+import typing
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -24,8 +24,7 @@ __all__ = ["Op", "Recorder", "recording", "active_recorder"]
 Shape = tuple[int, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class Op:
+class Op(typing.NamedTuple):
     """One shape-only operation: its name, its operands' shapes, its result's shape and dtype."""
 
     name: str
@@ -42,16 +41,18 @@ class Recorder:
         self.events: list[Any] = []
         self.live = 0
         self.peak = 0
+        self._sizes: dict[int, tuple[weakref.ref[np.ndarray], int]] = {}
 
     def allocated(self, array: np.ndarray) -> None:
         """Count ``array``'s bytes as live until it is garbage."""
         n = int(array.nbytes)
         self.live += n
         self.peak = max(self.peak, self.live)
-        weakref.finalize(array, self._freed, n)
+        ref = weakref.ref(array, self._freed)
+        self._sizes[id(ref)] = (ref, n)
 
-    def _freed(self, n: int) -> None:
-        self.live -= n
+    def _freed(self, ref: weakref.ref[np.ndarray]) -> None:
+        self.live -= self._sizes.pop(id(ref))[1]
 
 
 _ACTIVE: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("gptspec_recorder", default=None)

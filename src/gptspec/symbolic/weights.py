@@ -7,7 +7,6 @@ evaluated with the config's sizes, so the containers cannot drift from the types
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from typing import Any
 
@@ -25,20 +24,19 @@ def shape_of(hint: Any, config: Config, ctx: int | None = None) -> tuple[int, ..
     return shape_under(Tensor("", hint, "", "weight"), config, ctx)
 
 
-@functools.lru_cache(maxsize=None)
-def _array_fields(cls: type) -> tuple[tuple[str, Any], ...]:
+def _field_shapes(cls: type, config: Config) -> dict[str, tuple[int, ...]]:
+    """The shape of every array field of a weights container under ``config``."""
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.name != "blocks")
-
-
-def _shape_only_fields(cls: type, config: Config, dtype: Any) -> dict[str, ShapeOnlyArray]:
-    return {name: shape_only(shape_of(hint, config), dtype) for name, hint in _array_fields(cls)}
+    return {f.name: shape_of(hints[f.name], config) for f in dataclasses.fields(cls) if f.name != "blocks"}
 
 
 def shape_only_weights(config: Config, dtype: Any = np.float32) -> Weights:
     """A ``Weights`` container of shape-only arrays, one ``BlockWeights`` per layer."""
-    blocks = tuple(BlockWeights(**_shape_only_fields(BlockWeights, config, dtype)) for _ in range(config.n_layers))
-    return Weights(**_shape_only_fields(Weights, config, dtype), blocks=blocks)
+    block = _field_shapes(BlockWeights, config)
+    blocks = tuple(
+        BlockWeights(**{name: shape_only(shape, dtype) for name, shape in block.items()}) for _ in range(config.n_layers)
+    )
+    return Weights(**{name: shape_only(shape, dtype) for name, shape in _field_shapes(Weights, config).items()}, blocks=blocks)
 
 
 def shape_only_tokens(ctx: int, dtype: Any = np.int64) -> ShapeOnlyArray:
