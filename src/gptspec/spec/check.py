@@ -14,6 +14,15 @@ beartype.
 
 Checks are on by default. ``GPTSPEC_CHECKS=0`` in the environment turns them off at import, and
 ``set_checks`` / ``checks`` switch them at run time; off, a call costs one flag test.
+
+A third mode, ``"first"`` (``set_checks("first")``, ``GPTSPEC_CHECKS=first``), checks only the
+first call of each function with each *shape signature*: the types, shapes and dtypes of the
+arrays (also inside weights containers), the types of float and bool arguments, the values of
+int arguments, and the bound config. A later call with the same signature skips the argument
+and the result checks (a dict look-up instead of tens of microseconds); a new shape, dtype,
+int or ``bind`` is checked again. It trusts that a function's result shape depends only on that
+signature, which holds for every function of the spec. For suites of many small calls (property
+tests); value checks (token ids, temperatures) are not shape checks and always run.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ __all__ = [
     "checks",
     "set_checks",
     "checks_enabled",
+    "checks_mode",
     "located",
     "has_values",
     "spec_of",
@@ -57,16 +67,40 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Switches: checks on/off, the bound config, where we are (for messages)
 
 
-def _checks_from_env() -> bool:
+_MODES = ("on", "off", "first")
+
+
+def _checks_from_env() -> str:
     value = os.environ.get("GPTSPEC_CHECKS", "1").strip().lower()
-    return value not in ("0", "false", "no", "off")
+    if value == "first":
+        return "first"
+    return "off" if value in ("0", "false", "no", "off") else "on"
+
+
+def _mode(enabled: bool | str) -> str:
+    """True/False, or one of "on", "off", "first"."""
+    if isinstance(enabled, str):
+        if enabled not in _MODES:
+            raise ArgumentTypeError(f"checks mode should be True, False or one of {', '.join(_MODES)}; got {enabled!r}")
+        return enabled
+    return "on" if enabled else "off"
 
 
 class _Switch:
-    __slots__ = ("enabled",)
+    """The checks mode, read on every call: ``enabled`` (on or first) and ``first`` (first only)."""
+
+    __slots__ = ("enabled", "first")
 
     def __init__(self) -> None:
-        self.enabled = _checks_from_env()
+        self.set(_checks_from_env())
+
+    def set(self, mode: str) -> None:
+        self.enabled = mode != "off"
+        self.first = mode == "first"
+
+    @property
+    def mode(self) -> str:
+        return "off" if not self.enabled else "first" if self.first else "on"
 
 
 _SWITCH = _Switch()
@@ -75,24 +109,29 @@ _WHERE: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("gptspe
 
 
 def checks_enabled() -> bool:
-    """Whether calls of checked functions are checked now."""
+    """Whether calls of checked functions are checked now (in "first" mode: their first calls)."""
     return _SWITCH.enabled
 
 
-def set_checks(enabled: bool) -> None:
-    """Turn run-time checks on or off for the whole process."""
-    _SWITCH.enabled = bool(enabled)
+def checks_mode() -> str:
+    """"on", "off", or "first" (the first call of each shape signature only)."""
+    return _SWITCH.mode
+
+
+def set_checks(enabled: bool | str) -> None:
+    """Turn run-time checks on or off for the whole process, or ``"first"``: see the module doc."""
+    _SWITCH.set(_mode(enabled))
 
 
 @contextlib.contextmanager
-def checks(enabled: bool) -> Iterator[None]:
-    """``with checks(False): ...`` runs a block with checks off (or on), then restores."""
-    before = _SWITCH.enabled
-    _SWITCH.enabled = bool(enabled)
+def checks(enabled: bool | str) -> Iterator[None]:
+    """``with checks(False): ...`` runs a block with checks off (or on, or "first"), then restores."""
+    before = _SWITCH.mode
+    _SWITCH.set(_mode(enabled))
     try:
         yield
     finally:
-        _SWITCH.enabled = before
+        _SWITCH.set(before)
 
 
 @contextlib.contextmanager
@@ -472,6 +511,48 @@ class _Plan:
             binder.check_symbolic(dim, size, where)
 
 
+# ---------------------------------------------------------------------------------------------
+# "first" mode: the shape signature of a call, and the signatures already checked
+
+_UNKEYED = object()
+_TYPE_ONLY = (float, bool, np.float16, np.float32, np.float64, np.bool_, np.random.Generator)
+_SEEN_MAX = 4096  # signatures remembered per function before the memory starts over
+
+
+def _shape_key(value: Any) -> Any:
+    """What the checks of ``value`` depend on: an array's type, shape and dtype; a float's or bool's
+    type; an int's or str's value; containers item by item. ``_UNKEYED`` for anything else."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return (value.shape, value.dtype)
+    if isinstance(value, np.ndarray):  # shape-only arrays and other subclasses
+        return (kind, value.shape, value.dtype)
+    if kind in _TYPE_ONLY:
+        return kind
+    if kind is int or kind is str or value is None:
+        return (kind, value)
+    if isinstance(value, (tuple, list)):
+        items = tuple(map(_shape_key, value))
+    else:
+        names = _field_names(kind)
+        if names is None:
+            return _UNKEYED
+        items = tuple(_shape_key(getattr(value, name)) for name in names)
+    return _UNKEYED if _UNKEYED in items else (kind, items)
+
+
+@functools.lru_cache(maxsize=None)
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass type (a weights container), or None for any other type."""
+    return tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
+
+
+def _call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The shape signature of a call under the bound config, or None when it cannot be keyed."""
+    key = _shape_key((args, sorted(kwargs.items())) if kwargs else args)
+    return None if key is _UNKEYED else (_CONFIG.get(), key)
+
+
 def _same_hints(fn: Callable[..., Any], spec_hints: dict[str, Any]) -> bool:
     """An implementation may leave annotations out; those it gives must be the spec's."""
     hints = typing.get_type_hints(fn)
@@ -497,13 +578,22 @@ def implements(spec_fn: Callable[..., Any]) -> Callable[[F], F]:
                 f"{plan.name}{plan.signature}: got {fn.__name__}{impl_sig}"
             )
 
+        seen: set[Any] = set()  # "first" mode: shape signatures whose calls passed
+
         @functools.wraps(fn)
         def checked(*args: Any, **kwargs: Any) -> Any:
             if not _SWITCH.enabled:
                 return fn(*args, **kwargs)
+            key = _call_key(args, kwargs) if _SWITCH.first else None
+            if key is not None and key in seen:
+                return fn(*args, **kwargs)
             binder = plan.check_call(args, kwargs)
             result = fn(*args, **kwargs)
             plan.check_result(result, binder)
+            if key is not None:
+                if len(seen) >= _SEEN_MAX:
+                    seen.clear()
+                seen.add(key)
             return result
 
         checked.__gptspec_spec__ = spec_fn  # type: ignore[attr-defined]
