@@ -31,6 +31,20 @@ def test_a_shape_bug_exits_1_naming_function_layer_and_dim(capsys):
     assert "return value axis 0 is d_model = 12288 (bound by E), got 2048" in out
 
 
+def test_target_functions_outside_the_forward_pass_are_called_alone(capsys, tmp_path):
+    target = tmp_path / "one_head.py"
+    target.write_text(
+        "from gptspec import impl\n"
+        "attention_head = impl.attention_head\n"
+        "def sample(logits, temperature, rng):\n"
+        "    return 0\n"
+    )
+    code, out, _ = run(capsys, "--config", "gpt2-small", "--target", str(target), "--flow", "none")
+    assert code == 0
+    assert "also called once at full size: attention_head" in out
+    assert "not checked here: sample" in out
+
+
 def test_bad_arguments_and_unloadable_targets_exit_2(capsys):
     for argv, says in (
         (["--target", "no_such_module_xyz"], "no module named 'no_such_module_xyz'"),

@@ -49,3 +49,12 @@ def own_block() -> types.SimpleNamespace:
         return impl.block(E, weights)
 
     return types.SimpleNamespace(block=block)
+
+
+def attention_head_transposed() -> types.SimpleNamespace:
+    """One head whose ΔE comes back transposed."""
+
+    def attention_head(E, W_Q, W_K, W_V_down, W_V_up, causal=True):
+        return impl.attention_head(E, W_Q, W_K, W_V_down, W_V_up, causal).T
+
+    return types.SimpleNamespace(attention_head=attention_head)

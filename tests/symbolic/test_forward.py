@@ -4,9 +4,17 @@ import types
 import numpy as np
 import pytest
 
-from gptspec import GPT3, ContextLengthError, ShapeError, bind, impl, tally
+from gptspec import GPT2_SMALL, GPT3, ContextLengthError, ShapeError, bind, impl, tally
 from gptspec.symbolic import ShapeOnlyArray, UnsupportedOperation
-from gptspec.symbolic.forward import Functions, ImplementationRaised, check_forward, forward
+from gptspec.symbolic.forward import (
+    ALONE,
+    Functions,
+    ImplementationRaised,
+    check_alone,
+    check_forward,
+    forward,
+    full_size_arguments,
+)
 from gptspec.symbolic.weights import shape_only_tokens, shape_only_weights
 from gptspec.verify.loader import load
 from tests.helpers import TINY
@@ -94,3 +102,23 @@ def test_checks_switched_off_in_the_environment_are_on_during_the_check():
         check_forward(TINY, target=types.SimpleNamespace(multi_head_attention=multi_head_attention))
         assert not checks_enabled()
     assert seen == [True] * TINY.n_layers
+
+
+def test_every_other_function_of_the_reference_passes_alone_at_full_size():
+    assert check_alone(impl, GPT2_SMALL) == ALONE
+
+
+def test_a_function_the_forward_pass_does_not_call_is_checked_alone():
+    with pytest.raises(ShapeError, match=r"^attention_head: return value axis 0 is d_model = 12288 .*got 2048"):
+        check_alone(targets.attention_head_transposed(), GPT3)
+
+
+def test_full_size_arguments_come_from_the_annotations():
+    weights = shape_only_weights(GPT3)
+    (x, T, axis) = full_size_arguments("softmax", GPT3, 2048, weights)
+    assert (x.shape, x.dtype, T, axis) == ((50257, 2048), np.float32, 1.0, -1)
+    assert full_size_arguments("causal_mask", GPT3, 17, weights) == (17,)
+    E_q, E_kv, *_ = full_size_arguments("cross_attention_head", GPT3, 5, weights)
+    assert E_q.shape == E_kv.shape == (12288, 5)
+    tokens, given_weights, T = full_size_arguments("next_token_probs", GPT3, 7, weights)
+    assert tokens.shape == (7,) and tokens.dtype.kind == "i" and given_weights is weights and T == 1.0

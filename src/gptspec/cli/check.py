@@ -64,7 +64,7 @@ def _header(config: Config, ctx: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..symbolic.forward import check_forward
+    from ..symbolic.forward import check_alone, check_forward
     from ..symbolic.report import block_flow, layer_events, render_flow, render_memory
 
     config = config_from_args(args)
@@ -88,13 +88,19 @@ def run(args: argparse.Namespace) -> int:
         except SpecError as exc:
             print(f"FAILED at full size ({dtype} weights): {exc}")
             return 1
+    try:
+        alone = check_alone(target, config, ctx) if target is not None else ()
+    except SpecError as exc:
+        print(f"FAILED at full size: {exc}")
+        return 1
     seconds = time.perf_counter() - start
     run_ = runs[0]
 
-    from_target = [n for n, s in run_.sources.items() if s == "target"]
-    print(f"functions: {', '.join(f'{n} ({s})' for n, s in run_.sources.items())}")
-    if args.target is not None and not from_target:
-        print(f"note: {args.target} provides none of {', '.join(run_.sources)}; the reference ran")
+    print(f"forward pass: {', '.join(f'{n} ({s})' for n, s in run_.sources.items())}")
+    if alone:
+        print(f"also called once at full size: {', '.join(alone)}")
+    if callable(getattr(target, "sample", None)):
+        print("not checked here: sample (it needs values: an argmax or a random draw)")
     if args.flow != "none":
         print(f"\nshape flow of one block, as observed (layer 0; all {config.n_layers} layers checked):")
         print(render_flow(block_flow(layer_events(run_.recorder.events)), calls_only=args.flow == "calls"))

@@ -29,11 +29,12 @@ from ..spec import located, spec_error, spec_of
 from ..spec import signatures as S
 from .errors import SymbolicError
 from .trace import Recorder, active_recorder, recording
-from .weights import shape_only_tokens, shape_only_weights
+from .array import shape_only
+from .weights import shape_of, shape_only_tokens, shape_only_weights
 
 __all__ = [
     "COMPOSED", "Functions", "ImplementationRaised", "Observed", "Enter", "Exit", "Layer",
-    "checked", "forward", "block", "CheckRun", "check_forward",
+    "checked", "forward", "block", "CheckRun", "check_forward", "ALONE", "check_alone",
 ]
 
 COMPOSED = ("embed", "layer_norm", "multi_head_attention", "mlp", "block", "unembed")
@@ -199,3 +200,47 @@ def check_forward(config: Config, ctx: int | None = None, target: Any = None, dt
         config, n, np.dtype(dtype), dict(fns.sources), recorder,
         sum(int(a.nbytes) for _, a in weights.arrays()), tuple(logits.shape),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The target's other functions, each called once at full size
+
+ALONE = ("softmax", "causal_mask", "attention_pattern", "attention_head", "cross_attention_head", "forward",
+         "next_token_probs")
+"""Spec functions the composed forward pass does not call; ``sample`` is left out: it needs values."""
+
+
+def full_size_arguments(name: str, config: Config, ctx: int, weights: Weights) -> tuple[Any, ...]:
+    """Arguments for spec function ``name`` at full size, from its annotations: shape-only arrays
+    (softmax gets logits [vocab ctx]), the weights, ctx, and the spec's defaults."""
+    params, hints = _spec_hints(name)
+    defaults = inspect.signature(SIGNATURES[name]).parameters
+    args: list[Any] = []
+    for p in params:
+        hint = hints[p]
+        if hasattr(hint, "dim_str"):
+            shape = (config.vocab, ctx) if str(hint.dim_str).startswith("*") else shape_of(hint, config, ctx)
+            names = set(hint.dtypes)  # jaxtyping's dtype names: "bool", "int64", "float32", ...
+            ints = all(d.startswith(("int", "uint")) for d in names)
+            dtype = bool if names == {"bool"} else np.int64 if ints else weights.W_E.dtype
+            args.append(shape_only(shape, dtype))
+        elif hint is Weights:
+            args.append(weights)
+        elif hint is BlockWeights:
+            args.append(weights.blocks[0])
+        elif p == "ctx":
+            args.append(ctx)
+        else:
+            args.append(defaults[p].default)
+    return tuple(args)
+
+
+def check_alone(target: Any, config: Config, ctx: int | None = None, dtype: Any = np.float32) -> tuple[str, ...]:
+    """Call each function of ``ALONE`` the target provides once at full size, checked; their names."""
+    n = config.n_ctx if ctx is None else ctx
+    provided = [name for name in ALONE if callable(getattr(target, name, None))]
+    weights = shape_only_weights(config, dtype)
+    with checks(True), bind(config):
+        for name in provided:
+            checked(name, getattr(target, name))(*full_size_arguments(name, config, n, weights))
+    return tuple(provided)
