@@ -51,8 +51,12 @@ def shape_only(shape: Sequence[int] | int, dtype: Any = np.float32) -> ShapeOnly
     dims = (operator.index(shape),) if not isinstance(shape, Sequence) else tuple(operator.index(n) for n in shape)
     if any(n < 0 for n in dims):
         raise spec_error(OperandShapeError, "shape_only", f"negative size in shape {dims}")
+    return _zero_stride(dims, dtype)
+
+
+def _zero_stride(shape: Shape, dtype: Any) -> ShapeOnlyArray:
     element = _element(np.dtype(dtype))
-    return np.ndarray.__new__(ShapeOnlyArray, dims, element.dtype, element, 0, (0,) * len(dims))
+    return np.ndarray.__new__(ShapeOnlyArray, shape, element.dtype, element, 0, (0,) * len(shape))
 
 
 @functools.lru_cache(maxsize=None)
@@ -70,8 +74,7 @@ def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = float) -> ShapeOn
 
 def _result(op: str, operands: Sequence[Any], shape: Shape, dtype: Any, *, view: bool = False) -> ShapeOnlyArray:
     """A new shape-only result, recorded (and its bytes counted unless it is a view)."""
-    element = _element(np.dtype(dtype))
-    out = np.ndarray.__new__(ShapeOnlyArray, shape, element.dtype, element, 0, (0,) * len(shape))
+    out = _zero_stride(shape, dtype)
     recorder = active_recorder()
     if recorder is not None:
         shapes = tuple(x.shape for x in operands if isinstance(x, np.ndarray))
@@ -115,6 +118,7 @@ def _signature(x: Any) -> Any:
 
 
 _DTYPES: dict[Any, Any] = {}
+_DTYPES_MAX = 4096
 
 
 def _dtype_by_numpy(fn: Callable[..., Any], operands: Sequence[Any], kwargs: dict[str, Any] | None = None) -> Any:
@@ -135,6 +139,8 @@ def _dtype_by_numpy(fn: Callable[..., Any], operands: Sequence[Any], kwargs: dic
         out = fn(*map(_stand_in, operands), **kwargs)
     dtype = tuple(o.dtype for o in out) if isinstance(out, tuple) else np.result_type(out)
     if key is not None:
+        if len(_DTYPES) >= _DTYPES_MAX:  # many distinct scalar values: start again
+            _DTYPES.clear()
         _DTYPES[key] = dtype
     return dtype
 

@@ -69,13 +69,17 @@ def _size(shape: tuple[int, ...]) -> str:
     return " × ".join(f"{n:,}" for n in shape) if shape else "scalar"
 
 
+def _line(step: str, tensor: str, dims: str, size: str) -> str:
+    return f"  {step:<36} {tensor:<12} {dims:<26} {size}"
+
+
 def render_flow(rows: Iterable[FlowRow], *, calls_only: bool = False) -> str:
-    lines = []
+    """One line per row: the call or operation (indented by nesting), tensor, dims, sizes."""
+    lines = [_line("call / operation", "tensor", "dims", "size")]
     for r in rows:
         if calls_only and not r.tensor:
             continue
-        step = "  " * r.depth + r.step
-        lines.append(f"  {step:<36} {r.tensor:<12} {r.dims:<26} {_size(r.shape)}")
+        lines.append(_line("  " * r.depth + r.step, r.tensor, r.dims, _size(r.shape)))
     return "\n".join(lines)
 
 
