@@ -49,6 +49,7 @@ def test_bad_arguments_and_unloadable_targets_exit_2(capsys):
     for argv, says in (
         (["--target", "no_such_module_xyz"], "no module named 'no_such_module_xyz'"),
         (["--target", "missing/file.py"], "no such file"),
+        (["--target", str(EXAMPLE.with_name("torch_sdpa.py"))], "uses torch; check runs NumPy implementations"),
         (["--layout", "rows"], "--layout rows is not supported by check"),
         (["--ctx", "0"], "--ctx must satisfy 1 <= ctx <= n_ctx = 2048"),
         (["--config", "nope"], "unknown config 'nope'"),

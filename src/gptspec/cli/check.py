@@ -42,11 +42,16 @@ def _usage_error(message: str) -> int:
 
 
 def _load_target(path: str | None) -> Any:
+    """The target object, or None; a torch target is refused: shape-only arrays are NumPy arrays."""
     if path is None:
         return None
-    from ..verify.loader import load  # imported here: it is only needed with --target
+    from ..verify import TargetError, detect_framework, load  # only needed with --target
 
-    return load(path).obj
+    target = load(path)
+    if detect_framework(target.obj, target.provides) == "torch":
+        raise TargetError(f"{path} uses torch; check runs NumPy implementations on shape-only arrays "
+                          "(for torch, run your model on the meta device)")
+    return target.obj
 
 
 def _peak_rss() -> int:
