@@ -83,7 +83,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("quick", max_examples=10, seconds=4.0, shrink_seconds=2.0),
+        Profile("quick", max_examples=10, seconds=3.0, shrink_seconds=1.5),
         Profile("default", max_examples=40, seconds=12.0, shrink_seconds=4.0),
         Profile("thorough", max_examples=500, seconds=None, shrink_seconds=60.0),
     )
