@@ -118,6 +118,7 @@ def main() -> None:
     ours_cmd = [str(gptspec) if gptspec.exists() else "gptspec", "check", "--config", "gpt3"]
     how = "/usr/bin/time -v" if shutil.which("/usr/bin/time") else "os.wait4 rusage"
     print(f"GPT-3 forward pass at full size, whole process, median of {args.repeat} runs ({how})")
+    print(f"  load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a busy machine inflates wall time)")
 
     ours = measure(ours_cmd, args.repeat)
     rows = [(" ".join(["gptspec", *ours_cmd[1:]]), ours)]
