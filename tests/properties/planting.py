@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import HypothesisException
 
+from gptspec import impl
 from gptspec.properties.registry import Property, properties
 from gptspec.properties.strategies import reach
 
@@ -77,3 +78,23 @@ def assert_needs(prop: Property, bug: str, needs: str) -> None:
     for alone in needs.split("|"):
         found = hunt(prop, bug, extremes=alone == "extremes", near_ties=alone == "near_ties")
         assert found is not None, f"{prop.name} does not find {bug!r} with {alone} alone"
+
+
+def family_tests(family: str) -> tuple[Any, Any, Any]:
+    """The three tests every family module runs, parametrized over the family's properties:
+    the reference satisfies each property; each planted bug is found; each planted bug needs
+    exactly what it is marked with."""
+
+    @pytest.mark.parametrize("prop", reference_cases(family))
+    def test_reference_satisfies(prop: Property) -> None:
+        prop.hypothesis_test(impl)()
+
+    @pytest.mark.parametrize("prop, bug, needs", planted_cases(family))
+    def test_planted_bug_is_found(prop: Property, bug: str, needs: str) -> None:
+        assert_found(prop, bug)
+
+    @pytest.mark.parametrize("prop, bug, needs", planted_cases(family))
+    def test_planted_bug_needs_what_it_is_marked_with(prop: Property, bug: str, needs: str) -> None:
+        assert_needs(prop, bug, needs)
+
+    return test_reference_satisfies, test_planted_bug_is_found, test_planted_bug_needs_what_it_is_marked_with

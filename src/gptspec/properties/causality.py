@@ -194,7 +194,7 @@ def forward_future_independent(impl: Any, edit: FutureEdit) -> None:
                       impl.forward(edit.edit(m.tokens), m.weights), edit, shape)
 
 
-def _model_tolerance(m: Model, logits: np.ndarray) -> float:
+def model_tolerance(m: Model, logits: np.ndarray) -> float:
     """float64 only: rtol times the largest logit the final layer norm and W_U allow."""
     w = m.weights
     bound = np.abs(w.W_U) @ (np.sqrt(m.config.d_model) * np.abs(w.lnf_gain) + np.abs(w.lnf_bias))
@@ -220,7 +220,7 @@ def next_token_sees_only_prefix(impl: Any, example: tuple[Model, int]) -> None:
     logits = expect.shape("forward(tokens)", impl.forward(m.tokens, m.weights), (m.config.vocab, m.tokens.shape[0]))
     want = plain_softmax(logits[:, p - 1])
     got = impl.next_token_probs(m.tokens[:p], m.weights, 1.0)
-    expect.close(f"next_token_probs(tokens[:{p}])", got, want, 2 * _model_tolerance(m, logits),
+    expect.close(f"next_token_probs(tokens[:{p}])", got, want, 2 * model_tolerance(m, logits),
                  note=f"compared with softmax(forward(tokens)[:, {p - 1}]) over all {m.tokens.shape[0]} tokens")
 
 

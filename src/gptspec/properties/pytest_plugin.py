@@ -26,6 +26,7 @@ import pytest
 LAYOUT_CHOICES = ("columns", "rows")
 FRAMEWORK_CHOICES = ("numpy", "torch")
 PROFILE_CHOICES = ("quick", "default", "thorough")
+DEFAULT_TIMEOUT = 5.0  # the runner's values, repeated so that loading the plugin stays cheap (a test keeps them equal)
 MARK = "gptspec"
 _STATE = pytest.StashKey[dict[str, Any]]()
 
@@ -41,7 +42,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gptspec-profile", choices=PROFILE_CHOICES, default="default",
                     help="how many examples per property: quick, default, thorough")
     group.addoption("--gptspec-seed", type=int, default=None, help="seed of the search (default: a fresh one)")
-    group.addoption("--gptspec-timeout", type=float, default=5.0, metavar="SECONDS",
+    group.addoption("--gptspec-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                     help="per-call time limit (0: none)")
 
 

@@ -1,0 +1,81 @@
+"""Head-concat equivalence: multi-head attention is the sum of its heads.
+
+ΔE = W_O · concat_h(W_V_down[h] E A_h) = Σ_h W_V_up_h W_V_down[h] E A_h, where W_V_up_h is column
+block h of W_O (columns h·d_head … (h+1)·d_head − 1). So the heads may be summed one by one,
+permuted together with their blocks of W_O, or — with one head — given to attention_head.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from . import expect
+from .registry import prop
+from .strategies import MultiHead, heads, multi_heads
+from .tolerance import head_tolerance
+
+CAUSAL = True
+
+
+def mha(impl: Any, h: MultiHead) -> np.ndarray:
+    return expect.shape("multi_head_attention(E, ...)", impl.multi_head_attention(*h.args, CAUSAL), h.E.shape)
+
+
+def heads_tolerance(h: MultiHead) -> float:
+    """Σ over heads of each head's tolerance: the sum adds their rounding."""
+    return sum(head_tolerance(h.E, h.E, *h.head(i).args[1:]) for i in range(h.W_Q.shape[0]))
+
+
+@prop("head_concat.sum_of_heads", needs=("multi_head_attention", "attention_head"),
+      statement="multi_head_attention = Σ_h attention_head(E, W_Q[h], W_K[h], W_V_down[h], W_V_up = block h of W_O)",
+      strategy=lambda: multi_heads())
+def sum_of_heads(impl: Any, h: MultiHead) -> None:
+    n_heads = h.W_Q.shape[0]
+    want = sum(np.asarray(impl.attention_head(*h.head(i).args, CAUSAL), dtype=np.float64) for i in range(n_heads))
+    expect.close(f"multi_head_attention ({n_heads} heads of d_head {h.d_head}, W_O {h.W_O.shape})", mha(impl, h),
+                 want, heads_tolerance(h), note="compared with the sum of attention_head over heads")
+
+
+@prop("head_concat.concat_equals_sum", needs=("multi_head_attention", "attention_pattern"),
+      statement="W_O · concat_h(W_V_down[h] E A_h) = Σ_h W_V_up_h W_V_down[h] E A_h with A_h = attention_pattern",
+      strategy=lambda: multi_heads())
+def concat_equals_sum(impl: Any, h: MultiHead) -> None:
+    n_heads, d = h.W_Q.shape[0], h.d_head
+    want = np.zeros(h.E.shape)
+    for i in range(n_heads):
+        one = h.head(i)
+        A = np.asarray(impl.attention_pattern(one.W_Q @ one.E, one.W_K @ one.E, CAUSAL), dtype=np.float64)
+        want += one.W_V_up.astype(np.float64) @ (one.W_V_down.astype(np.float64) @ one.E @ A)
+    expect.close(f"multi_head_attention = W_O · concat ({n_heads} heads, W_O {h.W_O.shape})", mha(impl, h), want,
+                 heads_tolerance(h), note=f"compared with Σ_h W_O[:, {d}h:{d}(h+1)] W_V_down[h] E A_h")
+
+
+@st.composite
+def permuted_heads(draw: st.DrawFn) -> tuple[MultiHead, list[int]]:
+    h = draw(multi_heads())
+    return h, draw(st.permutations(range(h.W_Q.shape[0])))
+
+
+@prop("head_concat.head_permutation", needs=("multi_head_attention",),
+      statement="permuting the heads together with their column blocks of W_O leaves multi_head_attention unchanged",
+      strategy=permuted_heads)
+def head_permutation(impl: Any, example: tuple[MultiHead, list[int]]) -> None:
+    h, order = example
+    d = h.d_head
+    columns = np.concatenate([np.arange(i * d, (i + 1) * d) for i in order]).astype(int)
+    permuted = MultiHead(h.E, h.W_Q[order], h.W_K[order], h.W_V_down[order], h.W_O[:, columns], h.magnitude)
+    expect.close(f"multi_head_attention with heads in order {order}", mha(impl, permuted), mha(impl, h),
+                 heads_tolerance(h), note="compared with the heads in their original order")
+
+
+@prop("head_concat.one_head", needs=("multi_head_attention", "attention_head"),
+      statement="with one head, multi_head_attention(E, W_Q[None], W_K[None], W_V_down[None], W_V_up) = attention_head",
+      strategy=lambda: heads())
+def one_head(impl: Any, h: Any) -> None:
+    stacked = MultiHead(h.E, h.W_Q[None], h.W_K[None], h.W_V_down[None], h.W_V_up, h.magnitude)
+    want = expect.shape("attention_head(E, ...)", impl.attention_head(*h.args, CAUSAL), h.E.shape)
+    expect.close(f"multi_head_attention with 1 head of d_head {h.W_Q.shape[0]}", mha(impl, stacked), want,
+                 head_tolerance(h.E, h.E, *h.args[1:]), note="compared with attention_head")
