@@ -1,0 +1,58 @@
+"""The pytest plugin: inert without --gptspec-target; with it, one item per property, under xdist too."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import subprocess
+import sys
+
+from gptspec.properties import pytest_plugin
+from gptspec.properties.registry import properties
+from gptspec.verify import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILES
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+def pytest_run(folder: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest in a fresh process, in ``folder``, with the plugin loaded from its entry point."""
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfEs", *args]
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120)
+
+
+def test_without_a_target_the_plugin_adds_nothing(tmp_path):
+    (tmp_path / "test_alone.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
+    done = pytest_run(tmp_path, "--co")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "test_alone.py::test_one" in done.stdout and "gptspec" not in done.stdout
+    assert "1 test collected" in done.stdout
+
+
+def test_each_property_is_an_item_and_failures_carry_the_counterexample_under_xdist(tmp_path):
+    target = EXAMPLES / "bug_softmax_wrong_axis.py"
+    done = pytest_run(tmp_path, f"--gptspec-target={target}", "--gptspec-layout=rows", "--gptspec-profile=quick",
+                      "-n", "2", "-m", "gptspec")
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    failed = sorted(set(re.findall(r"FAILED gptspec::(\S+)", out)))
+    assert failed == ["causality.columns_sum_to_one"]
+    provided = ("attention_pattern",)
+    applicable = [p for p in properties() if all(n in provided for n in p.needs)]
+    counts = dict((what, int(n)) for n, what in re.findall(r"(\d+) (passed|failed|skipped)", out))
+    assert counts["passed"] + counts["failed"] == len(applicable)
+    assert counts["skipped"] == len(properties()) - len(applicable)
+    assert "not provided: softmax.sums_to_one needs softmax" in out
+    assert "does not hold: " in out and "minimal counterexample (spec layout, columns are tokens):" in out
+    seeds = set(re.findall(r"reproduce: gptspec verify .* --only \S+ --seed (\d+)", out))
+    assert len(seeds) == 1  # both workers searched with the controller's seed
+
+
+def test_a_target_that_cannot_be_loaded_is_a_usage_error(tmp_path):
+    done = pytest_run(tmp_path, "--gptspec-target=no_such_module_for_the_plugin")
+    assert done.returncode == 4
+    assert "--gptspec-target: no module named 'no_such_module_for_the_plugin'" in done.stderr
+
+
+def test_the_plugin_options_match_the_runner_without_importing_it():
+    assert pytest_plugin.LAYOUT_CHOICES == LAYOUTS and pytest_plugin.FRAMEWORK_CHOICES == FRAMEWORKS
+    assert pytest_plugin.PROFILE_CHOICES == tuple(PROFILES) and pytest_plugin.DEFAULT_TIMEOUT == DEFAULT_TIMEOUT
