@@ -270,7 +270,7 @@ def _wrong_shape(result: Any) -> Any:
     if isinstance(result, (int, np.integer)):
         return np.array([result])  # an array where the spec promises an int
     if result.dtype == np.bool_:
-        return result.astype(np.float64)  # a float mask where the spec promises bool
+        return np.vstack([result, result[-1:]])  # ctx + 1 rows of keys for ctx queries
     if result.ndim == 1:
         return result[:, None]  # a column where the spec promises a vector
     return np.swapaxes(result, -1, -2)  # rows layout where the spec promises columns
@@ -282,7 +282,7 @@ def wrong_shape(fn_name: str) -> Callable[..., Any]:
     def mutant(*args: Any) -> Any:
         return _wrong_shape(reference(*args))
 
-    mutant.__doc__ = f"{fn_name} returns its result transposed / as a column / with the wrong dtype."
+    mutant.__doc__ = f"{fn_name} returns its result transposed / as a column / one row too long / as an array."
     return mutant
 
 
@@ -374,4 +374,19 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "embedding.invalid_tokens_rejected": [("embed_unchecked", "")],
     "value.head_rank_at_most_d_head": [("head_adds_residual", "")],
     "value.mha_rank_at_most_heads_times_d_head": [("mha_adds_residual", "")],
+    **{f"shapes.{fn}": [(f"{fn}_wrong_shape", "")] for fn in SIGNATURES},
+    "agreement.embed": [("embed_off_by_one", "")],
+    "agreement.unembed": [("unembed_reversed_positions", "")],
+    "agreement.softmax": [("softmax_exp2", "")],
+    "agreement.causal_mask": [("mask_wrong_triangle", "")],
+    "agreement.attention_pattern": [("pattern_missing_sqrt", "")],
+    "agreement.attention_head": [("pattern_missing_sqrt", "")],
+    "agreement.cross_attention_head": [("cross_attention_masked", "")],
+    "agreement.multi_head_attention": [("mha_heads_interleaved", "")],
+    "agreement.mlp": [("gelu_erf", "")],
+    "agreement.sample": [("sample_argmax_half", "extremes|near_ties")],
+    "agreement.layer_norm": [("layer_norm_unbiased", "")],
+    "agreement.block": [("block_post_ln", "")],
+    "agreement.forward": [("forward_no_positions", "")],
+    "agreement.next_token_probs": [("next_token_first_column", "")],
 }
