@@ -88,9 +88,10 @@ def _smallest_plain_sum(dtype: np.dtype) -> float:
     return math.sqrt(float(np.finfo(dtype).tiny))
 
 
-def _plain_sums_ok(sums: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether the unshifted row sums Σ exp(s) can be trusted: finite and not too small."""
-    return bool(np.all(np.isfinite(sums)) and np.min(sums) >= _smallest_plain_sum(dtype))
+def _plain_exp_ok(result: np.ndarray, sums: np.ndarray) -> bool:
+    """Whether a tile's unshifted exp can be trusted: everything computed from it is finite, and
+    no row sum Σ exp(s) is too small."""
+    return bool(np.all(np.isfinite(result)) and np.min(sums) >= _smallest_plain_sum(sums.dtype))
 
 
 def _shifted_exp(tile: np.ndarray, fn: str) -> None:
@@ -113,7 +114,7 @@ def _exp_tile(make_tile: Callable[[], np.ndarray], sums_of: Callable[[np.ndarray
         np.exp(tile, out=tile)
         result = sums_of(tile)
     sums = result[..., -1] if result.ndim == 2 else result
-    if np.all(np.isfinite(result)) and _plain_sums_ok(sums, tile.dtype):
+    if _plain_exp_ok(result, sums):
         return tile, result
     tile = make_tile()
     with np.errstate(under="ignore"):
@@ -195,8 +196,7 @@ def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
     if causal:
         _require_self_attention(ctx_q, ctx_k, "attention_pattern")
     dtype = _compute_dtype(Q, K)
-    QT = Q.T * (1.0 / math.sqrt(Q.shape[0]))
-    QT = QT.astype(dtype, copy=False)
+    QT = np.multiply(Q.T, 1.0 / math.sqrt(Q.shape[0]), dtype=dtype)
     KT = K.T.astype(dtype, copy=False)
     AT = np.zeros((ctx_q, ctx_k), dtype=dtype)
     for start in range(0, ctx_q, BLOCK):
