@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from gptspec.cli import main
-from gptspec.properties.registry import REGISTRY, properties
+from gptspec.properties.registry import properties
 from gptspec.verify import verify
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
@@ -38,14 +38,19 @@ def test_a_correct_rows_implementation_passes_every_property(example):
 
 @pytest.mark.parametrize("example, prop", sorted(CATCHES.items()))
 def test_a_buggy_implementation_fails_on_the_property_meant_to_catch_it(example, prop):
-    properties()
-    if prop not in REGISTRY:
-        pytest.skip(f"the catalogue has no {prop} yet")
     report = verify(EXAMPLES / example, layout="rows", profile="quick", seed=0, only=[prop])
     (result,) = report.results
     assert result.status == "failed", (result.status, result.failure)
     assert result.failure.counterexample and result.failure.reproduce.endswith(f"--only {prop} --seed 0")
     assert report.exit_code == 1
+
+
+def test_a_mapping_module_brings_other_names_and_argument_orders_to_the_spec():
+    report = verify(EXAMPLES / "my_attention_mapping.py", layout="rows", profile="quick", seed=0)
+    assert report.provides == ("softmax", "attention_pattern", "multi_head_attention")
+    assert report.ok and {r.status for r in report.results} == {"passed", "not provided"}
+    passed = {r.name for r in report.results if r.status == "passed"}
+    assert {"agreement.softmax", "agreement.attention_pattern", "agreement.multi_head_attention"} <= passed
 
 
 def test_every_buggy_example_is_listed_with_the_property_that_catches_it():
