@@ -98,6 +98,27 @@ def test_a_target_that_prints_passes_and_its_output_is_a_note():
     assert result.notes and result.notes[0].startswith("softmax printed ")
 
 
+def test_output_over_the_whole_run_is_one_note_per_function():
+    def softmax(x, temperature=1.0, axis=-1):
+        print("debug")
+        return impl.softmax(x, temperature, axis)
+
+    report = verify(types.SimpleNamespace(softmax=softmax), profile="quick", seed=0,
+                    only=["softmax.sums_to_one", "softmax.non_negative"])
+    (note,) = report.notes
+    assert note.startswith("softmax printed ") and note.endswith("first line: 'debug'")
+
+
+def test_an_argument_tuple_is_described_by_the_spec_parameter_names():
+    def never(target, args):
+        raise PropertyFailure("no")
+
+    prop = Property("toy.args", "toy", ("attention_pattern",), "never", never,
+                    lambda: st.just((np.zeros((1, 2)), np.ones((1, 1)), True)))
+    result = run(prop, {"attention_pattern": impl.attention_pattern})
+    assert result.failure.counterexample == ["Q: float64[1 2] [[0.0, 0.0]]", "K: float64[1 1] [[1.0]]", "causal: True"]
+
+
 def test_a_property_needing_a_missing_function_is_not_provided_not_failed():
     result = run(MASK, {"softmax": impl.softmax})
     assert result.status == "not provided" and result.examples == 0 and result.failure is None

@@ -133,8 +133,7 @@ class PropertyItem(pytest.Item):
         r = excinfo.value.result
         f = r.failure
         where = f" in {f.function}" if f.function else ""
-        lines = [f"{f.kind}{where}: {f.message}", f"property: {r.statement}",
-                 "minimal counterexample (spec layout, columns are tokens):"]
+        lines = [f"{f.kind}{where}: {f.message}", f"property: {r.statement}", f.heading]
         lines += [f"  {line}" for line in f.counterexample] + r.notes
         lines.append(f"reproduce: {f.reproduce}")
         return "\n".join(lines)

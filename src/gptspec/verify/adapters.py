@@ -137,7 +137,7 @@ def _check_result(name: str, value: Any, hint: Any) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Plan:
+class Plan:
     """The spec's view of one function: its signature and the hint of each parameter and result."""
 
     name: str
@@ -146,7 +146,7 @@ class _Plan:
     result: Any
 
     @classmethod
-    def of(cls, name: str) -> _Plan:
+    def of(cls, name: str) -> Plan:
         spec_fn = SIGNATURES[name]
         signature = inspect.signature(spec_fn)
         hints = typing.get_type_hints(spec_fn)
@@ -165,7 +165,7 @@ class _Plan:
 def _adapt_function(
     name: str, fn: Callable[..., Any], layout: str, framework: str, guard: Callable[[str, Callable[..., Any]], Callable[..., Any]]
 ) -> Callable[..., Any]:
-    plan = _Plan.of(name)
+    plan = Plan.of(name)
     call = guard(name, fn)
     rows, torch = layout == "rows", framework == "torch"
 

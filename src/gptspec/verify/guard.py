@@ -44,27 +44,35 @@ class Guard:
     def __init__(self, timeout: float | None) -> None:
         self.timeout = timeout
         self._depth = 0
+        self.run_noise: dict[str, Noise] = {}
         self.reset()
 
     def reset(self) -> None:
+        """Forget what the last property saw (the run's totals stay)."""
         self.raised: tuple[str, BaseException] | None = None  # the last exception a target call let out
         self.timed_out: str | None = None
         self.noise: dict[str, Noise] = {}
 
     def notes(self) -> list[str]:
+        """What each function printed or warned while the current property ran."""
         return [line for name, noise in self.noise.items() for line in noise.describe(name)]
+
+    def run_notes(self) -> list[str]:
+        """The same over the whole run, one line per function and kind."""
+        return [line for name, noise in self.run_noise.items() for line in noise.describe(name)]
 
     def _record(self, name: str, out: str, caught: list[warnings.WarningMessage]) -> None:
         if not out and not caught:
             return
-        noise = self.noise.setdefault(name, Noise())
-        if out:
-            noise.chars += len(out)
-            if not noise.first_line and out.strip():
-                noise.first_line = out.strip().splitlines()[0][:80]
-        for w in caught:
-            text = f"{w.category.__name__}: {str(w.message)[:80]}"
-            noise.warnings[text] = noise.warnings.get(text, 0) + 1
+        for book in (self.noise, self.run_noise):
+            noise = book.setdefault(name, Noise())
+            if out:
+                noise.chars += len(out)
+                if not noise.first_line and out.strip():
+                    noise.first_line = out.strip().splitlines()[0][:80]
+            for w in caught:
+                text = f"{w.category.__name__}: {str(w.message)[:80]}"
+                noise.warnings[text] = noise.warnings.get(text, 0) + 1
 
     def __call__(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` guarded: the CallTimeout or exception it raises is remembered, then re-raised."""

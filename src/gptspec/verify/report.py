@@ -39,6 +39,12 @@ class Failure:
     counterexample: list[str]  # "E: float32[2 3] nonzero: [0,1]=1e+05; 0 elsewhere", ...
     reproduce: str  # a one-line command that runs this property again on this example
 
+    @property
+    def heading(self) -> str:
+        """What the counterexample lines are: a hang is not shrunk (each try would hang again)."""
+        what = "the example it hung on" if self.kind == "timed out" else "minimal counterexample"
+        return f"{what} (spec layout, columns are tokens):"
+
 
 @dataclasses.dataclass
 class PropertyResult:
@@ -66,6 +72,7 @@ class Report:
     seconds: float = 0.0
     interrupted: bool = False
     time_limited: bool = True  # False when calls ran off the main thread, without a limit
+    notes: list[str] = dataclasses.field(default_factory=list)  # what the target printed or warned in the run
 
     def counts(self) -> dict[str, int]:
         return {s: sum(r.status == s for r in self.results) for s in STATUSES}
@@ -157,7 +164,7 @@ def failure_panel(r: PropertyResult) -> Panel:
     where = f" in {f.function}" if f.function else ""
     lines.append(Text.assemble((f"{f.kind}{where}: ", "bold"), f.message))
     if f.counterexample:
-        lines.append(Text("minimal counterexample (spec layout, columns are tokens):", style="bold"))
+        lines.append(Text(f.heading, style="bold"))
         lines.extend(Text(f"  {line}") for line in f.counterexample)
     lines.extend(Text(note, style="dim") for note in r.notes)
     lines.append(Text.assemble(("reproduce: ", "bold"), (f.reproduce, "cyan")))
@@ -182,10 +189,8 @@ def render(report: Report, console: Console) -> None:
     console.print(property_table(report, statements=console.width >= 120))
     for r in report.failures():
         console.print(failure_panel(r))
-    noisy = [r for r in report.results if r.notes and r.failure is None]
-    for r in noisy:
-        for note in r.notes:
-            console.print(Text(f"note ({r.name}): {note}", style="dim"))
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="dim"))
     if not report.time_limited:
         console.print(Text("note: calls ran off the main thread, without the per-call time limit", style="dim"))
     console.print(summary_line(report))

@@ -24,12 +24,13 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, Verbosity, seed as hypothesis_seed
 from hypothesis import settings as Settings
 
 from ..properties.registry import Property, PropertyFailure, properties
 from ..spec import SpecError
-from .adapters import Adapted, adapt, detect_framework
+from .adapters import Adapted, Plan, adapt, detect_framework
 from .describe import describe
 from .guard import Guard
 from .loader import SPEC_NAMES, Target, load
@@ -187,6 +188,21 @@ def _where(exc: BaseException) -> str:
     return f" ({os.path.basename(frame.filename)} line {frame.lineno})" if frame is not None else ""
 
 
+def as_arguments(prop: Property, example: Any) -> Any:
+    """An example that is the argument tuple of the one function ``prop`` needs, keyed by the
+    spec's parameter names (so the report says ``Q:`` rather than ``example[0]:``); else as is."""
+    if len(prop.needs) != 1 or not isinstance(example, tuple):
+        return example
+    plan = Plan.of(prop.needs[0])
+    names = list(plan.signature.parameters)
+    if len(example) > len(names):
+        return example
+    for value, hint in zip(example, plan.hints):
+        if isinstance(value, np.ndarray) != (getattr(hint, "dim_str", None) is not None):
+            return example
+    return dict(zip(names, example))
+
+
 def _failure(exc: BaseException, function: str | None, example: Any, reproduce: str) -> tuple[str, Failure]:
     """The status and failure record for an exception, raised by ``function`` of the target if known."""
     lines = describe(example) if example is not None else []
@@ -232,14 +248,15 @@ def run_property(
     except _ShrinkBudgetSpent:
         assert recorder.failure is not None
         example, exc, function = recorder.failure
-        result.status, result.failure = _failure(exc, function, example, reproduce)
+        result.status, result.failure = _failure(exc, function, as_arguments(prop, example), reproduce)
         shrink_note = [f"shrinking stopped after {profile.shrink_seconds:g} s: the smallest failing example found by then"]
     except CallTimeout as exc:
-        result.status, result.failure = _failure(exc, guard.timed_out, recorder.last, reproduce)
+        result.status, result.failure = _failure(exc, guard.timed_out, as_arguments(prop, recorder.last), reproduce)
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
         raised = guard.raised
         function = raised[0] if raised is not None and raised[1] is exc else None
-        result.status, result.failure = _failure(exc, function, recorder.last if recorder.count else None, reproduce)
+        example = as_arguments(prop, recorder.last) if recorder.count else None
+        result.status, result.failure = _failure(exc, function, example, reproduce)
     finally:
         result.examples = recorder.count
         result.seconds = time.perf_counter() - recorder.started
@@ -316,4 +333,5 @@ def verify(
     finally:
         progress.stop()
         report.seconds = time.perf_counter() - started
+        report.notes = guard.run_notes()
     return report
