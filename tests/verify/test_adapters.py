@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import sys
 import typing
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from gptspec import impl
 from gptspec.spec import signatures as S
-from gptspec.verify import ResultTypeError, adapt, detect_framework, load
+from gptspec.verify import ResultTypeError, TargetError, adapt, detect_framework, load
 from gptspec.verify.adapters import array_axes, to_rows
 from tests.helpers import TINY
 
@@ -157,3 +158,9 @@ def test_unknown_layout_or_framework_is_refused():
         adapt(impl, ("softmax",), layout="transposed")
     with pytest.raises(ValueError, match="framework must be one of numpy, torch"):
         adapt(impl, ("softmax",), framework="jax")
+
+
+def test_the_torch_framework_without_torch_installed_says_how_to_get_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # what `import torch` meets when it is absent
+    with pytest.raises(TargetError, match=r"the torch framework needs PyTorch: pip install 'gptspec\[torch\]'"):
+        adapt(impl, ("softmax",), framework="torch")

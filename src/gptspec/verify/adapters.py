@@ -38,6 +38,7 @@ import numpy as np
 
 from ..properties.registry import PropertyFailure
 from ..spec.signatures import SIGNATURES
+from .loader import TargetError
 
 __all__ = [
     "LAYOUTS", "FRAMEWORKS", "ResultTypeError", "Adapted", "adapt", "detect_framework",
@@ -216,6 +217,11 @@ def adapt(
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if framework not in FRAMEWORKS:
         raise ValueError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {framework!r}")
+    if framework == "torch":
+        try:
+            _torch()
+        except ImportError:
+            raise TargetError("the torch framework needs PyTorch: pip install 'gptspec[torch]'") from None
     return Adapted(
         label, layout, framework,
         {n: _adapt_function(n, getattr(obj, n), layout, framework, guard) for n in names},
