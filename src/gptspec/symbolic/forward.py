@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import impl
-from ..spec import SIGNATURES, BlockWeights, Config, SpecError, Weights, bind, check_call, check_result, checks
+from ..spec import SIGNATURES, BlockWeights, Config, SpecError, Weights, bind, check_result, checks
 from ..spec import located, spec_error, spec_of
 from ..spec import signatures as S
 from .errors import SymbolicError
@@ -97,14 +97,14 @@ def checked(name: str, fn: Callable[..., Any], source: str = "target") -> Callab
     """``fn`` as the spec function ``name``: arguments and result checked, errors located.
 
     A function of the reference already checks itself; its unchecked body is called instead, so
-    each call is checked once.
+    each call is checked once. The check comes after the call: the arguments are the spec's own
+    weights and results of calls already checked, so whatever fails is the function's own doing.
     """
     spec_fn = SIGNATURES[name]
     body = getattr(fn, "__wrapped__", fn) if spec_of(fn) is spec_fn else fn
     params, hints = _spec_hints(name)
 
     def call(*args: Any) -> Any:
-        check_call(spec_fn, *args)
         recorder = active_recorder()
         if recorder is not None:
             seen = (_observed(p, hints[p], a) for p, a in zip(params, args))
