@@ -45,8 +45,12 @@ def twin(x):
     return shape_only(x.shape, x.dtype) if isinstance(x, np.ndarray) else x
 
 
-def twins(values):
-    return [twin(v) for v in values]
+def twins(values, keep_real=()):
+    """Shape-only twins of ``values``, except the positions in ``keep_real`` (mixed operands)."""
+    return [v if i in keep_real else twin(v) for i, v in enumerate(values)]
+
+
+mixed = st.sampled_from([(), (0,), (1,)])  # all shape-only, or one operand left real
 
 
 def outcome(fn, *args, **kwargs):
@@ -82,10 +86,10 @@ BINARY = [
 UNARY = [np.exp, np.tanh, np.sqrt, np.negative, np.abs, np.isnan, np.isfinite, np.log, np.square, np.logical_not]
 
 
-@given(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=4), dtypes, dtypes, st.sampled_from(BINARY))
-def test_binary_ufuncs_broadcast_with_numpys_dtype(shapes2, dt1, dt2, op):
+@given(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=4), dtypes, dtypes, st.sampled_from(BINARY), mixed)
+def test_binary_ufuncs_broadcast_with_numpys_dtype(shapes2, dt1, dt2, op, keep_real):
     a, b = (real(s, dt) for s, dt in zip(shapes2.input_shapes, (dt1, dt2)))
-    assert_same(op, [a, b])
+    assert_same(op, [a, b], twins([a, b], keep_real))
 
 
 @given(shapes, dtypes, python_scalars, st.sampled_from(BINARY), st.booleans())
@@ -120,9 +124,9 @@ def matmul_operands(draw):
     return real(sa, draw(dtypes)), real(sb, draw(dtypes))
 
 
-@given(matmul_operands(), st.sampled_from([np.matmul, operator.matmul]))
-def test_matmul_batched_and_1d(operands, op):
-    assert_same(op, list(operands))
+@given(matmul_operands(), st.sampled_from([np.matmul, operator.matmul]), mixed)
+def test_matmul_batched_and_1d(operands, op, keep_real):
+    assert_same(op, list(operands), twins(operands, keep_real))
 
 
 EINSUM = [
@@ -223,7 +227,7 @@ def test_stack(arrays_axis, axis):
 def test_where(shapes3, dt_x, dt_y, scalar_y, y_scalar):
     cond, x, y = (real(s, dt) for s, dt in zip(shapes3.input_shapes, (np.bool_, dt_x, dt_y)))
     assert_same(np.where, [cond, x, y_scalar if scalar_y else y])
-    assert_same(np.where, [cond, x, -np.inf])
+    assert_same(np.where, [cond, x, -np.inf], [cond, twin(x), -np.inf])  # a real mask, as causal attention has
 
 
 @given(nonscalar, dtypes, st.integers(-3, 3), st.sampled_from([np.tril, np.triu]))
@@ -277,8 +281,9 @@ def test_astype(shape, dtype, to, copy):
 def test_like_and_creation(shape, dtype, to, kind):
     x = real(shape, dtype)
     assert_same(getattr(np, f"{kind}_like"), [x], dtype=to)
-    created = getattr(np, kind)(shape, dtype=to, like=twin(x))
-    assert isinstance(created, ShapeOnlyArray) and created.shape == shape
+    created, expected = getattr(np, kind)(shape, dtype=to, like=twin(x)), getattr(np, kind)(shape, dtype=to)
+    assert isinstance(created, ShapeOnlyArray)
+    assert (created.shape, created.dtype) == (expected.shape, expected.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
