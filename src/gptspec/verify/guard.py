@@ -53,6 +53,10 @@ class Guard:
         self.timed_out: str | None = None
         self.noise: dict[str, Noise] = {}
 
+    def raised_by(self, exc: BaseException) -> str | None:
+        """The target function that raised ``exc``, if one did (else the property itself did)."""
+        return self.raised[0] if self.raised is not None and self.raised[1] is exc else None
+
     def notes(self) -> list[str]:
         """What each function printed or warned while the current property ran."""
         return [line for name, noise in self.noise.items() for line in noise.describe(name)]

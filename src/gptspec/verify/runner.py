@@ -53,8 +53,9 @@ class Profile:
     ``seconds`` (None: no limit) is shared among the applicable properties as the run goes: each
     gets what is left divided by the properties still to run, so time a quick property does not
     use passes to the slow ones. A budget only ends a search that has found nothing yet; a
-    failure is always shrunk. With ``--only P`` the one property gets the whole budget, so a
-    reproduce command searches at least as far as the run that found the failure.
+    failure is then shrunk for at most ``shrink_seconds``. With ``--only P`` the one property gets
+    the whole budget, so a reproduce command searches at least as far as the run that found the
+    failure.
     """
 
     name: str
@@ -169,8 +170,7 @@ class _Recorder:
             try:
                 body(impl, example)
             except BaseException as exc:
-                raised = self.guard.raised
-                self.failure = (self.last, exc, raised[0] if raised is not None and raised[1] is exc else None)
+                self.failure = (self.last, exc, self.guard.raised_by(exc))
                 self.first_failure = self.first_failure or time.perf_counter()
                 raise
             if self.budget is not None and self.failure is None and now - self.started > self.budget:
@@ -253,10 +253,8 @@ def run_property(
     except CallTimeout as exc:
         result.status, result.failure = _failure(exc, guard.timed_out, as_arguments(prop, recorder.last), reproduce)
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
-        raised = guard.raised
-        function = raised[0] if raised is not None and raised[1] is exc else None
         example = as_arguments(prop, recorder.last) if recorder.count else None
-        result.status, result.failure = _failure(exc, function, example, reproduce)
+        result.status, result.failure = _failure(exc, guard.raised_by(exc), example, reproduce)
     finally:
         result.examples = recorder.count
         result.seconds = time.perf_counter() - recorder.started
