@@ -193,6 +193,21 @@ def test_split_and_array_split(data, shape, dtype):
     assert_same(np.array_split, [x, sections, axis])
 
 
+@given(st.data(), shapes, dtypes)
+def test_the_smaller_functions(data, shape, dtype):
+    x = real(shape, dtype)
+    target = np.broadcast_shapes(shape, data.draw(hnp.broadcastable_shapes(shape, max_dims=4, max_side=4)))
+    assert_same(np.broadcast_to, [x, target])
+    assert_same(np.squeeze, [x])
+    assert_same(np.atleast_2d, [x])
+    assert_same(np.clip, [x, 0, 1])
+    assert_same(np.full_like, [x, 7])
+    assert_same(np.copy, [x])
+    assert_same(lambda a: a.copy(), [x])
+    assert (np.shape(twin(x)), np.ndim(twin(x)), np.size(twin(x))) == (np.shape(x), np.ndim(x), np.size(x))
+    assert np.result_type(twin(x), 1.5) == np.result_type(x, 1.5)
+
+
 @st.composite
 def joinable(draw, same_shape):
     base = list(draw(nonscalar))
