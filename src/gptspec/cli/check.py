@@ -99,18 +99,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"FAILED at full size: {exc}")
         return 1
     seconds = time.perf_counter() - start
-    run_ = runs[0]
+    shown = runs[0]  # float32: its flow is printed
 
-    print(f"forward pass: {', '.join(f'{n} ({s})' for n, s in run_.sources.items())}")
+    print(f"forward pass: {', '.join(f'{n} ({s})' for n, s in shown.sources.items())}")
     if alone:
         print(f"also called once at full size: {', '.join(alone)}")
     if callable(getattr(target, "sample", None)):
         print("not checked here: sample (it needs values: an argmax or a random draw)")
     if args.flow != "none":
         print(f"\nshape flow of one block, as observed (layer 0; all {config.n_layers} layers checked):")
-        print(render_flow(block_flow(layer_events(run_.recorder.events)), calls_only=args.flow == "calls"))
+        print(render_flow(block_flow(layer_events(shown.recorder.events)), calls_only=args.flow == "calls"))
     print(f"\nmemory:\n{render_memory(runs, _peak_rss(), seconds)}")
-    logits = " × ".join(f"{n:,}" for n in run_.logits_shape)
+    logits = " × ".join(f"{n:,}" for n in shown.logits_shape)
     print(f"\npassed: {config.n_layers} layers, logits [vocab ctx] = {logits}, every call matched the spec "
           "(float32 and float16 weights)")
     return 0
