@@ -5,11 +5,12 @@
 Rows (every ratio compares two things timed in the same run, interleaved round-robin, so a
 machine that slows down slows both; "min" is the best of the repeats, "median" the typical one):
 
-- check cost at tiny sizes: µs per call with checks on, in "first" mode and off, and off
-  against the undecorated function (``fn.__wrapped__``, checks off for the calls inside it);
+- check cost at tiny sizes: CPU µs per call (this thread's) with checks on, in "first" mode and
+  off, and off against the undecorated function (``fn.__wrapped__``, checks off inside it);
 - check cost at GPT-2-small sizes (d_model 768, 12 heads of 64, ctx 1024, float32): the time
   of the checks alone (``check_call`` + ``check_result`` on the same arrays: exactly what a
-  checked call adds) over the time of the unchecked call. Timing whole calls on and off would
+  checked call adds) over the time of the unchecked call, both in CPU time (all threads). Timing
+  whole calls on and off would
   measure the machine's noise (a few %) instead of a difference of hundredths of a percent;
 - causal multi-head attention at GPT-2-small sizes, float32, checks off: the reference, a naive
   loop of ``impl.attention_head`` over heads, ``impl.fast``, and torch's
@@ -54,17 +55,24 @@ TINY = Config(vocab=13, d_model=8, n_heads=2, d_head=3, n_ctx=6, n_layers=2, d_m
 # Timing
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, number: int = 1) -> dict[str, tuple[float, float]]:
-    """(min, median) seconds per call of each function, the functions timed in turn, ``repeats`` rounds."""
+def interleaved(
+    fns: dict[str, Callable[[], Any]], repeats: int, number: int = 1, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, tuple[float, float]]:
+    """(min, median) seconds per call of each function, the functions timed in turn, ``repeats`` rounds.
+
+    ``clock`` is wall time by default; CPU-time clocks (``time.thread_time`` for single-threaded
+    Python work, ``time.process_time`` for BLAS's threads too) are what other people's
+    processes on a shared machine disturb least.
+    """
     for fn in fns.values():
         fn()  # warm up: caches, lazy imports, BLAS buffers
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(number):
                 fn()
-            times[name].append((time.perf_counter() - start) / number)
+            times[name].append((clock() - start) / number)
     return {name: (min(t), statistics.median(t)) for name, t in times.items()}
 
 
@@ -208,9 +216,9 @@ def check_cost_tiny(repeats: int) -> list[Row]:
                 "off": in_mode(False, lambda: fn(*args)),
                 "raw": in_mode(False, lambda: fn.__wrapped__(*args)),
             },
-            repeats, number=200,
+            repeats, number=200, clock=time.thread_time,  # tiny arrays: no BLAS threads
         )
-        section = "check cost, tiny"
+        section = "check cost, tiny (CPU)"
         rows.append(Row(section, f"{name}: checked / off", us(t["on"]), us(t["off"]), times(t["on"], t["off"])))
         rows.append(Row(section, f"{name}: first-call mode / off", us(t["first"]), us(t["off"]), times(t["first"], t["off"])))
         rows.append(Row(section, f"{name}: off / undecorated", us(t["off"]), us(t["raw"]), times(t["off"], t["raw"])))
@@ -227,10 +235,10 @@ def check_cost_gpt2(repeats: int) -> list[Row]:
                 "checks": lambda: plan.check_result(result, plan.check_call(args, {})),
                 "off": in_mode(False, lambda: fn(*args)),
             },
-            repeats,
+            repeats, clock=time.process_time,  # the checks' CPU time over the call's, BLAS threads included
         )
         share = t["checks"][0] / t["off"][0]
-        rows.append(Row("check cost, GPT-2 small", f"{name}: its checks / the unchecked call",
+        rows.append(Row("check cost, GPT-2 small (CPU)", f"{name}: its checks / the unchecked call",
                         us(t["checks"]), ms(t["off"]), f"+{100 * share:.3f}%"))
     return rows
 
