@@ -13,16 +13,25 @@ import numpy as np
 
 from .registry import PropertyFailure
 
-__all__ = ["fmt", "at", "array", "shape", "close", "within", "equal", "rejects", "fail"]
+__all__ = ["fmt", "fmt_pair", "at", "array", "shape", "close", "within", "equal", "rejects", "fail"]
 
 
 def fail(message: str) -> PropertyFailure:
     return PropertyFailure(message)
 
 
-def fmt(x: Any) -> str:
+def fmt(x: Any, digits: int = 6) -> str:
     """A number in 6 significant digits."""
-    return f"{float(x):.6g}"
+    return f"{float(x):.{digits}g}"
+
+
+def fmt_pair(a: Any, b: Any) -> tuple[str, str]:
+    """Two numbers with just enough digits (6 to 17) to tell them apart."""
+    for digits in (6, 10, 17):
+        x, y = fmt(a, digits), fmt(b, digits)
+        if x != y:
+            break
+    return x, y
 
 
 def at(index: tuple[int, ...] | int) -> str:
@@ -65,8 +74,9 @@ def close(what: str, got: Any, want: Any, tol: Any, *, note: str = "") -> None:
     t = np.broadcast_to(np.asarray(tol, dtype=np.float64), want.shape)[i]
     n = int(bad.sum())
     extra = f"; {note}" if note else ""
+    expected, got_ = fmt_pair(want[i], g[i])
     raise fail(
-        f"{what}{at(i) if i else ''}: expected {fmt(want[i])}, got {fmt(g[i])} "
+        f"{what}{at(i) if i else ''}: expected {expected}, got {got_} "
         f"(|Δ| = {fmt(diff[i])} > tolerance {t:.2g}; {n} of {want.size} entries off, shape {want.shape}){extra}"
     )
 

@@ -1,0 +1,58 @@
+"""The catalogue: every family registered, every property well-formed and provably able to fail."""
+
+import types
+
+import pytest
+
+from gptspec import impl
+from gptspec.properties.catalogue import FAMILIES
+from gptspec.properties.registry import applicable, get, properties
+from gptspec.spec import SIGNATURES
+
+from .mutants import MUTANTS, PLANTED
+
+NEEDS_KINDS = {"", "extremes", "near_ties", "extremes|near_ties"}
+
+
+def test_every_family_of_the_catalogue_has_properties_and_no_other_family_exists():
+    registered = {p.family for p in properties()}
+    assert registered == set(FAMILIES)
+    for family in FAMILIES:
+        assert properties(family), family
+
+
+@pytest.mark.parametrize("prop", properties(), ids=lambda p: p.name)
+def test_property_is_well_formed(prop):
+    family, what = prop.name.split(".", 1)
+    assert family == prop.family and what
+    assert prop.needs and set(prop.needs) <= set(SIGNATURES), prop.needs
+    assert prop.statement.strip() and "\n" not in prop.statement
+    assert get(prop.name) is prop
+
+
+def test_every_property_has_a_planted_bug_and_every_planted_bug_exists():
+    assert set(PLANTED) == {p.name for p in properties()}
+    for name, bugs in PLANTED.items():
+        assert bugs, name
+        for bug, needs in bugs:
+            assert bug in MUTANTS, (name, bug)
+            assert needs in NEEDS_KINDS, (name, needs)
+
+
+def test_every_mutant_is_planted_under_some_property():
+    planted = {bug for bugs in PLANTED.values() for bug, _ in bugs}
+    assert planted == set(MUTANTS)
+
+
+def test_a_planted_bug_differs_from_the_reference_only_where_planted():
+    bug = MUTANTS["mask_wrong_triangle"]
+    assert bug.causal_mask(2).tolist() == [[True, False], [True, True]]
+    assert impl.causal_mask(2).tolist() == [[True, True], [False, True]]
+    assert bug.embed is not impl.embed and bug.embed.__code__ is impl.embed.__wrapped__.__code__
+
+
+def test_the_reference_provides_everything_and_a_partial_implementation_gets_only_its_properties():
+    assert applicable(impl) == properties()
+    only_softmax = types.SimpleNamespace(softmax=impl.softmax)
+    assert {p.family for p in applicable(only_softmax)} >= {"softmax", "temperature"}
+    assert all(p.needs == ("softmax",) for p in applicable(only_softmax))
