@@ -119,6 +119,20 @@ def test_an_argument_tuple_is_described_by_the_spec_parameter_names():
     assert result.failure.counterexample == ["Q: float64[1 2] [[0.0, 0.0]]", "K: float64[1 1] [[1.0]]", "causal: True"]
 
 
+def test_a_counterexample_with_a_whole_model_is_cut_to_the_first_tensors():
+    from gptspec import Config
+
+    weights = impl.random_weights(Config(5, 2, 1, 2, 3, 3, 4), 0)
+
+    def never(target, w):
+        raise PropertyFailure("no")
+
+    prop = Property("toy.model", "toy", ("forward",), "never", never, lambda: st.just(weights))
+    lines = run(prop, {"forward": impl.forward}).failure.counterexample
+    assert len(lines) == 24 and lines[0].startswith("W_E: float32[2 5]")
+    assert lines[-1] == "… and 18 more tensors"  # 5 model tensors + 3 layers × 12 = 41, 23 shown
+
+
 def test_a_property_needing_a_missing_function_is_not_provided_not_failed():
     result = run(MASK, {"softmax": impl.softmax})
     assert result.status == "not provided" and result.examples == 0 and result.failure is None

@@ -45,6 +45,9 @@ DEFAULT_TIMEOUT = 5.0
 MIN_SHARE = 0.1
 """Seconds of search every property gets even when earlier ones used up the run's budget."""
 
+MAX_LINES = 24
+"""Lines of a counterexample in the report (a two-layer model's weights alone are 30)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
@@ -206,6 +209,8 @@ def as_arguments(prop: Property, example: Any) -> Any:
 def _failure(exc: BaseException, function: str | None, example: Any, reproduce: str) -> tuple[str, Failure]:
     """The status and failure record for an exception, raised by ``function`` of the target if known."""
     lines = describe(example) if example is not None else []
+    if len(lines) > MAX_LINES:  # a model's weights: the first layer tells the story
+        lines = lines[: MAX_LINES - 1] + [f"… and {len(lines) - MAX_LINES + 1} more tensors"]
     if isinstance(exc, CallTimeout):
         return "error", Failure("timed out", str(exc), function, lines, reproduce)
     if isinstance(exc, PropertyFailure):
