@@ -392,10 +392,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats: about a minute")
     quick = parser.parse_args().quick
-    repeats = 5 if quick else 15
+    repeats = 5 if quick else 10
     started = time.perf_counter()
     print("\n".join(machine()))
-    rows = check_cost_tiny(repeats) + check_cost_gpt2(3 if quick else 7)
+    rows = check_cost_tiny(repeats) + check_cost_gpt2(3 if quick else 5)
     notes: list[str] = []
     for more, said in (attention_speed(repeats), gpt3_check(1 if quick else 3), verify_speed(quick)):
         rows += more
