@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -64,6 +65,7 @@ def main() -> None:
             f"{report.get('seconds', float('nan')):.1f}", f"{wall:.1f}", f"{wall / TARGET_SECONDS:.2f}",
         )
     Console(width=140).print(table)
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"command: python -m gptspec verify examples/EXAMPLE --layout rows --profile {args.profile} --seed {args.seed}")
 
 
