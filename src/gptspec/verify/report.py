@@ -53,7 +53,7 @@ class PropertyResult:
     statement: str
     needs: tuple[str, ...]
     status: str
-    examples: int = 0
+    examples: int = 0  # calls of the property: generated examples and shrink steps
     seconds: float = 0.0
     failure: Failure | None = None
     notes: list[str] = dataclasses.field(default_factory=list)  # output, warnings, missing functions
