@@ -14,7 +14,7 @@ def test_close_names_the_worst_entry_with_expected_and_got():
     with pytest.raises(PropertyFailure) as failure:
         expect.close("ΔE", got, want, 1e-2)
     message = str(failure.value)
-    assert "ΔE[2, 1]: expected 0, got 0.5" in message and "1 of 12 entries off, shape (3, 4)" in message
+    assert "ΔE at [2, 1]: expected 0, got 0.5" in message and "1 of 12 entries off, shape (3, 4)" in message
 
 
 def test_close_counts_nan_as_off_and_shape_mismatch_as_failure():
@@ -31,7 +31,7 @@ def test_close_shows_enough_digits_to_tell_the_two_apart():
 
 def test_equal_is_exact_and_within_rejects_out_of_range():
     expect.equal("mask", np.eye(2, dtype=bool), np.eye(2, dtype=bool))
-    with pytest.raises(PropertyFailure, match=r"A\[1, 0\]: expected exactly 0, got 1e-300"):
+    with pytest.raises(PropertyFailure, match=r"A at \[1, 0\]: expected exactly 0, got 1e-300"):
         expect.equal("A", np.array([[1.0, 0.0], [1e-300, 1.0]]), np.eye(2))
     with pytest.raises(PropertyFailure, match=r"expected a value in \[0, 1\], got -0.25"):
         expect.within("p", np.array([0.5, -0.25]), 0.0, 1.0)

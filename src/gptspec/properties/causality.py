@@ -79,7 +79,7 @@ def masked_entries_zero(impl: Any, qk: QK) -> None:
     A = pattern(impl, qk)
     k, q = np.indices(A.shape)
     scores = float(np.max(np.abs(qk.K.astype(np.float64).T @ qk.Q))) / np.sqrt(qk.Q.shape[0])
-    expect.equal("A = attention_pattern(Q, K) below the diagonal (key after query), at", np.where(k > q, A, 0),
+    expect.equal("A = attention_pattern(Q, K) below the diagonal (key after query)", np.where(k > q, A, 0),
                  np.zeros(A.shape), note=f"max |score| = {expect.fmt(scores)}")
 
 
@@ -91,7 +91,7 @@ def columns_sum_to_one(impl: Any, example: tuple[QK, bool]) -> None:
     if causal:
         qk = QK(qk.Q, qk.K[:, : qk.Q.shape[1]]) if qk.K.shape[1] >= qk.Q.shape[1] else QK(qk.Q[:, : qk.K.shape[1]], qk.K)
     A = pattern(impl, qk, causal)
-    expect.close(f"Σ_k A[k, q] (causal={causal}), column", A.astype(np.float64).sum(axis=0), np.ones(A.shape[1]),
+    expect.close(f"Σ_k A[k, q] (causal={causal}) for query q", A.astype(np.float64).sum(axis=0), np.ones(A.shape[1]),
                  tolerance(qk.Q.dtype).normalisation(A.shape[0]))
 
 
@@ -127,7 +127,7 @@ def future_edits(draw: st.DrawFn, cases: st.SearchStrategy[Any], columns_of: Any
 def unchanged_up_to_i(what: str, before: Any, after: Any, edit: FutureEdit, shape: tuple[int, ...]) -> None:
     before = expect.shape(what, before, shape)
     after = expect.shape(what, after, shape)
-    expect.equal(f"{what} column ≤ i = {edit.i} after changing the columns > i, at", after[..., : edit.i + 1],
+    expect.equal(f"{what} in columns ≤ i = {edit.i} after changing the columns > i", after[..., : edit.i + 1],
                  before[..., : edit.i + 1], note="the past must not see the future")
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from .registry import PropertyFailure
 
-__all__ = ["fmt", "fmt_pair", "at", "array", "shape", "close", "within", "equal", "rejects", "fail"]
+__all__ = ["fmt", "fmt_pair", "at", "where", "array", "shape", "close", "within", "equal", "rejects", "fail"]
 
 
 def fail(message: str) -> PropertyFailure:
@@ -39,6 +39,11 @@ def at(index: tuple[int, ...] | int) -> str:
     if isinstance(index, (int, np.integer)):
         return f"[{int(index)}]"
     return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def where(index: tuple[int, ...]) -> str:
+    """`` at [1, 0]`` for an entry of an array, nothing for a scalar."""
+    return f" at {at(index)}" if index else ""
 
 
 def array(what: str, value: Any) -> np.ndarray:
@@ -76,7 +81,7 @@ def close(what: str, got: Any, want: Any, tol: Any, *, note: str = "") -> None:
     extra = f"; {note}" if note else ""
     expected, got_ = fmt_pair(want[i], g[i])
     raise fail(
-        f"{what}{at(i) if i else ''}: expected {expected}, got {got_} "
+        f"{what}{where(i)}: expected {expected}, got {got_} "
         f"(|Δ| = {fmt(diff[i])} > tolerance {t:.2g}; {n} of {want.size} entries off, shape {want.shape}){extra}"
     )
 
@@ -90,7 +95,7 @@ def within(what: str, got: Any, low: float, high: float, *, note: str = "") -> N
     i = _worst(bad.astype(np.int8))
     extra = f"; {note}" if note else ""
     raise fail(
-        f"{what}{at(i) if i else ''}: expected a value in [{fmt(low)}, {fmt(high)}], got {fmt(g[i])} "
+        f"{what}{where(i)}: expected a value in [{fmt(low)}, {fmt(high)}], got {fmt(g[i])} "
         f"({int(bad.sum())} of {g.size} entries outside, shape {g.shape}){extra}"
     )
 
@@ -105,9 +110,12 @@ def equal(what: str, got: Any, want: Any, *, note: str = "") -> None:
     bad = ~np.asarray(same)
     i = _worst(bad.astype(np.int8))
     extra = f"; {note}" if note else ""
-    shown = (lambda v: fmt(v)) if want.dtype.kind in "fc" else (lambda v: str(v.item() if hasattr(v, "item") else v))
+    if want.dtype.kind == "f" and g.dtype.kind == "f":
+        expected, got_ = fmt_pair(want[i], g[i])
+    else:
+        expected, got_ = str(want[i].item()), str(g[i].item())
     raise fail(
-        f"{what}{at(i) if i else ''}: expected exactly {shown(want[i])}, got {shown(g[i])} "
+        f"{what}{where(i)}: expected exactly {expected}, got {got_} "
         f"({int(bad.sum())} of {want.size} entries differ, shape {want.shape}){extra}"
     )
 

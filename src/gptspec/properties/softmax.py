@@ -100,7 +100,7 @@ def finite_for_finite_input(impl: Any, case: SoftmaxInput) -> None:
 def neg_inf_gets_zero(impl: Any, case: SoftmaxInput) -> None:
     p = softmax_of(impl, case)
     holes = np.isneginf(case.x)
-    expect.equal(f"softmax(x) where x = −∞ ({int(holes.sum())} such entries) at", np.where(holes, p, 0.0),
+    expect.equal(f"softmax(x) where x = −∞ ({int(holes.sum())} such entries)", np.where(holes, p, 0.0),
                  np.zeros(p.shape))
     total = np.sum(p.astype(np.float64), axis=case.axis)
     expect.close(f"Σ softmax(x) along axis {case.axis}", total, np.ones(total.shape),
