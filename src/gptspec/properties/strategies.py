@@ -1,7 +1,9 @@
 """Hypothesis strategies generated from the spec: configs, tokens, weights, logits, temperatures.
 
 Every array is drawn as simple values times one magnitude: the values are small integers or
-floats in [−4, 4] (shrinking ends on integers, mostly 0), the magnitude is unit, small or large.
+floats in [−4, 4] (shrinking ends on integers, mostly 0), the magnitude is unit in half the
+examples and small (1e-3) or large (1e1 … 1e5) in the other half. Weights containers, hundreds of
+numbers, come from a seeded recipe (seed, integers or floats, magnitude) instead.
 Large magnitudes make attention scores KᵀQ/√d_head reach 1e5 and far beyond, where a finite
 mask constant (−1e4, −1e5) leaks and a softmax without max-subtraction overflows. Configs have
 every dim from 1 upward and include d_model ≠ n_heads·d_head; every size shrinks towards 1 and
@@ -29,9 +31,11 @@ from hypothesis.extra import numpy as hnp
 from ..spec import BlockWeights, Config, Weights
 
 __all__ = [
-    "Reach", "reach", "current_reach", "DTYPES", "dtypes", "magnitudes", "values", "arrays",
-    "configs", "tokens", "temperatures", "SoftmaxInput", "softmax_inputs", "LOGIT_LARGE", "sample_temperatures", "logit_vectors", "block_weights",
-    "weights", "Recipe", "recipes", "shape_of", "arguments", "Head", "MultiHead", "Model", "heads", "multi_heads", "models",
+    "Reach", "reach", "current_reach", "DTYPES", "UNIT", "SMALL", "LARGE", "LOGIT_LARGE",
+    "dtypes", "magnitudes", "values", "arrays", "configs", "tokens",
+    "temperatures", "sample_temperatures", "logit_vectors", "SoftmaxInput", "softmax_inputs",
+    "Recipe", "recipes", "block_weights", "weights", "shape_of", "arguments",
+    "Head", "MultiHead", "Model", "heads", "multi_heads", "models",
 ]
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -55,7 +59,7 @@ _REACH: contextvars.ContextVar[Reach] = contextvars.ContextVar("gptspec_reach", 
 
 @contextlib.contextmanager
 def reach(*, extremes: bool = True, near_ties: bool = True) -> Iterator[Reach]:
-    """Strategies built inside the block reach only as far as asked."""
+    """Strategies built or drawn inside the block reach only as far as asked."""
     token = _REACH.set(Reach(extremes, near_ties))
     try:
         yield _REACH.get()
