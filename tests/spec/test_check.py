@@ -191,3 +191,8 @@ def test_implementation_annotations_must_be_the_spec_ones():
 
     with pytest.raises(SpecError, match="does not match the spec signature"):
         gptspec.spec.implements(S.unembed)(unembed)
+
+
+def test_a_float_mask_is_not_a_bool_mask():
+    with pytest.raises(DtypeError, match="return value should have a bool dtype, got float64"):
+        gptspec.spec.check_result(S.causal_mask, np.ones((3, 3)), 3)

@@ -188,7 +188,7 @@ _KIND_NAMES = {"f": "float", "iu": "integer", "b": "bool", "biufc": "any"}
 
 def _dtype_kinds(dtypes: tuple[str, ...]) -> str:
     names = set(dtypes)
-    if names == {"bool"}:
+    if names and names <= {"bool", "bool_"}:  # jaxtyping's Bool lists both spellings
         return "b"
     if names and all("float" in n for n in names):
         return "f"
