@@ -222,7 +222,7 @@ def full_size_arguments(name: str, config: Config, ctx: int, weights: Weights) -
             shape = (config.vocab, ctx) if str(hint.dim_str).startswith("*") else shape_of(hint, config, ctx)
             names = set(hint.dtypes)  # jaxtyping's dtype names: "bool", "int64", "float32", ...
             ints = all(d.startswith(("int", "uint")) for d in names)
-            dtype = bool if names == {"bool"} else np.int64 if ints else weights.W_E.dtype
+            dtype = bool if all(d.startswith("bool") for d in names) else np.int64 if ints else weights.W_E.dtype
             args.append(shape_only(shape, dtype))
         elif hint is Weights:
             args.append(weights)
