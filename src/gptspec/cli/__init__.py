@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -44,3 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as exc:
         print(f"gptspec {args.command}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `gptspec explain | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
