@@ -56,19 +56,26 @@ TINY = Config(vocab=13, d_model=8, n_heads=2, d_head=3, n_ctx=6, n_layers=2, d_m
 
 
 def interleaved(
-    fns: dict[str, Callable[[], Any]], repeats: int, number: int = 1, clock: Callable[[], float] = time.perf_counter
+    fns: dict[str, Callable[[], Any]],
+    repeats: int,
+    number: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
+    pause: float = 0.0,
 ) -> dict[str, tuple[float, float]]:
     """(min, median) seconds per call of each function, the functions timed in turn, ``repeats`` rounds.
 
     ``clock`` is wall time by default; CPU-time clocks (``time.thread_time`` for single-threaded
     Python work, ``time.process_time`` for BLAS's threads too) are what other people's
-    processes on a shared machine disturb least.
+    processes on a shared machine disturb least. ``pause`` seconds before each timing let the
+    previous function's thread pool stop spinning (OpenBLAS's threads busy-wait ~0.1 s after a
+    call, OpenMP's a little), so that one library's idle threads do not slow the other down.
     """
     for fn in fns.values():
         fn()  # warm up: caches, lazy imports, BLAS buffers
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            time.sleep(pause)
             start = clock()
             for _ in range(number):
                 fn()
@@ -295,7 +302,7 @@ def attention_speed(repeats: int) -> tuple[list[Row], list[str]]:
     A = np.random.default_rng(3).standard_normal((2048, 2048), dtype=np.float32)
     fns["BLAS sgemm 2048³"] = lambda: A @ A
     with check.checks(False):
-        t = interleaved(fns, repeats)
+        t = interleaved(fns, repeats, pause=0.3)
         error = float(np.abs(fast.multi_head_attention(*args) - impl.multi_head_attention(*args)).max())
         scale = float(np.abs(impl.multi_head_attention(*args)).max())
     flops = useful_flops(c, ctx)
