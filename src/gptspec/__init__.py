@@ -31,6 +31,11 @@ from .spec import (
     tally,
 )
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # at run time gptspec.verify is imported on first use (see __getattr__)
+    from .verification import verify
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -38,14 +43,14 @@ __all__ = [
     "bind", "checks", "checks_enabled", "set_checks",
     "SpecError", "ShapeError", "ContextLengthError", "DtypeError", "ArgumentTypeError", "ConfigError",
     "TokenError", "TemperatureError", "SoftmaxInputError",
-    "__version__",
+    "__version__", "verify",
 ]
 
 
 def __getattr__(name: str) -> object:
     """``gptspec.verify`` is imported on first use: it pulls in Hypothesis and the catalogue."""
     if name == "verify":
-        import importlib
+        from .verification import verify
 
-        return importlib.import_module(".verify", __name__)
+        return verify
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,7 @@ import pytest
 
 from gptspec.cli import main
 from gptspec.properties.registry import properties
-from gptspec.verify import verify
+from gptspec.verification import verify
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 

@@ -16,7 +16,7 @@ from gptspec.symbolic.forward import (
     full_size_arguments,
 )
 from gptspec.symbolic.weights import shape_only_tokens, shape_only_weights
-from gptspec.verify.loader import load
+from gptspec.verification.loader import load
 from tests.helpers import TINY
 
 from . import targets

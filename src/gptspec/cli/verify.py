@@ -18,7 +18,7 @@ from .explain import console
 
 
 def add_parser(sub: Any) -> None:
-    from ..verify import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILES
+    from ..verification import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILES
 
     p = sub.add_parser(
         "verify",
@@ -79,7 +79,7 @@ class RichProgress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..verify import render, verify
+    from ..verification import render, verify
 
     out = console()
     err = Console(file=sys.stderr, highlight=False)  # a fixed stream: target output is captured meanwhile

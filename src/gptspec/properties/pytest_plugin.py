@@ -59,8 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
     target = _target(config)
     if not target:
         return
-    from ..verify import TargetError, adapt, detect_framework, load
-    from ..verify.guard import Guard
+    from ..verification import TargetError, adapt, detect_framework, load
+    from ..verification.guard import Guard
 
     try:
         loaded = load(target)
@@ -111,7 +111,7 @@ class PropertyItem(pytest.Item):
         self.add_marker(MARK)
 
     def runtest(self) -> None:
-        from ..verify.runner import PROFILES, reproducer, run_property
+        from ..verification.runner import PROFILES, reproducer, run_property
 
         state = self.config.stash[_STATE]
         profile = self.config.getoption("gptspec_profile")
@@ -149,7 +149,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     """Add one item per property (before ``-m``/``-k`` deselect), in the catalogue's order."""
     if _STATE not in config.stash:
         return
-    from ..verify.runner import PROFILES
+    from ..verification.runner import PROFILES
     from .registry import properties
 
     state = config.stash[_STATE]

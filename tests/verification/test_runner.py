@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from gptspec import impl
 from gptspec.properties.registry import Property, PropertyFailure
-from gptspec.verify import PROFILES, Profile, SelectionError, adapt, load, run_property, select, verify
-from gptspec.verify.guard import Guard
-from gptspec.verify.timeouts import can_limit
+from gptspec.verification import PROFILES, Profile, SelectionError, adapt, load, run_property, select, verify
+from gptspec.verification.guard import Guard
+from gptspec.verification.timeouts import can_limit
 
 
 def sums_to_one(target, x):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from gptspec.verify.timeouts import CallTimeout, can_limit, time_limit
+from gptspec.verification.timeouts import CallTimeout, can_limit, time_limit
 
 pytestmark = pytest.mark.skipif(not can_limit(), reason="needs SIGALRM on the main thread")
 

@@ -8,8 +8,8 @@ import warnings
 
 import pytest
 
-from gptspec.verify.guard import Guard
-from gptspec.verify.timeouts import CallTimeout, can_limit
+from gptspec.verification.guard import Guard
+from gptspec.verification.timeouts import CallTimeout, can_limit
 
 
 def noisy(x):

@@ -1,19 +1,13 @@
-"""gptspec.verify: run the property catalogue against a user's own implementation.
+"""gptspec.verification: run the property catalogue against a user's own implementation.
 
-``gptspec.verify(target, layout=..., framework=..., profile=...)`` loads the target (a module
+``gptspec.verify(target, layout=..., framework=..., profile=...)`` (this package's
+:func:`verify`, re-exported at the top level) loads the target (a module
 name, a ``.py`` path, or any object with some of the spec's functions), presents it to the
 properties as a columns-layout NumPy implementation (:mod:`.adapters`), runs every applicable
 property under a per-call time limit with output captured (:mod:`.guard`), and returns a
 :class:`Report`. The ``gptspec verify`` command and the pytest plugin
 (``pytest --gptspec-target=...``) are built on the same pieces.
-
-The package itself is callable: ``gptspec.verify(target)`` is ``gptspec.verify.verify(target)``,
-so the name works both as the function and as the namespace of its report types.
 """
-
-import sys
-import types
-from typing import Any
 
 from .adapters import FRAMEWORKS, LAYOUTS, Adapted, ResultTypeError, adapt, detect_framework
 from .loader import SPEC_NAMES, Target, TargetError, load
@@ -27,13 +21,3 @@ __all__ = [
     "adapt", "Adapted", "detect_framework", "ResultTypeError", "LAYOUTS", "FRAMEWORKS",
     "PROFILES", "Profile", "Progress", "run_property", "select", "DEFAULT_TIMEOUT", "CallTimeout",
 ]
-
-
-class _CallableModule(types.ModuleType):
-    """``gptspec.verify`` is this package and, called, :func:`~.runner.verify` itself."""
-
-    def __call__(self, target: Any, **options: Any) -> Report:
-        return verify(target, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from gptspec import Config
-from gptspec.verify.describe import array_summary, describe
+from gptspec.verification.describe import array_summary, describe
 
 
 def test_a_tiny_array_is_shown_whole():

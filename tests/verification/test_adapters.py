@@ -11,8 +11,8 @@ import pytest
 
 from gptspec import impl
 from gptspec.spec import signatures as S
-from gptspec.verify import ResultTypeError, TargetError, adapt, detect_framework, load
-from gptspec.verify.adapters import array_axes, to_rows
+from gptspec.verification import ResultTypeError, TargetError, adapt, detect_framework, load
+from gptspec.verification.adapters import array_axes, to_rows
 from tests.helpers import TINY
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"

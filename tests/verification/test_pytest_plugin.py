@@ -9,7 +9,7 @@ import sys
 
 from gptspec.properties import pytest_plugin
 from gptspec.properties.registry import properties
-from gptspec.verify import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILES
+from gptspec.verification import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILES
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 

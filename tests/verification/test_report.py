@@ -6,7 +6,7 @@ import json
 
 from rich.console import Console
 
-from gptspec.verify import Failure, PropertyResult, Report, render
+from gptspec.verification import Failure, PropertyResult, Report, render
 
 
 def report(*results, interrupted=False):
