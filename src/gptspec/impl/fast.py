@@ -4,8 +4,8 @@ Same names, argument order, defaults, orientation (columns are tokens) and value
 :mod:`gptspec.impl`, checked against the same signatures on every call. What makes it fast:
 
 - fused projections: one matmul computes Q, K and V of every head, [Q; K; V]ᵀ = Eᵀ [W_Q/√d_head;
-  W_K; W_V_down]ᵀ (the stacked weights are copied per call: about 2% of a GPT-2-small call,
-  and a copy cannot go stale when the caller changes a weight in place);
+  W_K; W_V_down]ᵀ (the stacked weights are copied per call: 2-5% of a GPT-2-small call, and
+  a copy cannot go stale when the caller changes a weight in place, as a cache could);
 - query tiles: queries are taken ``BLOCK`` at a time, and a causal tile computes only the keys
   its last query can see, so the masked lower-left of the pattern is mostly never computed;
 - tiles are worked on rows = queries (the transposed pattern Aᵀ), so the softmax runs along
@@ -168,8 +168,9 @@ def _stacked_qkv(W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, dtype: 
 def _heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str) -> np.ndarray:
     """concat_h(W_V_down[h] E A_h) as [n_heads d_head ctx], every head from one fused projection.
 
-    Heads run one after another, each on BLAS's threads: splitting heads over Python threads
-    (each with a one-thread BLAS) measured no faster here, as every tile is a dozen short calls.
+    Heads run one after another, each on BLAS's threads. Splitting heads over Python threads, each
+    with a one-thread BLAS (via threadpoolctl), was measured at 0.8-1.1× this time on the 2-core
+    development machine: not reliably faster, so not worth a dependency and a global BLAS switch.
     """
     n_heads, d_head, _ = W_Q.shape
     dtype = _compute_dtype(E, W_Q, W_K, W_V_down)
