@@ -26,6 +26,7 @@ from .spec import (
     bind,
     checks,
     checks_enabled,
+    checks_mode,
     get_config,
     set_checks,
     tally,
@@ -40,7 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GPT2_SMALL", "GPT3", "Config", "get_config", "tally", "BlockWeights", "Weights",
-    "bind", "checks", "checks_enabled", "set_checks",
+    "bind", "checks", "checks_enabled", "checks_mode", "set_checks",
     "SpecError", "ShapeError", "ContextLengthError", "DtypeError", "ArgumentTypeError", "ConfigError",
     "TokenError", "TemperatureError", "SoftmaxInputError",
     "__version__", "verify",

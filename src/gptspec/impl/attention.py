@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..spec import ShapeError, implements, spec_error
+from ..spec import implements
 from ..spec import signatures as S
 from ..spec.types import (
     CausalMask,
@@ -23,6 +23,7 @@ from ..spec.types import (
     ValueDown,
     ValueUp,
 )
+from . import validate
 from .softmax import softmax
 
 
@@ -40,11 +41,7 @@ def masked_pattern(scores: np.ndarray, causal: bool, fn: str) -> np.ndarray:
     """softmax over keys (axis −2) of [..., ctx_k, ctx_q] scores, masked entries set to −inf."""
     if causal:
         ctx_k, ctx_q = scores.shape[-2:]
-        if ctx_k != ctx_q:
-            raise spec_error(
-                ShapeError, fn,
-                f"causal attention is self-attention and needs ctx_q = ctx_k, got ctx_q = {ctx_q}, ctx_k = {ctx_k}",
-            )
+        validate.self_attention(fn, ctx_q, ctx_k)
         scores = np.where(causal_mask(ctx_q), scores, -np.inf)
     return softmax(scores, axis=-2)
 

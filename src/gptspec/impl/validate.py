@@ -24,7 +24,7 @@ from ..spec import (
     spec_error,
 )
 
-__all__ = ["softmax_temperature", "sample_temperature", "tokens_in_vocab", "context_fits", "slice_maxima"]
+__all__ = ["self_attention", "softmax_temperature", "sample_temperature", "tokens_in_vocab", "context_fits", "slice_maxima"]
 
 SAMPLE_T_MAX = 2.0
 
@@ -95,3 +95,12 @@ def slice_maxima(fn: str, maxima: np.ndarray, axis: int) -> None:
     raise spec_error(
         SoftmaxInputError, fn, f"a slice along axis {axis} is all −inf: it has no distribution"
     )
+
+
+def self_attention(fn: str, ctx_q: int, ctx_k: int) -> None:
+    """Causal attention is self-attention: queries and keys cover the same positions."""
+    if ctx_q != ctx_k:
+        raise spec_error(
+            ShapeError, fn,
+            f"causal attention is self-attention and needs ctx_q = ctx_k, got ctx_q = {ctx_q}, ctx_k = {ctx_k}",
+        )

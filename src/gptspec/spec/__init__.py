@@ -13,6 +13,7 @@ from .check import (
     check_result,
     checks,
     checks_enabled,
+    checks_mode,
     has_values,
     implements,
     located,
@@ -39,7 +40,7 @@ from .weights import BlockWeights, Weights
 
 __all__ = [
     "signatures", "types",
-    "bind", "bound_config", "check_call", "check_result", "checks", "checks_enabled", "has_values",
+    "bind", "bound_config", "check_call", "check_result", "checks", "checks_enabled", "checks_mode", "has_values",
     "implements", "located", "set_checks", "spec_error", "spec_of",
     "GPT2_SMALL", "GPT3", "PRESETS", "Config", "config_from_file", "config_from_mapping", "get_config",
     "CONTEXT_DIMS", "DIMS", "Dim",
