@@ -3,17 +3,22 @@
 Same names, argument order, defaults, orientation (columns are tokens) and value guarantees as
 :mod:`gptspec.impl`, checked against the same signatures on every call. What makes it fast:
 
-- fused projections: one matmul computes Q, K and V of every head, [Q; K; V]ᵀ = Eᵀ [W_Q/√d_head;
-  W_K; W_V_down]ᵀ (the stacked weights are copied per call: 2-5% of a GPT-2-small call, and
-  a copy cannot go stale when the caller changes a weight in place, as a cache could);
+- heads on every core: the heads are split into one group per core, and each group runs on its
+  own Python thread (NumPy lets go of the GIL inside BLAS and ufuncs) with BLAS on one thread,
+  so exp and the small matmuls run on all cores, not just BLAS's big ones; the output
+  projection is split by rows the same way. Each job computes the same bits wherever it runs;
+- fused projections: one matmul computes Q, K and V of a group's heads, [Q; K; V]ᵀ = Eᵀ
+  [W_Q/√d_head; W_K; W_V_down]ᵀ (the stacked weights are copied per call, ~1 ms at GPT-2-small
+  sizes, and a copy cannot go stale when the caller changes a weight in place, as a cache could);
 - query tiles: queries are taken ``BLOCK`` at a time, and a causal tile computes only the keys
   its last query can see, so the masked lower-left of the pattern is mostly never computed;
 - tiles are worked on rows = queries (the transposed pattern Aᵀ), so the softmax runs along
   contiguous memory, and the column sums Σ_k exp(s_kq) come out of the value matmul for free
   (V gets one extra row of ones), so each score is touched once, by exp, in cache;
 - exp without the max shift when it is safe: exp(s) / Σ exp(s) equals the shifted form exactly
-  in real numbers, and a tile falls back to the shifted form when a sum overflows or is too
-  small to trust (large scores, huge inputs, −inf), so no finite input gives NaN;
+  in real numbers, and a query (row) falls back to the shifted form when its sum overflows or is
+  too small to trust (large scores, huge inputs, −inf), so no finite input gives NaN; the choice
+  is per query, so no query's bits depend on another's scores;
 - float32 stays float32 (no float64 scalars, NEP 50), float16 is computed in float32.
 """
 
@@ -21,11 +26,20 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any
 
 import numpy as np
 
-from ..spec import ShapeError, implements, spec_error
+try:
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # without it the heads run one after another, on BLAS's own threads
+    ThreadpoolController = None
+
+from ..spec import implements
 from ..spec import signatures as S
 from ..spec.types import (
     DeltaE,
@@ -49,6 +63,12 @@ __all__ = ["attention_pattern", "attention_head", "multi_head_attention", "BLOCK
 BLOCK = 128
 """Queries per tile: a tile of scores (BLOCK × ctx) stays in a core's L2 cache at GPT-2 sizes."""
 
+WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+"""Threads the heads are spread over: the usable cores."""
+
+PARALLEL_MIN_CTX = BLOCK
+"""Heads go to the worker threads from this context length on (shorter ones are not worth a hand-off)."""
+
 
 # ---------------------------------------------------------------------------------------------
 # Tiles of the transposed pattern: rows are queries, columns are keys
@@ -59,25 +79,30 @@ def _compute_dtype(*arrays: np.ndarray) -> np.dtype:
     return np.result_type(*arrays, np.float32)
 
 
-@functools.lru_cache(maxsize=8)
-def _diagonal_mask(dtype: np.dtype) -> np.ndarray:
-    """[BLOCK BLOCK] additive mask of a diagonal tile: −inf where key > query, else 0."""
-    mask = np.triu(np.full((BLOCK, BLOCK), -np.inf, dtype=dtype), k=1)
+@functools.cache
+def _future_keys() -> np.ndarray:
+    """[BLOCK BLOCK] bool, True where key > query: what a diagonal tile masks (a smaller tile uses its top-left)."""
+    mask = np.triu(np.ones((BLOCK, BLOCK), dtype=bool), k=1)
     mask.flags.writeable = False
     return mask
 
 
-def _scores_tile(QT: np.ndarray, KT: np.ndarray, start: int, stop: int, causal: bool, out: np.ndarray) -> np.ndarray:
-    """Sᵀ[q, k] = q·k for queries start..stop (rows) and the keys they may see (columns).
+def _n_keys(stop: int, ctx_k: int, causal: bool) -> int:
+    """Keys a tile of queries ending at ``stop`` computes: those its last query may see."""
+    return stop if causal else ctx_k
 
-    QT is already scaled by 1/√d_head. Causal: keys 0..stop only, and the diagonal block gets −inf
-    above its diagonal (key > query). Written into ``out`` and returned.
+
+def _scores_tile(QT: np.ndarray, KT: np.ndarray, start: int, stop: int, causal: bool, out: np.ndarray) -> np.ndarray:
+    """Sᵀ[..., q, k] = q·k for queries start..stop (rows) and the keys they may see (columns).
+
+    QT, KT are [... ctx d_head], QT already scaled by 1/√d_head; ``out`` is
+    [... stop−start n_keys] and is returned. Causal: the tile's diagonal block gets −inf where
+    key > query (assigned, not added, so no future score can turn it into NaN); the blocks left
+    of it are all visible.
     """
-    n_keys = stop if causal else KT.shape[0]
-    tile = np.matmul(QT[start:stop], KT[:n_keys].T, out=out[: stop - start, :n_keys])
+    tile = np.matmul(QT[..., start:stop, :], np.swapaxes(KT[..., : out.shape[-1], :], -1, -2), out=out)
     if causal:
-        b = stop - start
-        tile[:, start:stop] += _diagonal_mask(tile.dtype)[:b, :b]
+        np.copyto(tile[..., start:stop], -np.inf, where=_future_keys()[: stop - start, : stop - start])
     return tile
 
 
@@ -88,46 +113,113 @@ def _smallest_plain_sum(dtype: np.dtype) -> float:
     return math.sqrt(float(np.finfo(dtype).tiny))
 
 
-def _plain_exp_ok(result: np.ndarray, sums: np.ndarray) -> bool:
-    """Whether a tile's unshifted exp can be trusted: everything computed from it is finite, and
-    no row sum Σ exp(s) is too small."""
-    return bool(np.all(np.isfinite(result)) and np.min(sums) >= _smallest_plain_sum(sums.dtype))
+def _plain_rows_ok(result: np.ndarray) -> np.ndarray:
+    """Per row (query): whether its unshifted exp can be trusted: everything computed from it is
+    finite, and its sum Σ exp(s) (the last column) is not too small."""
+    return np.isfinite(result).all(axis=-1) & (result[..., -1] >= _smallest_plain_sum(result.dtype))
 
 
 def _shifted_exp(tile: np.ndarray, fn: str) -> None:
     """exp(s − max_row s) in place: the always-stable form. A row whose max is NaN, +inf, or −inf
     (all masked) has no distribution, and raises as the reference does."""
-    top = tile.max(axis=1, keepdims=True)
+    top = tile.max(axis=-1, keepdims=True)
     validate.slice_maxima(fn, top, -2)
     np.subtract(tile, top, out=tile)
     np.exp(tile, out=tile)
 
 
 def _exp_tile(make_tile: Callable[[], np.ndarray], sums_of: Callable[[np.ndarray], np.ndarray], fn: str) -> tuple[np.ndarray, np.ndarray]:
-    """(exp(Sᵀ − c), whatever ``sums_of`` computes from it) with c = 0 when that is safe, else the row max.
+    """(exp(Sᵀ − c), whatever ``sums_of`` computes from it), c = 0 in each row where that is safe, else the row max.
 
-    ``sums_of(tile)`` returns an array whose last column (or itself, 1-D) holds the row sums;
-    the tile is recomputed by ``make_tile`` for the shifted form, as exp overwrote it.
+    ``sums_of(tile)`` works row by row and returns an array whose last column holds the row sums. The choice is made per row (query), from that row's numbers alone, so a
+    query's result never depends on another query's scores, not even in the last bit (causality
+    is exact). Rows that need the shift are taken from the tile recomputed by ``make_tile``.
     """
     tile = make_tile()
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         np.exp(tile, out=tile)
         result = sums_of(tile)
-    sums = result[..., -1] if result.ndim == 2 else result
-    if _plain_exp_ok(result, sums):
+    ok = _plain_rows_ok(result)
+    if ok.all():
         return tile, result
+    plain_tile, plain_result = tile[ok], result[ok]
     tile = make_tile()
     with np.errstate(under="ignore"):
         _shifted_exp(tile, fn)
-    return tile, sums_of(tile)
+    result = sums_of(tile)
+    tile[ok], result[ok] = plain_tile, plain_result
+    return tile, result
 
 
-def _require_self_attention(ctx_q: int, ctx_k: int, fn: str) -> None:
-    if ctx_q != ctx_k:
-        raise spec_error(
-            ShapeError, fn,
-            f"causal attention is self-attention and needs ctx_q = ctx_k, got ctx_q = {ctx_q}, ctx_k = {ctx_k}",
-        )
+# ---------------------------------------------------------------------------------------------
+# Heads on threads
+
+
+class _OneThreadBlas:
+    """``with`` it: NumPy's BLAS runs on one thread while any call is inside, and gets its own
+    thread count back when the last one leaves.
+
+    The worker threads already use every core, and a multi-threaded BLAS inside each would fight
+    them for the cores (OpenBLAS's threads spin while they wait). The thread count is global to
+    the process, so concurrent calls share one counter under a lock: nesting plain
+    ``threadpool_limits`` from two threads could leave BLAS on one thread for good. One reused
+    ThreadpoolController makes entering cheap (~30 µs, against ~600 µs for threadpool_limits).
+    OpenBLAS gives the same bits on one thread as on several, so nothing else changes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._controller: Any = None
+        self._limiter: Any = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                if self._controller is None:
+                    self._controller = ThreadpoolController()
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            self._inside += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                self._limiter.restore_original_limits()
+
+
+_one_thread_blas = _OneThreadBlas()
+_pool_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _workers() -> ThreadPoolExecutor:
+    """The module's pool of WORKERS threads, made on first use (and anew in a forked child,
+    whose copy of the pool has no threads)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(WORKERS, thread_name_prefix="gptspec-fast"))
+        return _pool[1]
+
+
+def _run_heads(jobs: list[Callable[[], None]], parallel: bool) -> None:
+    """Run every job: in this thread, or (``parallel``, more than one core, threadpoolctl installed)
+    on the pool with a one-thread BLAS.
+
+    Each job computes the same numbers wherever it runs, so the result does not depend on the
+    path or on scheduling. All jobs finish before BLAS gets its threads back; then the first
+    failing job's error is raised, as the plain loop would.
+    """
+    if not (parallel and len(jobs) > 1 and ThreadpoolController is not None):
+        for job in jobs:
+            job()
+        return
+    with _one_thread_blas:
+        futures = [_workers().submit(job) for job in jobs]
+        wait(futures)
+    for future in futures:
+        future.result()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,26 +227,28 @@ def _require_self_attention(ctx_q: int, ctx_k: int, fn: str) -> None:
 
 
 def _attend(QT: np.ndarray, KT: np.ndarray, VT: np.ndarray, causal: bool, fn: str, out: np.ndarray) -> None:
-    """out = V A for one head, A = softmax over keys of K Qᵀ (Q pre-scaled), masked if causal.
+    """out = V A for a group of heads, A = softmax over keys of K Qᵀ (Q pre-scaled), masked if causal.
 
-    QT, KT, VT are [ctx d_head] (one row per position); out is [d_head ctx]. Each query tile
-    computes exp(Sᵀ) once and multiplies it by [Vᵀ 1]: the last column is Σ_k exp(s), the
-    normaliser, so A itself is never written out.
+    QT, KT, VT are [heads ctx d_head] (one row per position); out is [heads d_head ctx]. Each
+    query tile computes exp(Sᵀ) of every head of the group at once (few, large NumPy calls) and
+    multiplies it by [Vᵀ 1]: the last column is Σ_k exp(s), the normaliser, so A itself is
+    never written out. Tiles are contiguous, so exp runs on one flat stretch of memory.
     """
-    ctx, d_head = VT.shape
-    V1 = np.empty((ctx, d_head + 1), dtype=VT.dtype)  # [Vᵀ 1]
-    V1[:, :d_head] = VT
-    V1[:, d_head] = 1
-    buffer = np.empty((min(BLOCK, QT.shape[0]), ctx), dtype=QT.dtype)
-    for start in range(0, QT.shape[0], BLOCK):
-        stop = min(start + BLOCK, QT.shape[0])
-        n_keys = stop if causal else ctx
+    n_heads, ctx, d_head = VT.shape
+    V1 = np.empty((n_heads, ctx, d_head + 1), dtype=VT.dtype)  # [Vᵀ 1]
+    V1[..., :d_head] = VT
+    V1[..., d_head] = 1
+    buffer = np.empty(n_heads * min(BLOCK, ctx) * ctx, dtype=QT.dtype)
+    for start in range(0, ctx, BLOCK):
+        stop = min(start + BLOCK, ctx)
+        n_keys = _n_keys(stop, ctx, causal)
+        tile = buffer[: n_heads * (stop - start) * n_keys].reshape(n_heads, stop - start, n_keys)
         _, weighted = _exp_tile(
-            lambda: _scores_tile(QT, KT, start, stop, causal, buffer),
-            lambda tile: tile @ V1[:n_keys],
+            lambda: _scores_tile(QT, KT, start, stop, causal, tile),
+            lambda tile: tile @ V1[:, :n_keys],
             fn,
         )
-        np.divide(weighted[:, :d_head].T, weighted[:, d_head], out=out[:, start:stop])
+        np.divide(np.swapaxes(weighted[..., :d_head], -1, -2), weighted[:, None, :, d_head], out=out[..., start:stop])
 
 
 def _stacked_qkv(W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -165,21 +259,49 @@ def _stacked_qkv(W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, dtype: 
     return W
 
 
-def _heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str) -> np.ndarray:
-    """concat_h(W_V_down[h] E A_h) as [n_heads d_head ctx], every head from one fused projection.
+def _groups(n: int) -> list[slice]:
+    """0..n in WORKERS contiguous groups, as even as possible: one job per worker thread."""
+    size = -(-n // WORKERS)
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
-    Heads run one after another, each on BLAS's threads. Splitting heads over Python threads, each
-    with a one-thread BLAS (via threadpoolctl), was measured at 0.8-1.1× this time on the 2-core
-    development machine: not reliably faster, so not worth a dependency and a global BLAS switch.
+
+def _project_and_attend(ET: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str, out: np.ndarray) -> None:
+    """out[h] = W_V_down[h] E A_h for a group of heads, their Q, K and V from one fused projection.
+
+    ET is Eᵀ [ctx d_model] in the compute dtype; out is [heads d_head ctx].
     """
     n_heads, d_head, _ = W_Q.shape
+    W = _stacked_qkv(W_Q, W_K, W_V_down, out.dtype)
+    QKV_T = (ET @ W.T).reshape(ET.shape[0], 3, n_heads, d_head)
+    Q, K, V = (np.moveaxis(QKV_T[:, i], 0, 1) for i in range(3))  # [n_heads ctx d_head] views
+    _attend(Q, K, V, causal, fn, out)
+
+
+def _heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str) -> np.ndarray:
+    """concat_h(W_V_down[h] E A_h) as [n_heads d_head ctx].
+
+    The heads go in groups, one per worker thread (see :func:`_run_heads`), each group projecting
+    and attending on its own and writing only its own slice of the result.
+    """
+    n_heads, d_head, _ = W_Q.shape
+    ctx = E.shape[1]
     dtype = _compute_dtype(E, W_Q, W_K, W_V_down)
-    W = _stacked_qkv(W_Q, W_K, W_V_down, dtype)
-    QKV_T = (E.T.astype(dtype, copy=False) @ W.T).reshape(E.shape[1], 3, n_heads, d_head)
-    out = np.empty((n_heads, d_head, E.shape[1]), dtype=dtype)
-    for h in range(n_heads):
-        _attend(QKV_T[:, 0, h], QKV_T[:, 1, h], QKV_T[:, 2, h], causal, fn, out[h])
+    ET = E.T.astype(dtype, copy=False)
+    out = np.empty((n_heads, d_head, ctx), dtype=dtype)
+    jobs = [
+        functools.partial(_project_and_attend, ET, W_Q[g], W_K[g], W_V_down[g], causal, fn, out[g])
+        for g in _groups(n_heads)
+    ]
+    _run_heads(jobs, parallel=ctx >= PARALLEL_MIN_CTX)
     return out
+
+
+def _project(W: np.ndarray, X: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """W X, its rows in groups, one per worker thread, as the heads were."""
+    WX = np.empty((W.shape[0], X.shape[1]), dtype=np.result_type(W, X))
+    jobs = [functools.partial(np.matmul, W[rows], X, out=WX[rows]) for rows in _groups(W.shape[0])]
+    _run_heads(jobs, parallel=X.shape[1] >= PARALLEL_MIN_CTX)
+    return WX.astype(dtype, copy=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,7 +317,7 @@ def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
     """
     ctx_q, ctx_k = Q.shape[1], K.shape[1]
     if causal:
-        _require_self_attention(ctx_q, ctx_k, "attention_pattern")
+        validate.self_attention("attention_pattern", ctx_q, ctx_k)
     dtype = _compute_dtype(Q, K)
     QT = np.multiply(Q.T, 1.0 / math.sqrt(Q.shape[0]), dtype=dtype)
     KT = K.T.astype(dtype, copy=False)
@@ -203,11 +325,11 @@ def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
     for start in range(0, ctx_q, BLOCK):
         stop = min(start + BLOCK, ctx_q)
         tile, sums = _exp_tile(
-            lambda: _scores_tile(QT, KT, start, stop, causal, AT[start:]),
-            lambda tile: tile.sum(axis=1),
+            lambda: _scores_tile(QT, KT, start, stop, causal, AT[start:stop, : _n_keys(stop, ctx_k, causal)]),
+            lambda tile: tile.sum(axis=-1, keepdims=True),
             "attention_pattern",
         )
-        tile /= sums[:, None]
+        tile /= sums
     return AT.T.astype(np.result_type(Q, K), copy=False)
 
 
@@ -222,7 +344,7 @@ def attention_head(
 ) -> DeltaE:
     """ΔE = W_V_up W_V_down E A: multi-head attention's path with one head."""
     head = _heads(E, W_Q[None], W_K[None], W_V_down[None], causal, "attention_head")[0]
-    return (W_V_up @ head).astype(np.result_type(E, W_Q, W_K, W_V_down, W_V_up), copy=False)
+    return _project(W_V_up, head, np.result_type(E, W_Q, W_K, W_V_down, W_V_up))
 
 
 @implements(S.multi_head_attention)
@@ -237,6 +359,4 @@ def multi_head_attention(
     """ΔE = W_O · concat_h(W_V_down[h] E A_h), the heads from one fused projection."""
     heads = _heads(E, W_Q, W_K, W_V_down, causal, "multi_head_attention")
     n_heads, d_head, ctx = heads.shape
-    return (W_O @ heads.reshape(n_heads * d_head, ctx)).astype(
-        np.result_type(E, W_Q, W_K, W_V_down, W_O), copy=False
-    )
+    return _project(W_O, heads.reshape(n_heads * d_head, ctx), np.result_type(E, W_Q, W_K, W_V_down, W_O))
