@@ -1,5 +1,7 @@
 """gptspec.impl.fast against the reference: same numbers, same zeros, same errors, verified."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,70 @@ def test_verify_passes_the_fast_path():
     passed = {r.name for r in report.results if r.status == "passed"}
     assert report.ok, [(r.name, r.failure.message) for r in report.failures()]
     assert any(name.startswith("causality.") for name in passed)
+
+
+def test_a_query_falling_back_to_the_shift_leaves_the_others_bit_for_bit():
+    """Overflow in query j's scores sends only query j to the shifted exp: earlier queries of the
+    same tile keep their bits (causality is exact, not just close)."""
+    Q, K = randn(rng, 4, 10, dtype=np.float32), randn(rng, 4, 10, dtype=np.float32)
+    Q2, K2 = Q.copy(), K.copy()
+    Q2[:, 9] *= np.float32(1e15)
+    K2[:, 9] *= np.float32(1e15)
+    A, A2 = fast.attention_pattern(Q, K), fast.attention_pattern(Q2, K2)
+    assert np.all(np.isfinite(A2))
+    np.testing.assert_array_equal(A2[:, :9], A[:, :9])
+
+
+def multi_head_case(ctx, dtype=np.float32, seed=0):
+    r = np.random.default_rng(seed)
+    E = randn(r, 10, ctx, dtype=dtype)
+    W_Q, W_K, W_V = (randn(r, 5, 4, 10, dtype=dtype) for _ in range(3))  # 5 heads: groups of 3 and 2
+    return E, W_Q, W_K, W_V, randn(r, 10, 20, dtype=dtype)
+
+
+def test_the_threaded_path_is_used_at_long_contexts(monkeypatch):
+    pools = []
+    workers = fast._workers
+    monkeypatch.setattr(fast, "_workers", lambda: pools.append(1) or workers())
+    fast.multi_head_attention(*multi_head_case(fast.PARALLEL_MIN_CTX))
+    assert pools if fast.WORKERS > 1 and fast.ThreadpoolController is not None else not pools
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("causal", [True, False])
+def test_threaded_and_unthreaded_paths_agree_bit_for_bit(monkeypatch, dtype, causal):
+    args = multi_head_case(2 * B + 3, dtype)
+    threaded = fast.multi_head_attention(*args, causal)
+    head = fast.attention_head(args[0], args[1][0], args[2][0], args[3][0], args[4][:, :4], causal)
+    monkeypatch.setattr(fast, "PARALLEL_MIN_CTX", 10**9)
+    np.testing.assert_array_equal(fast.multi_head_attention(*args, causal), threaded)
+    np.testing.assert_array_equal(
+        fast.attention_head(args[0], args[1][0], args[2][0], args[3][0], args[4][:, :4], causal), head
+    )
+
+
+def test_calls_from_several_threads_at_once_give_the_same_bits():
+    cases = [multi_head_case(B + 9 * seed, seed=seed) for seed in range(6)]
+    alone = [fast.multi_head_attention(*case) for case in cases]
+    with ThreadPoolExecutor(4) as callers:
+        for _ in range(3):
+            together = list(callers.map(lambda case: fast.multi_head_attention(*case), cases))
+            for got, want in zip(together, alone):
+                np.testing.assert_array_equal(got, want)
+
+
+def blas_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    return [info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+
+
+def test_blas_gets_its_threads_back_after_calls_and_errors():
+    before = blas_threads()
+    E, *weights = multi_head_case(B + 1)
+    with ThreadPoolExecutor(3) as callers:
+        list(callers.map(lambda _: fast.multi_head_attention(E, *weights), range(6)))
+    assert blas_threads() == before
+    E[3, 5] = np.nan
+    with np.errstate(invalid="ignore"), pytest.raises(SoftmaxInputError):
+        fast.multi_head_attention(E, *weights)
+    assert blas_threads() == before
