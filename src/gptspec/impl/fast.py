@@ -12,9 +12,10 @@ Same names, argument order, defaults, orientation (columns are tokens) and value
   sizes, and a copy cannot go stale when the caller changes a weight in place, as a cache could);
 - query tiles: queries are taken ``BLOCK`` at a time, and a causal tile computes only the keys
   its last query can see, so the masked lower-left of the pattern is mostly never computed;
-- tiles are worked on rows = queries (the transposed pattern Aᵀ), so the softmax runs along
-  contiguous memory, and the column sums Σ_k exp(s_kq) come out of the value matmul for free
-  (V gets one extra row of ones), so each score is touched once, by exp, in cache;
+- tiles are A's own orientation (keys down, queries across), made by Kᵀ Q straight from the
+  projection's [heads d_head ctx] layout, and the column sums Σ_k exp(s_kq) come out of the
+  value matmul for free ([V; 1]: V gets one extra row of ones), so each score is touched once,
+  by exp, in cache, and V A lands in ΔE's orientation with no transpose;
 - exp without the max shift when it is safe: exp(s) / Σ exp(s) equals the shifted form exactly
   in real numbers, and a query (row) falls back to the shifted form when its sum overflows or is
   too small to trust (large scores, huge inputs, −inf), so no finite input gives NaN; the choice
@@ -71,7 +72,7 @@ PARALLEL_MIN_CTX = BLOCK
 
 
 # ---------------------------------------------------------------------------------------------
-# Tiles of the transposed pattern: rows are queries, columns are keys
+# Tiles of the pattern: keys down, a block of queries across
 
 
 def _compute_dtype(*arrays: np.ndarray) -> np.dtype:
@@ -82,7 +83,7 @@ def _compute_dtype(*arrays: np.ndarray) -> np.dtype:
 @functools.cache
 def _future_keys() -> np.ndarray:
     """[BLOCK BLOCK] bool, True where key > query: what a diagonal tile masks (a smaller tile uses its top-left)."""
-    mask = np.triu(np.ones((BLOCK, BLOCK), dtype=bool), k=1)
+    mask = np.tril(np.ones((BLOCK, BLOCK), dtype=bool), k=-1)
     mask.flags.writeable = False
     return mask
 
@@ -92,17 +93,17 @@ def _n_keys(stop: int, ctx_k: int, causal: bool) -> int:
     return stop if causal else ctx_k
 
 
-def _scores_tile(QT: np.ndarray, KT: np.ndarray, start: int, stop: int, causal: bool, out: np.ndarray) -> np.ndarray:
-    """Sᵀ[..., q, k] = q·k for queries start..stop (rows) and the keys they may see (columns).
+def _scores_tile(Q: np.ndarray, KT: np.ndarray, start: int, stop: int, causal: bool, out: np.ndarray) -> np.ndarray:
+    """S[..., k, q] = k·q for the keys a tile may see (rows) and queries start..stop (columns).
 
-    QT, KT are [... ctx d_head], QT already scaled by 1/√d_head; ``out`` is
-    [... stop−start n_keys] and is returned. Causal: the tile's diagonal block gets −inf where
-    key > query (assigned, not added, so no future score can turn it into NaN); the blocks left
-    of it are all visible.
+    Q is [... d_head ctx_q], already scaled by 1/√d_head; KT is Kᵀ [... ctx_k d_head]; ``out`` is
+    [... n_keys stop−start] and is returned. Causal: the tile's diagonal block gets −inf where
+    key > query (assigned, not added, so no future score can turn it into NaN); the blocks
+    above it are all visible.
     """
-    tile = np.matmul(QT[..., start:stop, :], np.swapaxes(KT[..., : out.shape[-1], :], -1, -2), out=out)
+    tile = np.matmul(KT[..., : out.shape[-2], :], Q[..., start:stop], out=out)
     if causal:
-        np.copyto(tile[..., start:stop], -np.inf, where=_future_keys()[: stop - start, : stop - start])
+        np.copyto(tile[..., start:stop, :], -np.inf, where=_future_keys()[: stop - start, : stop - start])
     return tile
 
 
@@ -113,41 +114,43 @@ def _smallest_plain_sum(dtype: np.dtype) -> float:
     return math.sqrt(float(np.finfo(dtype).tiny))
 
 
-def _plain_rows_ok(result: np.ndarray) -> np.ndarray:
-    """Per row (query): whether its unshifted exp can be trusted: everything computed from it is
-    finite, and its sum Σ exp(s) (the last column) is not too small."""
-    return np.isfinite(result).all(axis=-1) & (result[..., -1] >= _smallest_plain_sum(result.dtype))
+def _plain_columns_ok(result: np.ndarray) -> np.ndarray:
+    """Per column (query): whether its unshifted exp can be trusted: everything computed from it
+    is finite, and its sum Σ exp(s) (the last row) is not too small."""
+    return np.isfinite(result).all(axis=-2) & (result[..., -1, :] >= _smallest_plain_sum(result.dtype))
 
 
 def _shifted_exp(tile: np.ndarray, fn: str) -> None:
-    """exp(s − max_row s) in place: the always-stable form. A row whose max is NaN, +inf, or −inf
-    (all masked) has no distribution, and raises as the reference does."""
-    top = tile.max(axis=-1, keepdims=True)
+    """exp(s − max_k s) in place, down each column: the always-stable form. A column whose max is
+    NaN, +inf, or −inf (all masked) has no distribution, and raises as the reference does."""
+    top = tile.max(axis=-2, keepdims=True)
     validate.slice_maxima(fn, top, -2)
     np.subtract(tile, top, out=tile)
     np.exp(tile, out=tile)
 
 
 def _exp_tile(make_tile: Callable[[], np.ndarray], sums_of: Callable[[np.ndarray], np.ndarray], fn: str) -> tuple[np.ndarray, np.ndarray]:
-    """(exp(Sᵀ − c), whatever ``sums_of`` computes from it), c = 0 in each row where that is safe, else the row max.
+    """(exp(S − c), whatever ``sums_of`` computes from it), c = 0 in each column where that is safe, else the column max.
 
-    ``sums_of(tile)`` works row by row and returns an array whose last column holds the row sums. The choice is made per row (query), from that row's numbers alone, so a
+    ``sums_of(tile)`` works column by column and returns an array whose last row holds the
+    column sums. The choice is made per column (query), from that column's numbers alone, so a
     query's result never depends on another query's scores, not even in the last bit (causality
-    is exact). Rows that need the shift are taken from the tile recomputed by ``make_tile``.
+    is exact). Columns that need the shift are taken from the tile recomputed by ``make_tile``.
     """
     tile = make_tile()
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         np.exp(tile, out=tile)
         result = sums_of(tile)
-    ok = _plain_rows_ok(result)
+    ok = _plain_columns_ok(result)[..., None, :]
     if ok.all():
         return tile, result
-    plain_tile, plain_result = tile[ok], result[ok]
+    plain_tile, plain_result = tile.copy(), result.copy()
     tile = make_tile()
     with np.errstate(under="ignore"):
         _shifted_exp(tile, fn)
     result = sums_of(tile)
-    tile[ok], result[ok] = plain_tile, plain_result
+    np.copyto(tile, plain_tile, where=ok)
+    np.copyto(result, plain_result, where=ok)
     return tile, result
 
 
@@ -226,29 +229,29 @@ def _run_heads(jobs: list[Callable[[], None]], parallel: bool) -> None:
 # One head: V A, tile by tile
 
 
-def _attend(QT: np.ndarray, KT: np.ndarray, VT: np.ndarray, causal: bool, fn: str, out: np.ndarray) -> None:
-    """out = V A for a group of heads, A = softmax over keys of K Qᵀ (Q pre-scaled), masked if causal.
+def _attend(Q: np.ndarray, KT: np.ndarray, V: np.ndarray, causal: bool, fn: str, out: np.ndarray) -> None:
+    """out = V A for a group of heads, A = softmax down each column of KᵀQ (Q pre-scaled), masked if causal.
 
-    QT, KT, VT are [heads ctx d_head] (one row per position); out is [heads d_head ctx]. Each
-    query tile computes exp(Sᵀ) of every head of the group at once (few, large NumPy calls) and
-    multiplies it by [Vᵀ 1]: the last column is Σ_k exp(s), the normaliser, so A itself is
-    never written out. Tiles are contiguous, so exp runs on one flat stretch of memory.
+    Q, V are [heads d_head ctx], KT is Kᵀ [heads ctx d_head]; out is [heads d_head ctx]. Each
+    query tile computes exp(S) of every head of the group at once (few, large NumPy calls, in a
+    contiguous buffer) and multiplies [V; 1] by it: the last row is Σ_k exp(s), the normaliser,
+    so A itself is never written out.
     """
-    n_heads, ctx, d_head = VT.shape
-    V1 = np.empty((n_heads, ctx, d_head + 1), dtype=VT.dtype)  # [Vᵀ 1]
-    V1[..., :d_head] = VT
-    V1[..., d_head] = 1
-    buffer = np.empty(n_heads * min(BLOCK, ctx) * ctx, dtype=QT.dtype)
+    n_heads, d_head, ctx = V.shape
+    V1 = np.empty((n_heads, d_head + 1, ctx), dtype=V.dtype)  # [V; 1]
+    V1[:, :d_head] = V
+    V1[:, d_head] = 1
+    buffer = np.empty(n_heads * ctx * min(BLOCK, ctx), dtype=Q.dtype)
     for start in range(0, ctx, BLOCK):
         stop = min(start + BLOCK, ctx)
         n_keys = _n_keys(stop, ctx, causal)
-        tile = buffer[: n_heads * (stop - start) * n_keys].reshape(n_heads, stop - start, n_keys)
+        tile = buffer[: n_heads * n_keys * (stop - start)].reshape(n_heads, n_keys, stop - start)
         _, weighted = _exp_tile(
-            lambda: _scores_tile(QT, KT, start, stop, causal, tile),
-            lambda tile: tile @ V1[:, :n_keys],
+            lambda: _scores_tile(Q, KT, start, stop, causal, tile),
+            lambda tile: V1[..., :n_keys] @ tile,
             fn,
         )
-        np.divide(np.swapaxes(weighted[..., :d_head], -1, -2), weighted[:, None, :, d_head], out=out[..., start:stop])
+        np.divide(weighted[:, :d_head], weighted[:, d_head:], out=out[..., start:stop])
 
 
 def _stacked_qkv(W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -265,16 +268,14 @@ def _groups(n: int) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def _project_and_attend(ET: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str, out: np.ndarray) -> None:
+def _project_and_attend(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str, out: np.ndarray) -> None:
     """out[h] = W_V_down[h] E A_h for a group of heads, their Q, K and V from one fused projection.
 
-    ET is Eᵀ [ctx d_model] in the compute dtype; out is [heads d_head ctx].
+    E is [d_model ctx] in the compute dtype; out is [heads d_head ctx].
     """
     n_heads, d_head, _ = W_Q.shape
-    W = _stacked_qkv(W_Q, W_K, W_V_down, out.dtype)
-    QKV_T = (ET @ W.T).reshape(ET.shape[0], 3, n_heads, d_head)
-    Q, K, V = (np.moveaxis(QKV_T[:, i], 0, 1) for i in range(3))  # [n_heads ctx d_head] views
-    _attend(Q, K, V, causal, fn, out)
+    Q, K, V = (_stacked_qkv(W_Q, W_K, W_V_down, out.dtype) @ E).reshape(3, n_heads, d_head, E.shape[1])
+    _attend(Q, np.swapaxes(K, -1, -2), V, causal, fn, out)
 
 
 def _heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str) -> np.ndarray:
@@ -286,10 +287,10 @@ def _heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray
     n_heads, d_head, _ = W_Q.shape
     ctx = E.shape[1]
     dtype = _compute_dtype(E, W_Q, W_K, W_V_down)
-    ET = E.T.astype(dtype, copy=False)
+    E = E.astype(dtype, copy=False)
     out = np.empty((n_heads, d_head, ctx), dtype=dtype)
     jobs = [
-        functools.partial(_project_and_attend, ET, W_Q[g], W_K[g], W_V_down[g], causal, fn, out[g])
+        functools.partial(_project_and_attend, E, W_Q[g], W_K[g], W_V_down[g], causal, fn, out[g])
         for g in _groups(n_heads)
     ]
     _run_heads(jobs, parallel=ctx >= PARALLEL_MIN_CTX)
@@ -310,27 +311,26 @@ def _project(W: np.ndarray, X: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 @implements(S.attention_pattern)
 def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
-    """A = softmax down each column of KᵀQ / √d_head, computed as Aᵀ tile by tile.
+    """A = softmax down each column of KᵀQ / √d_head, a tile of query columns at a time.
 
-    Causal tiles fill only the keys their queries may see; the rest of A stays exactly 0. The
-    result is the transpose of a C-ordered Aᵀ (a view: F-ordered, shape [ctx_k ctx_q]).
+    Causal tiles fill only the keys their queries may see; the rest of A stays exactly 0.
     """
     ctx_q, ctx_k = Q.shape[1], K.shape[1]
     if causal:
         validate.self_attention("attention_pattern", ctx_q, ctx_k)
     dtype = _compute_dtype(Q, K)
-    QT = np.multiply(Q.T, 1.0 / math.sqrt(Q.shape[0]), dtype=dtype)
+    Q_scaled = np.multiply(Q, 1.0 / math.sqrt(Q.shape[0]), dtype=dtype)
     KT = K.T.astype(dtype, copy=False)
-    AT = np.zeros((ctx_q, ctx_k), dtype=dtype)
+    A = np.zeros((ctx_k, ctx_q), dtype=dtype)
     for start in range(0, ctx_q, BLOCK):
         stop = min(start + BLOCK, ctx_q)
         tile, sums = _exp_tile(
-            lambda: _scores_tile(QT, KT, start, stop, causal, AT[start:stop, : _n_keys(stop, ctx_k, causal)]),
-            lambda tile: tile.sum(axis=-1, keepdims=True),
+            lambda: _scores_tile(Q_scaled, KT, start, stop, causal, A[: _n_keys(stop, ctx_k, causal), start:stop]),
+            lambda tile: tile.sum(axis=-2, keepdims=True),
             "attention_pattern",
         )
         tile /= sums
-    return AT.T.astype(np.result_type(Q, K), copy=False)
+    return A.astype(np.result_type(Q, K), copy=False)
 
 
 @implements(S.attention_head)
