@@ -162,10 +162,12 @@ def test_a_query_falling_back_to_the_shift_leaves_the_others_bit_for_bit():
 
 
 def multi_head_case(ctx, dtype=np.float32, seed=0):
+    """5 heads (groups of 3 and 2 on two cores) of 16, d_model 48: big enough that BLAS goes
+    multi-threaded outside the worker threads (OpenBLAS does from ~2.6e5 multiply-adds)."""
     r = np.random.default_rng(seed)
-    E = randn(r, 10, ctx, dtype=dtype)
-    W_Q, W_K, W_V = (randn(r, 5, 4, 10, dtype=dtype) for _ in range(3))  # 5 heads: groups of 3 and 2
-    return E, W_Q, W_K, W_V, randn(r, 10, 20, dtype=dtype)
+    E = randn(r, 48, ctx, dtype=dtype)
+    W_Q, W_K, W_V = (randn(r, 5, 16, 48, dtype=dtype) * dtype(0.3) for _ in range(3))
+    return E, W_Q, W_K, W_V, randn(r, 48, 80, dtype=dtype)
 
 
 def test_the_threaded_path_is_used_at_long_contexts(monkeypatch):
@@ -181,16 +183,19 @@ def test_the_threaded_path_is_used_at_long_contexts(monkeypatch):
 def test_threaded_and_unthreaded_paths_agree_bit_for_bit(monkeypatch, dtype, causal):
     args = multi_head_case(2 * B + 3, dtype)
     threaded = fast.multi_head_attention(*args, causal)
-    head = fast.attention_head(args[0], args[1][0], args[2][0], args[3][0], args[4][:, :4], causal)
+    head = fast.attention_head(args[0], args[1][0], args[2][0], args[3][0], args[4][:, :16], causal)
+    assert fast.PARALLEL_MIN_CTX <= args[0].shape[1]
     monkeypatch.setattr(fast, "PARALLEL_MIN_CTX", 10**9)
     np.testing.assert_array_equal(fast.multi_head_attention(*args, causal), threaded)
     np.testing.assert_array_equal(
-        fast.attention_head(args[0], args[1][0], args[2][0], args[3][0], args[4][:, :4], causal), head
+        fast.attention_head(args[0], args[1][0], args[2][0], args[3][0], args[4][:, :16], causal), head
     )
 
 
-def test_calls_from_several_threads_at_once_give_the_same_bits():
-    cases = [multi_head_case(B + 9 * seed, seed=seed) for seed in range(6)]
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_calls_from_several_threads_at_once_give_the_same_bits(dtype):
+    """Also the short calls that stay in their own thread: BLAS is on one thread in every call."""
+    cases = [multi_head_case(B // 2 + 40 * seed, dtype, seed) for seed in range(6)]
     alone = [fast.multi_head_attention(*case) for case in cases]
     with ThreadPoolExecutor(4) as callers:
         for _ in range(3):

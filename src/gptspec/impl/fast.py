@@ -6,7 +6,8 @@ Same names, argument order, defaults, orientation (columns are tokens) and value
 - heads on every core: the heads are split into one group per core, and each group runs on its
   own Python thread (NumPy lets go of the GIL inside BLAS and ufuncs) with BLAS on one thread,
   so exp and the small matmuls run on all cores, not just BLAS's big ones; the output
-  projection is split by rows the same way. Each job computes the same bits wherever it runs;
+  projection is split by rows the same way. BLAS is on one thread in every call, threaded or
+  not, so each job computes the same bits wherever and whenever it runs;
 - fused projections: one matmul computes Q, K and V of a group's heads, [Q; K; V]ᵀ = Eᵀ
   [W_Q/√d_head; W_K; W_V_down]ᵀ (the stacked weights are copied per call, ~1 ms at GPT-2-small
   sizes, and a copy cannot go stale when the caller changes a weight in place, as a cache could);
@@ -166,7 +167,8 @@ class _OneThreadBlas:
     them for the cores (OpenBLAS's threads spin while they wait). The thread count is global to
     the process, so concurrent calls share one counter under a lock: nesting plain
     ``threadpool_limits`` from two threads could leave BLAS on one thread for good. One reused
-    ThreadpoolController makes entering cheap (~30 µs, against ~600 µs for threadpool_limits).
+    ThreadpoolController makes entering and leaving cheap (10-30 µs, against ~600 µs for a fresh
+    ``threadpool_limits``, which looks up the loaded libraries every time).
     OpenBLAS gives the same bits on one thread as on several, so nothing else changes.
     """
 
@@ -177,6 +179,8 @@ class _OneThreadBlas:
         self._limiter: Any = None
 
     def __enter__(self) -> None:
+        if ThreadpoolController is None:
+            return
         with self._lock:
             if self._inside == 0:
                 if self._controller is None:
@@ -185,6 +189,8 @@ class _OneThreadBlas:
             self._inside += 1
 
     def __exit__(self, *exc_info: object) -> None:
+        if ThreadpoolController is None:
+            return
         with self._lock:
             self._inside -= 1
             if self._inside == 0:
@@ -206,19 +212,21 @@ def _workers() -> ThreadPoolExecutor:
         return _pool[1]
 
 
-def _run_heads(jobs: list[Callable[[], None]], parallel: bool) -> None:
-    """Run every job: in this thread, or (``parallel``, more than one core, threadpoolctl installed)
-    on the pool with a one-thread BLAS.
+def _run_jobs(jobs: list[Callable[[], None]], parallel: bool) -> None:
+    """Run every job with a one-thread BLAS: on the pool (``parallel``, more than one job,
+    threadpoolctl installed), else in this thread.
 
-    Each job computes the same numbers wherever it runs, so the result does not depend on the
-    path or on scheduling. All jobs finish before BLAS gets its threads back; then the first
-    failing job's error is raised, as the plain loop would.
+    A job's BLAS calls always run on one thread, wherever the job runs: OpenBLAS's float64
+    results can differ in the last bit between thread counts (float32 ones did not, in our
+    shapes), so this keeps every result independent of the path taken, of scheduling, and of
+    other calls running at the same time. All jobs finish before BLAS gets its threads back;
+    then the first failing job's error is raised, as the plain loop would.
     """
-    if not (parallel and len(jobs) > 1 and ThreadpoolController is not None):
-        for job in jobs:
-            job()
-        return
     with _one_thread_blas:
+        if not (parallel and len(jobs) > 1 and ThreadpoolController is not None):
+            for job in jobs:
+                job()
+            return
         futures = [_workers().submit(job) for job in jobs]
         wait(futures)
     for future in futures:
@@ -281,7 +289,7 @@ def _project_and_attend(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_dow
 def _heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str) -> np.ndarray:
     """concat_h(W_V_down[h] E A_h) as [n_heads d_head ctx].
 
-    The heads go in groups, one per worker thread (see :func:`_run_heads`), each group projecting
+    The heads go in groups, one per worker thread (see :func:`_run_jobs`), each group projecting
     and attending on its own and writing only its own slice of the result.
     """
     n_heads, d_head, _ = W_Q.shape
@@ -293,7 +301,7 @@ def _heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray
         functools.partial(_project_and_attend, E, W_Q[g], W_K[g], W_V_down[g], causal, fn, out[g])
         for g in _groups(n_heads)
     ]
-    _run_heads(jobs, parallel=ctx >= PARALLEL_MIN_CTX)
+    _run_jobs(jobs, parallel=ctx >= PARALLEL_MIN_CTX)
     return out
 
 
@@ -301,7 +309,7 @@ def _project(W: np.ndarray, X: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """W X, its rows in groups, one per worker thread, as the heads were."""
     WX = np.empty((W.shape[0], X.shape[1]), dtype=np.result_type(W, X))
     jobs = [functools.partial(np.matmul, W[rows], X, out=WX[rows]) for rows in _groups(W.shape[0])]
-    _run_heads(jobs, parallel=X.shape[1] >= PARALLEL_MIN_CTX)
+    _run_jobs(jobs, parallel=X.shape[1] >= PARALLEL_MIN_CTX)
     return WX.astype(dtype, copy=False)
 
 
@@ -313,7 +321,8 @@ def _project(W: np.ndarray, X: np.ndarray, dtype: np.dtype) -> np.ndarray:
 def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
     """A = softmax down each column of KᵀQ / √d_head, a tile of query columns at a time.
 
-    Causal tiles fill only the keys their queries may see; the rest of A stays exactly 0.
+    Causal tiles fill only the keys their queries may see; the rest of A stays exactly 0. BLAS
+    runs on one thread, as in every call of this module (see :func:`_run_jobs`).
     """
     ctx_q, ctx_k = Q.shape[1], K.shape[1]
     if causal:
@@ -322,14 +331,15 @@ def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
     Q_scaled = np.multiply(Q, 1.0 / math.sqrt(Q.shape[0]), dtype=dtype)
     KT = K.T.astype(dtype, copy=False)
     A = np.zeros((ctx_k, ctx_q), dtype=dtype)
-    for start in range(0, ctx_q, BLOCK):
-        stop = min(start + BLOCK, ctx_q)
-        tile, sums = _exp_tile(
-            lambda: _scores_tile(Q_scaled, KT, start, stop, causal, A[: _n_keys(stop, ctx_k, causal), start:stop]),
-            lambda tile: tile.sum(axis=-2, keepdims=True),
-            "attention_pattern",
-        )
-        tile /= sums
+    with _one_thread_blas:
+        for start in range(0, ctx_q, BLOCK):
+            stop = min(start + BLOCK, ctx_q)
+            tile, sums = _exp_tile(
+                lambda: _scores_tile(Q_scaled, KT, start, stop, causal, A[: _n_keys(stop, ctx_k, causal), start:stop]),
+                lambda tile: tile.sum(axis=-2, keepdims=True),
+                "attention_pattern",
+            )
+            tile /= sums
     return A.astype(np.result_type(Q, K), copy=False)
 
 
