@@ -69,7 +69,8 @@ WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 
 """Threads the heads are spread over: the usable cores."""
 
 PARALLEL_MIN_CTX = BLOCK
-"""Heads go to the worker threads from this context length on (shorter ones are not worth a hand-off)."""
+"""Heads go to the worker threads from this context length on. GPT-2-small sizes on 2 cores,
+threaded / in the calling thread: ctx 64: 5.1 / 4.7 ms, 128: 6.6 / 8.2 ms, 256: 9.3 / 14.7 ms."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,8 +169,8 @@ class _OneThreadBlas:
     the process, so concurrent calls share one counter under a lock: nesting plain
     ``threadpool_limits`` from two threads could leave BLAS on one thread for good. One reused
     ThreadpoolController makes entering and leaving cheap (10-30 µs, against ~600 µs for a fresh
-    ``threadpool_limits``, which looks up the loaded libraries every time).
-    OpenBLAS gives the same bits on one thread as on several, so nothing else changes.
+    ``threadpool_limits``, which looks up the loaded libraries every time). The switch is
+    process-wide: while a call is inside, other threads' BLAS calls run on one thread too.
     """
 
     def __init__(self) -> None:
@@ -234,7 +235,7 @@ def _run_jobs(jobs: list[Callable[[], None]], parallel: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# One head: V A, tile by tile
+# A group of heads: V A, tile by tile
 
 
 def _attend(Q: np.ndarray, KT: np.ndarray, V: np.ndarray, causal: bool, fn: str, out: np.ndarray) -> None:
