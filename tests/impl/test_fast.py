@@ -219,3 +219,10 @@ def test_blas_gets_its_threads_back_after_calls_and_errors():
     with np.errstate(invalid="ignore"), pytest.raises(SoftmaxInputError):
         fast.multi_head_attention(E, *weights)
     assert blas_threads() == before
+
+
+def test_worker_threads_follow_the_callers_errstate():
+    E, *weights = multi_head_case(B + 1)
+    E[0, -1] = np.float32(3e38)  # the projection overflows to inf in the last column's heads
+    with np.errstate(over="raise", invalid="raise"), pytest.raises(FloatingPointError):
+        fast.multi_head_attention(E, *weights)

@@ -26,6 +26,7 @@ Same names, argument order, defaults, orientation (columns are tokens) and value
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import math
 import os
@@ -220,15 +221,16 @@ def _run_jobs(jobs: list[Callable[[], None]], parallel: bool) -> None:
     A job's BLAS calls always run on one thread, wherever the job runs: OpenBLAS's float64
     results can differ in the last bit between thread counts (float32 ones did not, in our
     shapes), so this keeps every result independent of the path taken, of scheduling, and of
-    other calls running at the same time. All jobs finish before BLAS gets its threads back;
-    then the first failing job's error is raised, as the plain loop would.
+    other calls running at the same time. Workers run in a copy of the caller's context, so
+    the caller's ``np.errstate`` holds there too. All jobs finish before BLAS gets its threads
+    back; then the first failing job's error is raised, as the plain loop would.
     """
     with _one_thread_blas:
         if not (parallel and len(jobs) > 1 and ThreadpoolController is not None):
             for job in jobs:
                 job()
             return
-        futures = [_workers().submit(job) for job in jobs]
+        futures = [_workers().submit(contextvars.copy_context().run, job) for job in jobs]  # the caller's np.errstate
         wait(futures)
     for future in futures:
         future.result()
