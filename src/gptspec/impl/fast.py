@@ -64,7 +64,8 @@ from . import validate
 __all__ = ["attention_pattern", "attention_head", "multi_head_attention", "BLOCK"]
 
 BLOCK = 128
-"""Queries per tile: a tile of scores (BLOCK × ctx) stays in a core's L2 cache at GPT-2 sizes."""
+"""Queries per tile. 64, 128 and 256 measured the same within noise at GPT-2-small sizes; 128
+makes fewer NumPy calls (a group's tile there, 6 heads × 1024 keys × 128 float32, is 3 MB)."""
 
 WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 """Threads the heads are spread over: the usable cores."""
