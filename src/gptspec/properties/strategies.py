@@ -22,7 +22,7 @@ import dataclasses
 import inspect
 import typing
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from hypothesis import strategies as st
@@ -91,10 +91,14 @@ def magnitudes(large: tuple[float, ...] = LARGE) -> st.SearchStrategy[float]:
     return st.one_of(st.just(UNIT), st.sampled_from((SMALL,) + large))
 
 
+def _width(dtype: np.dtype) -> Literal[32, 64]:
+    """The bit width Hypothesis draws floats of ``dtype`` at, so every draw is representable."""
+    return 32 if dtype == np.float32 else 64
+
+
 def values(dtype: np.dtype) -> st.SearchStrategy[float]:
     """Simple values: integers −3..3 first (shrinking ends there), else floats in [−4, 4]."""
-    width = 32 if dtype == np.float32 else 64
-    return st.one_of(st.integers(-3, 3).map(float), st.floats(-4, 4, width=width))
+    return st.one_of(st.integers(-3, 3).map(float), st.floats(-4, 4, width=_width(dtype)))
 
 
 def arrays(dtype: np.dtype, shape: tuple[int, ...], magnitude: float = UNIT) -> st.SearchStrategy[np.ndarray]:
@@ -172,8 +176,7 @@ def logit_vectors(draw: st.DrawFn, *, dtype: np.dtype | None = None, max_vocab: 
     r = current_reach()
     quarters = st.integers(-12, 12).map(lambda i: i / 4)
     if r.extremes:
-        width = 32 if dtype == np.float32 else 64
-        element = st.one_of(quarters, st.floats(-4, 4, width=width))
+        element = st.one_of(quarters, st.floats(-4, 4, width=_width(dtype)))
     else:
         element = quarters
     x = draw(hnp.arrays(dtype, (n,), elements=element)) * draw(magnitudes(LOGIT_LARGE))
@@ -195,8 +198,7 @@ class SoftmaxInput:
 
 
 def _any_finite(dtype: np.dtype) -> st.SearchStrategy[float]:
-    width = 32 if dtype == np.float32 else 64
-    return st.floats(allow_nan=False, allow_infinity=False, width=width)
+    return st.floats(allow_nan=False, allow_infinity=False, width=_width(dtype))
 
 
 @st.composite
@@ -418,7 +420,7 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
             args.append(draw(st.integers(-len(args[0].shape), len(args[0].shape) - 1)))
         elif name == "rng":
             args.append(np.random.default_rng(draw(st.integers(0, 2**32 - 1))))
-        elif dataclasses.is_dataclass(hint):
+        elif isinstance(hint, type) and dataclasses.is_dataclass(hint):
             args.append(draw(recipes(UNIT)).build(hint, c, dt))
         elif name == "tokens":
             args.append(draw(tokens(c.vocab, ctx)))

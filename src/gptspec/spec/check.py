@@ -402,7 +402,7 @@ class _Param:
         self.name = name
         self.hint = hint
         self.array = _ArraySpec.from_jaxtyping(hint) if _is_array_hint(hint) else None
-        self.struct = _StructPlan.of(hint) if dataclasses.is_dataclass(hint) else None
+        self.struct = _StructPlan.of(hint) if isinstance(hint, type) and dataclasses.is_dataclass(hint) else None
         # an int parameter named after a dim (causal_mask's ctx) binds that dim
         self.binds_dim = hint is int and name in DIMS
 
@@ -522,7 +522,7 @@ _SEEN_MAX = 4096  # signatures remembered per function before the memory starts 
 def _shape_key(value: Any) -> Any:
     """What the checks of ``value`` depend on: an array's type, shape and dtype; a float's or bool's
     type; an int's or str's value; containers item by item. ``_UNKEYED`` for anything else."""
-    kind = type(value)
+    kind: type = type(value)  # not type[Any]: mypy does not see that as Hashable for the lru_cache
     if kind is np.ndarray:
         return (value.shape, value.dtype)
     if isinstance(value, np.ndarray):  # shape-only arrays and other subclasses

@@ -68,7 +68,8 @@ def _field_hints(cls: type) -> dict[str, Any]:
 
 def _map_struct(value: Any, hint: Any, leaf: Callable[[Any, Any], Any]) -> Any:
     """Apply ``leaf(value, hint)`` to every array of a value typed ``hint``, containers included."""
-    if dataclasses.is_dataclass(hint) and dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if (isinstance(hint, type) and dataclasses.is_dataclass(hint)
+            and dataclasses.is_dataclass(value) and not isinstance(value, type)):
         hints = _field_hints(hint)
         changes = {f.name: _map_struct(getattr(value, f.name), hints[f.name], leaf) for f in dataclasses.fields(hint)}
         return dataclasses.replace(value, **changes)
