@@ -404,6 +404,8 @@ def test_what_needs_values_is_refused_by_name(call, name):
         (lambda x: x.argsort(), "ndarray.argsort"),
         (lambda x: np.add(x, 1, out=x), "add"),
         (lambda x: np.vecdot(x, x), "vecdot"),
+        (lambda x: x.imag, "imag"),
+        (lambda x: setattr(x, "imag", 0), "imag"),
     ],
 )
 def test_unsupported_operations_are_refused_by_name(call, name):

@@ -12,9 +12,11 @@ from gptspec.symbolic.forward import (
     ImplementationRaised,
     check_alone,
     check_forward,
+    checked,
     forward,
     full_size_arguments,
 )
+from gptspec.symbolic.trace import recording
 from gptspec.symbolic.weights import shape_only_tokens, shape_only_weights
 from gptspec.verification.loader import load
 from tests.helpers import TINY
@@ -122,3 +124,10 @@ def test_full_size_arguments_come_from_the_annotations():
     assert E_q.shape == E_kv.shape == (12288, 5)
     tokens, given_weights, T = full_size_arguments("next_token_probs", GPT3, 7, weights)
     assert tokens.shape == (7,) and tokens.dtype.kind == "i" and given_weights is weights and T == 1.0
+
+
+def test_a_recorded_call_returning_no_array_is_refused_by_name():
+    sample = checked("sample", impl.sample)
+    assert sample(np.array([0.0, 2.0, 1.0]), 0.0, np.random.default_rng(0)) == 1
+    with recording(), pytest.raises(UnsupportedOperation, match=r"sample.*must return an array"):
+        sample(np.array([0.0, 2.0, 1.0]), 0.0, np.random.default_rng(0))

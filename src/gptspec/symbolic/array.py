@@ -24,7 +24,7 @@ import math
 import operator
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
@@ -36,6 +36,8 @@ from .trace import Op, active_recorder
 __all__ = ["ShapeOnlyArray", "shape_only", "tri", "IndexOutOfBounds", "SUPPORTED_FUNCTIONS"]
 
 Shape = tuple[int, ...]
+Casting = Literal["no", "equiv", "safe", "same_kind", "unsafe"]
+"""The ``casting=`` rules of ``astype`` (and :func:`numpy.can_cast`)."""
 
 
 class IndexOutOfBounds(SymbolicError, IndexError):
@@ -473,7 +475,7 @@ def _advanced_index_shape(shape: Shape, items: tuple[Any, ...]) -> Shape:
     return broadcast + sum((p[1] for p in parts if not p[0]), ())
 
 
-def _astype(a: Any, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True, copy: bool = True) -> Any:
+def _astype(a: Any, dtype: Any, order: str = "K", casting: Casting = "unsafe", subok: bool = True, copy: bool = True) -> Any:
     target = np.dtype(dtype)
     if not np.can_cast(a.dtype, target, casting):
         _fail(UnsupportedOperation, "astype", f"cannot cast {a.dtype} to {target} under casting={casting!r}")
@@ -618,25 +620,23 @@ class ShapeOnlyArray(np.ndarray):
 
     # views and shape changes
     @property
-    def T(self) -> ShapeOnlyArray:  # type: ignore[override]
+    def T(self) -> ShapeOnlyArray:
         return _transpose(self)
 
     @property
-    def mT(self) -> ShapeOnlyArray:  # type: ignore[override]
+    def mT(self) -> ShapeOnlyArray:
         return _swapaxes(self, -1, -2)
 
-    def transpose(self, *axes: Any) -> ShapeOnlyArray:  # type: ignore[override]
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], Sequence)):
-            axes = axes[0]
-        return _transpose(self, axes or None)
+    def transpose(self, *axes: Any) -> ShapeOnlyArray:
+        one = len(axes) == 1 and (axes[0] is None or isinstance(axes[0], Sequence))
+        return _transpose(self, (axes[0] if one else axes) or None)
 
     def swapaxes(self, axis1: int, axis2: int) -> ShapeOnlyArray:  # type: ignore[override]
         return _swapaxes(self, axis1, axis2)
 
     def reshape(self, *shape: Any, order: str = "C", copy: bool | None = None) -> ShapeOnlyArray:  # type: ignore[override]
-        if len(shape) == 1 and isinstance(shape[0], Sequence):
-            shape = shape[0]
-        return _reshape(self, shape, order, copy=copy)
+        one = len(shape) == 1 and isinstance(shape[0], Sequence)
+        return _reshape(self, shape[0] if one else shape, order, copy=copy)
 
     def ravel(self, order: str = "C") -> ShapeOnlyArray:  # type: ignore[override]
         return _reshape(self, (-1,), order)
@@ -644,11 +644,11 @@ class ShapeOnlyArray(np.ndarray):
     def flatten(self, order: str = "C") -> ShapeOnlyArray:  # type: ignore[override]
         return _reshape(self, (-1,), order, copy=True)
 
-    def __getitem__(self, key: Any) -> ShapeOnlyArray:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> ShapeOnlyArray:
         return _getitem(self, key)
 
     # new arrays
-    def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True, copy: bool = True) -> Any:  # type: ignore[override]
+    def astype(self, dtype: Any, order: str = "K", casting: Casting = "unsafe", subok: bool = True, copy: bool = True) -> Any:  # type: ignore[override]
         return _astype(self, dtype, order, casting, subok, copy)
 
     def copy(self, order: str = "C") -> ShapeOnlyArray:  # type: ignore[override]
@@ -668,11 +668,15 @@ class ShapeOnlyArray(np.ndarray):
     __dlpack__ = _unsupported("__dlpack__")
 
     @property
-    def flat(self) -> NoReturn:  # type: ignore[override]
+    def flat(self) -> NoReturn:
         _fail(ValuesNeeded, "flat", "iterating over the elements of a shape-only array needs values")
 
     @property
-    def imag(self) -> NoReturn:  # type: ignore[override]
+    def imag(self) -> NoReturn:
+        _fail(UnsupportedOperation, "imag", _NOT_SUPPORTED)
+
+    @imag.setter
+    def imag(self, value: Any) -> NoReturn:
         _fail(UnsupportedOperation, "imag", _NOT_SUPPORTED)
 
 

@@ -27,7 +27,7 @@ from .. import impl
 from ..spec import SIGNATURES, BlockWeights, Config, SpecError, Weights, bind, check_result, checks
 from ..spec import located, spec_error, spec_of
 from ..spec import signatures as S
-from .errors import SymbolicError
+from .errors import SymbolicError, UnsupportedOperation
 from .trace import Recorder, active_recorder, recording
 from .array import shape_only
 from .weights import shape_of, shape_only_tokens, shape_only_weights
@@ -118,7 +118,10 @@ def checked(name: str, fn: Callable[..., Any], source: str = "target") -> Callab
             raise spec_error(ImplementationRaised, name, f"raised {type(exc).__name__}: {exc}") from exc
         check_result(spec_fn, result, *args)
         if recorder is not None:
-            recorder.events.append(Exit(name, _observed("return value", hints["return"], result)))
+            observed = _observed("return value", hints["return"], result)
+            if observed is None:  # the result passed its check, so the spec's result is no array (sample's int)
+                raise spec_error(UnsupportedOperation, name, "a recorded call must return an array")
+            recorder.events.append(Exit(name, observed))
         return result
 
     call.__name__ = name
