@@ -22,6 +22,7 @@ from .spec.types import Embeddings, LogitVector, Pattern
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
 
 __all__ = [
     "MissingExtraError", "TEMPERATURES", "PLOT_CONFIG", "WORDS",
@@ -116,7 +117,7 @@ def temperature_figure(logits: LogitVector, temperatures: Sequence[float] = TEMP
     return fig
 
 
-def _draw_pattern(ax: Any, A: Pattern, labels: Sequence[str], title: str) -> Any:
+def _draw_pattern(ax: Any, A: Pattern, labels: Sequence[str], title: str) -> AxesImage:
     """A heatmap of A with keys down, queries across; exact zeros of the mask in their own colour."""
     matplotlib = _matplotlib()
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad=MASKED_COLOUR)
@@ -153,12 +154,10 @@ def heads_figure(patterns: Sequence[Pattern]) -> Figure:
     fig = _figure(3.2 * n + 0.6, 3.9)
     axes = np.atleast_1d(fig.subplots(1, n))
     labels = _labels(patterns[0].shape[1])
-    image = None
-    for h, (ax, A) in enumerate(zip(axes, patterns)):
-        image = _draw_pattern(ax, A, labels, f"head {h}")
-        if h:
-            ax.set_ylabel("")
-    fig.colorbar(image, ax=list(axes), shrink=0.8, pad=0.01, label="attention weight")
+    images = [_draw_pattern(ax, A, labels, f"head {h}") for h, (ax, A) in enumerate(zip(axes, patterns))]
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    fig.colorbar(images[-1], ax=list(axes), shrink=0.8, pad=0.01, label="attention weight")
     fig.suptitle(f"{n} heads of one layer, same tokens, different W_Q[h], W_K[h]: keys ↓, queries → "
                  "(grey: masked)")
     return fig

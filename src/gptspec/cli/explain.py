@@ -34,10 +34,15 @@ def _n(x: int) -> str:
     return f"{x:,}"
 
 
+def _add_columns(table: Table, *names: str, right: str | None = None) -> None:
+    """Columns ``names``, left-justified except the ``right`` one (the numbers)."""
+    for name in names:
+        table.add_column(name, justify="right" if name == right else "left")
+
+
 def tensor_table(config: Config, ctx: int | None) -> Table:
     table = Table(title=f"Tensors of {config.name} (columns are tokens)", title_justify="left")
-    for col, kw in (("tensor", {}), ("symbolic shape", {}), ("shape", {}), ("kind", {}), ("numbers", {"justify": "right"}), ("meaning", {})):
-        table.add_column(col, **kw)
+    _add_columns(table, "tensor", "symbolic shape", "shape", "kind", "numbers", "meaning", right="numbers")
     for t in TENSORS:
         shape = shape_under(t, config, ctx)
         kind = t.kind if not t.per else f"weight, {t.per}"
@@ -48,8 +53,7 @@ def tensor_table(config: Config, ctx: int | None) -> Table:
 def tally_table(config: Config) -> Table:
     t = tally(config)
     table = Table(title=f"Parameters of {config.name} by category", title_justify="left")
-    for col, kw in (("category", {}), ("tensor", {}), ("shape", {}), ("how many", {}), ("parameters", {"justify": "right"})):
-        table.add_column(col, **kw)
+    _add_columns(table, "category", "tensor", "shape", "how many", "parameters", right="parameters")
     for c in t.categories:
         if c.in_video_total:
             table.add_row(c.name, c.tensor, c.shape, c.per, _n(c.count))
@@ -68,8 +72,7 @@ def flow_table(config: Config, ctx: int | None) -> Table:
     """One block, step by step: each step's formula, symbolic dims, spec type and sizes."""
     title = f"One block of {config.name}, step by step (h = one of {config.n_heads} heads)"
     table = Table(title=title, title_justify="left")
-    for col in ("step", "formula", "symbolic shape", "spec type", "shape"):
-        table.add_column(col)
+    _add_columns(table, "step", "formula", "symbolic shape", "spec type", "shape")
     for step in block_flow():
         shape = " × ".join(_n(s) for s in step_shape(step, config, ctx))
         table.add_row(

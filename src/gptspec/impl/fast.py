@@ -31,7 +31,7 @@ import functools
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
@@ -215,16 +215,17 @@ def _workers() -> ThreadPoolExecutor:
         return _pool[1]
 
 
-def _run_jobs(jobs: list[Callable[[], None]], parallel: bool) -> None:
+def _run_jobs(jobs: Sequence[Callable[[], object]], parallel: bool) -> None:
     """Run every job with a one-thread BLAS: on the pool (``parallel``, more than one job,
     threadpoolctl installed), else in this thread.
 
     A job's BLAS calls always run on one thread, wherever the job runs: OpenBLAS's float64
     results can differ in the last bit between thread counts (float32 ones did not, in our
     shapes), so this keeps every result independent of the path taken, of scheduling, and of
-    other calls running at the same time. Workers run in a copy of the caller's context, so
-    the caller's ``np.errstate`` holds there too. All jobs finish before BLAS gets its threads
-    back; then the first failing job's error is raised, as the plain loop would.
+    other calls running at the same time. A job writes its slice of an ``out`` array; what it
+    returns is ignored. Workers run in a copy of the caller's context, so the caller's
+    ``np.errstate`` holds there too. All jobs finish before BLAS gets its threads back; then the
+    first failing job's error is raised, as the plain loop would.
     """
     with _one_thread_blas:
         if not (parallel and len(jobs) > 1 and ThreadpoolController is not None):

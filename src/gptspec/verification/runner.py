@@ -22,7 +22,7 @@ import shlex
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from hypothesis import HealthCheck, Verbosity, seed as hypothesis_seed
@@ -107,18 +107,30 @@ class _ShrinkBudgetSpent(BaseException):
     """Raised between shrink steps once shrinking a failure has taken its time."""
 
 
-class Progress:
-    """What the runner tells a progress display; this base class shows nothing."""
+class Progress(Protocol):
+    """What the runner tells a progress display (the CLI's bar is one, by its methods alone).
 
-    def start(self, total: int) -> None: ...
+    Each method does nothing here, so a display that subclasses this writes only what it shows.
+    """
 
-    def begin(self, name: str) -> None: ...
+    def start(self, total: int) -> None:
+        return None
 
-    def example(self, count: int) -> None: ...
+    def begin(self, name: str) -> None:
+        return None
 
-    def end(self, result: PropertyResult) -> None: ...
+    def example(self, count: int) -> None:
+        return None
 
-    def stop(self) -> None: ...
+    def end(self, result: PropertyResult) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+class _Silent(Progress):
+    """The display when none is given: shows nothing."""
 
 
 def _matches(prop: Property, pattern: str) -> bool:
@@ -183,12 +195,14 @@ class _Recorder:
 
 
 def _where(exc: BaseException) -> str:
-    """' (file.py line N)': the innermost frame outside gptspec and installed libraries."""
+    """' (file.py line N)': the innermost frame outside gptspec and installed libraries ('' without a traceback)."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     frames = traceback.extract_tb(exc.__traceback__)
     outside = [f for f in frames if not f.filename.startswith(here) and "site-packages" not in f.filename]
-    frame = (outside or frames or [None])[-1]
-    return f" ({os.path.basename(frame.filename)} line {frame.lineno})" if frame is not None else ""
+    if not frames:
+        return ""
+    frame = (outside or frames)[-1]
+    return f" ({os.path.basename(frame.filename)} line {frame.lineno})"
 
 
 def as_arguments(prop: Property, example: Any) -> Any:
@@ -234,7 +248,7 @@ def run_property(
     ``budget`` seconds end a search that has found nothing; ``profile.shrink_seconds`` end the
     shrinking of one that has, keeping the smallest failing example found by then.
     """
-    progress = progress or Progress()
+    progress = progress or _Silent()
     result = PropertyResult(prop.name, prop.family, prop.statement, prop.needs, "passed")
     if not prop.applies_to(impl):
         result.status = "not provided"
@@ -313,7 +327,7 @@ def verify(
     reproduce = reproducer(loaded, layout, framework, profile, timeout, seed)
     report = Report(loaded.label, layout, framework, profile, seed, loaded.provides, loaded.missing,
                     time_limited=bool(timeout) and can_limit())
-    progress = progress or Progress()
+    progress = progress or _Silent()
     started = time.perf_counter()
     progress.start(len(chosen))
     left = sum(p.applies_to(impl) for p in chosen)
