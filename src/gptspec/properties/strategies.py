@@ -29,12 +29,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ..spec import BlockWeights, Config, Weights
+from ..spec.tensors import dim_sizes, hint_shape
 
 __all__ = [
     "Reach", "reach", "current_reach", "DTYPES", "UNIT", "SMALL", "LARGE", "LOGIT_LARGE",
     "dtypes", "magnitudes", "values", "arrays", "configs", "tokens",
     "temperatures", "sample_temperatures", "logit_vectors", "SoftmaxInput", "softmax_inputs",
-    "Recipe", "recipes", "block_weights", "weights", "shape_of", "arguments",
+    "Recipe", "recipes", "block_weights", "weights", "arguments",
     "Head", "MultiHead", "Model", "heads", "multi_heads", "models",
 ]
 
@@ -231,15 +232,6 @@ def softmax_inputs(draw: st.DrawFn, *, any_finite: bool = False, neg_inf: bool =
 # Weights, from the spec's containers
 
 
-def shape_of(hint: Any, sizes: dict[str, int]) -> tuple[int, ...]:
-    """The shape a jaxtyping hint takes with the given dim sizes ("n_heads*d_head" evaluated)."""
-    return tuple(int(eval(d, {"__builtins__": {}}, sizes)) for d in hint.dim_str.split())  # noqa: S307
-
-
-def _sizes(config: Config, ctx: int = 1, ctx_k: int | None = None) -> dict[str, int]:
-    return {**config.dims(), "ctx": ctx, "ctx_q": ctx, "ctx_k": ctx if ctx_k is None else ctx_k}
-
-
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """How a weights container is drawn: seeded values of one kind, times a magnitude.
@@ -274,7 +266,7 @@ def _fill(cls: type, config: Config, dtype: np.dtype, recipe: Recipe, rng: np.ra
             inner = typing.get_args(hint)[0]
             fields[field.name] = tuple(_fill(inner, config, dtype, recipe, rng) for _ in range(config.n_layers))
         else:
-            fields[field.name] = recipe.values(rng, shape_of(hint, _sizes(config)), dtype)
+            fields[field.name] = recipe.values(rng, hint_shape(hint, dim_sizes(config, 1)), dtype)
     return cls(**fields)
 
 
@@ -405,7 +397,7 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
     params = list(inspect.signature(spec_fn).parameters)
     causal = draw(st.booleans()) if "causal" in params else False
     ctx_k = ctx if causal or "E_kv" not in params and "K" not in params else draw(st.integers(1, c.n_ctx))
-    sizes = _sizes(c, ctx, ctx_k)
+    sizes = dim_sizes(c, ctx, ctx_k)
     hints = typing.get_type_hints(spec_fn)
     args: list[Any] = []
     for name in params:
@@ -428,6 +420,6 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
             shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
             args.append(draw(arrays(dt, shape)))
         else:
-            args.append(draw(arrays(dt, shape_of(hint, sizes))))
+            args.append(draw(arrays(dt, hint_shape(hint, sizes))))
     return tuple(args)
 

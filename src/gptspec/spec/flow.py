@@ -30,7 +30,7 @@ from . import signatures as S
 from . import types as T
 from .config import Config
 from .errors import ShapeError
-from .tensors import Tensor, shape_under
+from .tensors import dim_sizes, hint_shape
 from .weights import BlockWeights
 
 __all__ = ["Step", "block_flow", "step_shape", "signature_text", "alias_name"]
@@ -56,13 +56,10 @@ class Step:
         """The step's jaxtyping type: the spec's alias, or Float[ndarray, dims] if it has none."""
         return getattr(T, self.alias) if self.alias else Float[np.ndarray, self.dims]
 
-    def tensor(self) -> Tensor:
-        return Tensor(self.name, self.hint, self.formula, "activation")
-
 
 def step_shape(step: Step, config: Config, ctx: int | None = None) -> tuple[int, ...]:
     """The step's shape with the config's sizes (ctx, ctx_q, ctx_k = ``ctx`` or n_ctx)."""
-    return shape_under(step.tensor(), config, ctx)
+    return hint_shape(step.hint, dim_sizes(config, ctx))
 
 
 # ---------------------------------------------------------------------------------------------

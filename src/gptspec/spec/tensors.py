@@ -1,7 +1,8 @@
 """The tensor table of the design: every tensor of the spec, its jaxtyping type and meaning.
 
-``shape_under(tensor, config, ctx)`` evaluates a symbolic shape with a config's sizes, so tools
-(``gptspec explain``) print both the symbols and the numbers from one source.
+``hint_shape(hint, dim_sizes(config, ctx))`` evaluates any jaxtyping type of the spec with a
+config's sizes ("n_heads*d_head" included), so every tool — ``gptspec explain``, the flow, the
+shape-only weights, the property strategies — gets numbers from the symbols in one way.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from . import types as T
 from .config import Config
 
-__all__ = ["Tensor", "TENSORS", "shape_under", "symbolic_shape"]
+__all__ = ["Tensor", "TENSORS", "dim_sizes", "hint_shape", "shape_under"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,13 +56,17 @@ TENSORS: tuple[Tensor, ...] = (
 )
 
 
-def symbolic_shape(tensor: Tensor) -> tuple[str, ...]:
-    return tuple(tensor.dims.split())
+def dim_sizes(config: Config, ctx: int | None = None, ctx_k: int | None = None) -> dict[str, int]:
+    """Every named dim's size: the config's, ctx = ctx_q = ``ctx`` (default n_ctx), ctx_k = ``ctx_k`` or ctx."""
+    n = config.n_ctx if ctx is None else ctx
+    return {**config.dims(), "ctx": n, "ctx_q": n, "ctx_k": n if ctx_k is None else ctx_k}
+
+
+def hint_shape(hint: Any, sizes: dict[str, int]) -> tuple[int, ...]:
+    """The shape a jaxtyping type of the spec takes with these dim sizes ("n_heads*d_head" evaluated)."""
+    return tuple(int(eval(d, {"__builtins__": {}}, sizes)) for d in str(hint.dim_str).split())  # noqa: S307
 
 
 def shape_under(tensor: Tensor, config: Config, ctx: int | None = None) -> tuple[int, ...]:
     """The tensor's shape with the config's sizes (ctx, ctx_q, ctx_k = ``ctx`` or n_ctx)."""
-    sizes: dict[str, int] = dict(config.dims())
-    n = config.n_ctx if ctx is None else ctx
-    sizes.update(ctx=n, ctx_q=n, ctx_k=n)
-    return tuple(int(eval(d, {"__builtins__": {}}, sizes)) for d in symbolic_shape(tensor))  # noqa: S307
+    return hint_shape(tensor.hint, dim_sizes(config, ctx))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..spec import BlockWeights, Config, Weights
-from ..spec.tensors import Tensor, shape_under
+from ..spec.tensors import dim_sizes, hint_shape
 from .array import ShapeOnlyArray, shape_only
 
 __all__ = ["shape_only_weights", "shape_only_tokens", "shape_of"]
@@ -21,7 +21,7 @@ __all__ = ["shape_only_weights", "shape_only_tokens", "shape_of"]
 
 def shape_of(hint: Any, config: Config, ctx: int | None = None) -> tuple[int, ...]:
     """The shape a jaxtyping annotation of the spec has under ``config`` (ctx defaults to n_ctx)."""
-    return shape_under(Tensor("", hint, "", "weight"), config, ctx)
+    return hint_shape(hint, dim_sizes(config, ctx))
 
 
 def _field_shapes(cls: type, config: Config) -> dict[str, tuple[int, ...]]:
