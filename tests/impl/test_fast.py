@@ -226,3 +226,18 @@ def test_worker_threads_follow_the_callers_errstate():
     E[0, -1] = np.float32(3e38)  # the projection overflows to inf in the last column's heads
     with np.errstate(over="raise", invalid="raise"), pytest.raises(FloatingPointError):
         fast.multi_head_attention(E, *weights)
+
+
+@pytest.mark.parametrize("ctx", [B // 2, 2 * B + 3])  # jobs in the calling thread, and on the workers
+def test_results_are_never_scratch_memory(ctx):
+    """Each thread reuses its scratch buffers from call to call; what a call returns must not be one."""
+    first_args, second_args = multi_head_case(ctx, seed=1), multi_head_case(ctx, seed=2)
+    first = fast.multi_head_attention(*first_args)
+    head = fast.attention_head(first_args[0], first_args[1][0], first_args[2][0], first_args[3][0], first_args[4][:, :16])
+    pattern = fast.attention_pattern(first_args[1][0] @ first_args[0], first_args[2][0] @ first_args[0])
+    kept = [first.copy(), head.copy(), pattern.copy()]
+    fast.multi_head_attention(*second_args)
+    fast.attention_head(second_args[0], second_args[1][0], second_args[2][0], second_args[3][0], second_args[4][:, :16])
+    fast.attention_pattern(second_args[1][0] @ second_args[0], second_args[2][0] @ second_args[0])
+    for got, want in zip([first, head, pattern], kept):
+        np.testing.assert_array_equal(got, want)

@@ -8,9 +8,11 @@ Same names, argument order, defaults, orientation (columns are tokens) and value
   so exp and the small matmuls run on all cores, not just BLAS's big ones; the output
   projection is split by rows the same way. BLAS is on one thread in every call, threaded or
   not, so each job computes the same bits wherever and whenever it runs;
-- fused projections: one matmul computes Q, K and V of a group's heads, [Q; K; V]ᵀ = Eᵀ
-  [W_Q/√d_head; W_K; W_V_down]ᵀ (the stacked weights are copied per call, ~1 ms at GPT-2-small
-  sizes, and a copy cannot go stale when the caller changes a weight in place, as a cache could);
+- fused heads: three matmuls compute Q, K and V of all a group's heads, each heads·d_head rows
+  at once (W_Q[group] viewed as one [heads·d_head d_model] matrix, no copy of the weights);
+- scratch memory kept per thread: the group's Q, K, V and score tiles go in buffers reused from
+  call to call, because fresh memory costs a page fault per 4 kB (at GPT-2-small sizes 2,700
+  faults per group per call, ~3 ms of a ~30 ms call);
 - query tiles: queries are taken ``BLOCK`` at a time, and a causal tile computes only the keys
   its last query can see, so the masked lower-left of the pattern is mostly never computed;
 - tiles are A's own orientation (keys down, queries across), made by Kᵀ Q straight from the
@@ -75,6 +77,34 @@ PARALLEL_MIN_CTX = BLOCK
 threaded / in the calling thread: ctx 64: 5.1 / 4.7 ms, 128: 6.6 / 8.2 ms, 256: 9.3 / 14.7 ms."""
 
 
+SCRATCH_BYTES = 64 * 2**20
+"""The largest scratch buffer a thread keeps between calls (per role); a larger need (GPT-3's
+heads) is allocated for the call and freed after it."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Scratch memory, per thread
+
+_scratch_buffers = threading.local()
+
+
+def _scratch(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array of ``shape`` for ``role``, in memory this thread reuses from call to call.
+
+    Each role is used by one piece of code at a time in a thread (the pool's threads run one job
+    at a time), so a buffer is never handed out twice at once; what a call returns is never
+    scratch. Buffers only grow, up to SCRATCH_BYTES each.
+    """
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > SCRATCH_BYTES:
+        return np.empty(shape, dtype=dtype)
+    buffers: dict[str, np.ndarray] = _scratch_buffers.__dict__.setdefault("buffers", {})
+    buffer = buffers.get(role)
+    if buffer is None or buffer.nbytes < nbytes:
+        buffer = buffers[role] = np.empty(nbytes, dtype=np.uint8)
+    return buffer[:nbytes].view(dtype).reshape(shape)
+
+
 # ---------------------------------------------------------------------------------------------
 # Tiles of the pattern: keys down, a block of queries across
 
@@ -97,7 +127,7 @@ def _n_keys(stop: int, ctx_k: int, causal: bool) -> int:
     return stop if causal else ctx_k
 
 
-def _scores_tile(Q: np.ndarray, KT: np.ndarray, start: int, stop: int, causal: bool, out: np.ndarray) -> np.ndarray:
+def _scores_tile(Q: np.ndarray, KT: np.ndarray, causal: bool, start: int, stop: int, out: np.ndarray) -> np.ndarray:
     """S[..., k, q] = k·q for the keys a tile may see (rows) and queries start..stop (columns).
 
     Q is [... d_head ctx_q], already scaled by 1/√d_head; KT is Kᵀ [... ctx_k d_head]; ``out`` is
@@ -133,29 +163,56 @@ def _shifted_exp(tile: np.ndarray, fn: str) -> None:
     np.exp(tile, out=tile)
 
 
-def _exp_tile(make_tile: Callable[[], np.ndarray], sums_of: Callable[[np.ndarray], np.ndarray], fn: str) -> tuple[np.ndarray, np.ndarray]:
-    """(exp(S − c), whatever ``sums_of`` computes from it), c = 0 in each column where that is safe, else the column max.
+def _tiles(n_queries: int) -> list[tuple[int, int]]:
+    """(start, stop) of each tile of queries: BLOCK at a time."""
+    return [(start, min(start + BLOCK, n_queries)) for start in range(0, n_queries, BLOCK)]
 
-    ``sums_of(tile)`` works column by column and returns an array whose last row holds the
-    column sums. The choice is made per column (query), from that column's numbers alone, so a
-    query's result never depends on another query's scores, not even in the last bit (causality
-    is exact). Columns that need the shift are taken from the tile recomputed by ``make_tile``.
+
+def _exp_and_reduce(
+    n_queries: int,
+    place: Callable[[int, int], np.ndarray],
+    scores: Callable[[int, int, np.ndarray], np.ndarray],
+    reduce: Callable[[np.ndarray, np.ndarray], object],
+    result: np.ndarray,
+    fn: str,
+    keep: Callable[[np.ndarray, int, int, np.ndarray], object] | None = None,
+) -> None:
+    """result[..., q] = reduce(exp(S[..., :, q] − c_q)), every tile of queries, its last row Σ_k exp(s_kq − c_q).
+
+    ``place(start, stop)`` is where the score tile of queries start..stop goes, and
+    ``scores(start, stop, into)`` computes it there (or into a recomputation's own buffer);
+    ``reduce(tile, into)`` works column by column and writes into ``into``, a
+    [..., rows, stop−start] view of ``result``, its last row the column sums.
+
+    c_q = 0 for every query whose unshifted numbers can be trusted (:func:`_plain_columns_ok`),
+    else the column max, the always-stable form. Every tile is first done unshifted, with a
+    few large NumPy calls and no check in between (the heads' threads wait on each other's GIL
+    between calls, so fewer calls is faster); one check over all queries then finds those to
+    redo, and only their tiles are recomputed with the shift. The choice is made per query
+    from that query's numbers alone, so a query's result never depends on another query's
+    scores, not even in the last bit (causality is exact). ``keep(tile, start, stop, redo)``
+    gets each recomputed tile and the [..., stop−start] mask of the queries redone in it.
     """
-    tile = make_tile()
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        np.exp(tile, out=tile)
-        result = sums_of(tile)
-    ok = _plain_columns_ok(result)[..., None, :]
+        for start, stop in _tiles(n_queries):
+            tile = scores(start, stop, place(start, stop))
+            np.exp(tile, out=tile)
+            reduce(tile, result[..., start:stop])
+    ok = _plain_columns_ok(result)
     if ok.all():
-        return tile, result
-    plain_tile, plain_result = tile.copy(), result.copy()
-    tile = make_tile()
-    with np.errstate(under="ignore"):
-        _shifted_exp(tile, fn)
-    result = sums_of(tile)
-    np.copyto(tile, plain_tile, where=ok)
-    np.copyto(result, plain_result, where=ok)
-    return tile, result
+        return
+    for start, stop in _tiles(n_queries):
+        redo = ~ok[..., start:stop]
+        if not redo.any():
+            continue
+        tile = scores(start, stop, np.empty_like(place(start, stop)))
+        with np.errstate(under="ignore"):
+            _shifted_exp(tile, fn)
+        shifted = np.empty_like(result[..., start:stop])
+        reduce(tile, shifted)
+        np.copyto(result[..., start:stop], shifted, where=redo[..., None, :])
+        if keep is not None:
+            keep(tile, start, stop, redo)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,33 +303,26 @@ def _attend(Q: np.ndarray, KT: np.ndarray, V: np.ndarray, causal: bool, fn: str,
     """out = V A for a group of heads, A = softmax down each column of KᵀQ (Q pre-scaled), masked if causal.
 
     Q, V are [heads d_head ctx], KT is Kᵀ [heads ctx d_head]; out is [heads d_head ctx]. Each
-    query tile computes exp(S) of every head of the group at once (few, large NumPy calls, in a
-    contiguous buffer) and multiplies [V; 1] by it: the last row is Σ_k exp(s), the normaliser,
-    so A itself is never written out.
+    query tile computes exp(S) of every head of the group at once (in one reused buffer) and
+    multiplies [V; 1] by it: the last row is Σ_k exp(s), the normaliser, so A itself is never
+    written out, and one division at the end normalises every query.
     """
     n_heads, d_head, ctx = V.shape
-    V1 = np.empty((n_heads, d_head + 1, ctx), dtype=V.dtype)  # [V; 1]
+    V1 = _scratch("V1", (n_heads, d_head + 1, ctx), V.dtype)  # [V; 1]
     V1[:, :d_head] = V
     V1[:, d_head] = 1
-    buffer = np.empty(n_heads * ctx * min(BLOCK, ctx), dtype=Q.dtype)
-    for start in range(0, ctx, BLOCK):
-        stop = min(start + BLOCK, ctx)
+    weighted = _scratch("weighted", (n_heads, d_head + 1, ctx), V.dtype)  # [V; 1] exp(S), column by column
+    buffer = _scratch("tiles", (n_heads * ctx * min(BLOCK, ctx),), Q.dtype)
+
+    def place(start: int, stop: int) -> np.ndarray:
         n_keys = _n_keys(stop, ctx, causal)
-        tile = buffer[: n_heads * n_keys * (stop - start)].reshape(n_heads, n_keys, stop - start)
-        _, weighted = _exp_tile(
-            lambda: _scores_tile(Q, KT, start, stop, causal, tile),
-            lambda tile: V1[..., :n_keys] @ tile,
-            fn,
-        )
-        np.divide(weighted[:, :d_head], weighted[:, d_head:], out=out[..., start:stop])
+        return buffer[: n_heads * n_keys * (stop - start)].reshape(n_heads, n_keys, stop - start)
 
+    def reduce(tile: np.ndarray, into: np.ndarray) -> None:
+        np.matmul(V1[..., : tile.shape[-2]], tile, out=into)
 
-def _stacked_qkv(W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """[W_Q/√d_head; W_K; W_V_down] as one [3·heads·d_head d_model] matrix (heads stacked on axis 0)."""
-    n_heads, d_head, d_model = W_Q.shape
-    W = np.concatenate([W_Q, W_K, W_V_down], dtype=dtype).reshape(3 * n_heads * d_head, d_model)
-    W[: n_heads * d_head] *= 1.0 / math.sqrt(d_head)  # a Python float keeps float32 float32
-    return W
+    _exp_and_reduce(ctx, place, functools.partial(_scores_tile, Q, KT, causal), reduce, weighted, fn)
+    np.divide(weighted[:, :d_head], weighted[:, d_head:], out=out)
 
 
 def _groups(n: int) -> list[slice]:
@@ -282,12 +332,18 @@ def _groups(n: int) -> list[slice]:
 
 
 def _project_and_attend(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str, out: np.ndarray) -> None:
-    """out[h] = W_V_down[h] E A_h for a group of heads, their Q, K and V from one fused projection.
+    """out[h] = W_V_down[h] E A_h for a group of heads, Q = W_Q E / √d_head, K = W_K E, V = W_V_down E.
 
-    E is [d_model ctx] in the compute dtype; out is [heads d_head ctx].
+    E is [d_model ctx] in the compute dtype; out is [heads d_head ctx]. Each projection is one
+    matmul for all the group's heads (their weights viewed as one matrix of heads·d_head rows).
     """
-    n_heads, d_head, _ = W_Q.shape
-    Q, K, V = (_stacked_qkv(W_Q, W_K, W_V_down, out.dtype) @ E).reshape(3, n_heads, d_head, E.shape[1])
+    n_heads, d_head, d_model = W_Q.shape
+    ctx = E.shape[1]
+    QKV = _scratch("QKV", (3, n_heads * d_head, ctx), out.dtype)
+    for W, QKV_i in zip((W_Q, W_K, W_V_down), QKV):
+        np.matmul(W.reshape(n_heads * d_head, d_model), E, out=QKV_i)
+    QKV[0] *= 1.0 / math.sqrt(d_head)  # a Python float keeps float32 float32
+    Q, K, V = QKV.reshape(3, n_heads, d_head, ctx)
     _attend(Q, np.swapaxes(K, -1, -2), V, causal, fn, out)
 
 
@@ -301,7 +357,7 @@ def _heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray
     ctx = E.shape[1]
     dtype = _compute_dtype(E, W_Q, W_K, W_V_down)
     E = E.astype(dtype, copy=False)
-    out = np.empty((n_heads, d_head, ctx), dtype=dtype)
+    out = _scratch("heads", (n_heads, d_head, ctx), dtype)
     jobs = [
         functools.partial(_project_and_attend, E, W_Q[g], W_K[g], W_V_down[g], causal, fn, out[g])
         for g in _groups(n_heads)
@@ -336,15 +392,20 @@ def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
     Q_scaled = np.multiply(Q, 1.0 / math.sqrt(Q.shape[0]), dtype=dtype)
     KT = K.T.astype(dtype, copy=False)
     A = np.zeros((ctx_k, ctx_q), dtype=dtype)
+    sums = np.empty((1, ctx_q), dtype=dtype)
+
+    def place(start: int, stop: int) -> np.ndarray:
+        return A[: _n_keys(stop, ctx_k, causal), start:stop]
+
+    def reduce(tile: np.ndarray, into: np.ndarray) -> None:
+        np.sum(tile, axis=-2, keepdims=True, out=into)
+
+    def keep(tile: np.ndarray, start: int, stop: int, redo: np.ndarray) -> None:
+        np.copyto(place(start, stop), tile, where=redo)
+
     with _one_thread_blas:
-        for start in range(0, ctx_q, BLOCK):
-            stop = min(start + BLOCK, ctx_q)
-            tile, sums = _exp_tile(
-                lambda: _scores_tile(Q_scaled, KT, start, stop, causal, A[: _n_keys(stop, ctx_k, causal), start:stop]),
-                lambda tile: tile.sum(axis=-2, keepdims=True),
-                "attention_pattern",
-            )
-            tile /= sums
+        _exp_and_reduce(ctx_q, place, functools.partial(_scores_tile, Q_scaled, KT, causal), reduce, sums, "attention_pattern", keep)
+    A /= sums
     return A.astype(np.result_type(Q, K), copy=False)
 
 
