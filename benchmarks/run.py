@@ -16,7 +16,9 @@ machine that slows down slows both; "min" is the best of the repeats, "median" t
   loop of ``impl.attention_head`` over heads, ``impl.fast``, and torch's
   ``scaled_dot_product_attention`` with the same QKV and output projections, on as many threads
   as NumPy's BLAS; as time, GFLOP/s of the useful work (projections + the causal half of KᵀQ
-  and V·A) and ratio to torch, beside the BLAS ceiling (a 2048² float32 matmul);
+  and V·A) and ratio to torch, beside the BLAS ceiling (a 2048² float32 matmul). Then where
+  impl.fast and torch differ: the same 2048³ matmul in both libraries, the QKV and output
+  projections alone in both, and what is left of each whole call without them;
 - ``gptspec check --config gpt3`` against a torch meta-device forward pass (wall, peak RSS), by
   ``benchmarks/check_gpt3.py``;
 - ``gptspec verify`` with the default profile: CPU ms per example (CPU time: a busy machine
@@ -288,6 +290,27 @@ def torch_sdpa(torch: Any, E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V:
     return run
 
 
+def projections(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray, W_O: np.ndarray) -> Callable[[], Any]:
+    """The projections alone in NumPy, on BLAS's threads: [W_Q; W_K; W_V_down] E and W_O times the heads."""
+    W_qkv = np.concatenate([W_Q, W_K, W_V]).reshape(-1, W_Q.shape[2])
+    heads = np.ascontiguousarray(W_qkv[: W_O.shape[1]] @ E)
+    return lambda: (W_qkv @ E, W_O @ heads)
+
+
+def torch_projections(torch: Any, E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray, W_O: np.ndarray) -> Callable[[], Any]:
+    """The same two matmuls in torch, in torch_sdpa's layout."""
+    x = torch.from_numpy(np.ascontiguousarray(E.T))
+    W_qkv = torch.from_numpy(np.concatenate([W_Q, W_K, W_V]).reshape(-1, W_Q.shape[2]))
+    W_o = torch.from_numpy(W_O)
+    heads = (x @ W_qkv[: W_O.shape[1]].T).contiguous()
+
+    def run() -> Any:
+        with torch.no_grad():
+            return x @ W_qkv.T, heads @ W_o.T
+
+    return run
+
+
 def attention_speed(repeats: int) -> tuple[list[Row], list[str]]:
     c, ctx = GPT2_SMALL, 1024
     E, W_Q, W_K, W_V, W_O = args = attention_inputs(c, ctx, np.float32)
@@ -296,29 +319,44 @@ def attention_speed(repeats: int) -> tuple[list[Row], list[str]]:
         "naive per-head loop": lambda: naive_heads(*args),
         "impl.fast": lambda: fast.multi_head_attention(*args),
     }
+    A = np.random.default_rng(3).standard_normal((2048, 2048), dtype=np.float32)
+    parts: dict[str, Callable[[], Any]] = {"NumPy projections": projections(*args), "NumPy sgemm 2048³": lambda: A @ A}
     torch = optional_torch()
     if torch is not None:
         fns["torch SDPA"] = torch_sdpa(torch, *args)
-    A = np.random.default_rng(3).standard_normal((2048, 2048), dtype=np.float32)
-    fns["BLAS sgemm 2048³"] = lambda: A @ A
+        A_t = torch.from_numpy(A)
+        parts |= {"torch projections": torch_projections(torch, *args), "torch sgemm 2048³": lambda: A_t @ A_t}
     with check.checks(False):
-        t = interleaved(fns, repeats, pause=0.3)
+        t = interleaved(fns | parts, repeats, pause=0.3)
         error = float(np.abs(fast.multi_head_attention(*args) - impl.multi_head_attention(*args)).max())
         scale = float(np.abs(impl.multi_head_attention(*args)).max())
     flops = useful_flops(c, ctx)
-    ceiling = 2 * 2048**3 / t.pop("BLAS sgemm 2048³")[0] / 1e9
+    d_attn = c.n_heads * c.d_head
+    projection_flops = 2 * ctx * c.d_model * 4 * d_attn
     base = "torch SDPA" if "torch SDPA" in t else "reference"
     section = "MHA GPT-2 small, causal, f32"
     rows = [
-        Row(section, f"{name} ({flops / tm[0] / 1e9:.0f} GFLOP/s)", ms(tm), f"{base} {t[base][0] * 1e3:.1f} ms",
-            times(tm, t[base]))
-        for name, tm in t.items()
+        Row(section, f"{name} ({flops / t[name][0] / 1e9:.0f} GFLOP/s)", ms(t[name]),
+            f"{base} {t[base][0] * 1e3:.1f} ms", times(t[name], t[base]))
+        for name in fns
     ]
-    rows.append(Row(section, "BLAS ceiling: float32 matmul 2048³", f"{ceiling:.0f} GFLOP/s", "", ""))
-    notes = [f"useful work {flops / 1e9:.2f} GFLOP per call; impl.fast differs from the reference by "
-             f"{error / scale:.1e} of the largest output"]
+    rows.append(Row(section, f"NumPy sgemm 2048³ ({2 * 2048**3 / t['NumPy sgemm 2048³'][0] / 1e9:.0f} GFLOP/s): the ceiling",
+                    ms(t["NumPy sgemm 2048³"]), "", ""))
+    notes = [f"useful work {flops / 1e9:.2f} GFLOP per call, {projection_flops / 1e9:.2f} of it in the projections; "
+             f"impl.fast differs from the reference by {error / scale:.1e} of the largest output"]
     if torch is None:
         notes.append("torch is not installed: no SDPA row")
+        return rows, notes
+    section = "where impl.fast / torch SDPA differ"
+    rows.append(Row(section, "sgemm 2048³: NumPy's BLAS / torch's", ms(t["NumPy sgemm 2048³"]),
+                    ms(t["torch sgemm 2048³"]), times(t["NumPy sgemm 2048³"], t["torch sgemm 2048³"])))
+    rows.append(Row(section, f"the projections alone ({projection_flops / 1e9:.1f} GFLOP): NumPy / torch",
+                    ms(t["NumPy projections"]), ms(t["torch projections"]),
+                    times(t["NumPy projections"], t["torch projections"])))
+    rest_fast = t["impl.fast"][0] - t["NumPy projections"][0]
+    rest_torch = t["torch SDPA"][0] - t["torch projections"][0]
+    rows.append(Row(section, "the rest (whole − projections, min): impl.fast / torch", f"{rest_fast * 1e3:.1f} ms",
+                    f"{rest_torch * 1e3:.1f} ms", f"{rest_fast / rest_torch:.2f}×"))
     return rows, notes
 
 

@@ -15,12 +15,17 @@ Same names, argument order, defaults, orientation (columns are tokens) and value
   faults per group per call, ~3 ms of a ~30 ms call);
 - query tiles: queries are taken ``BLOCK`` at a time, and a causal tile computes only the keys
   its last query can see, so the masked lower-left of the pattern is mostly never computed;
+- few, large NumPy calls: a tile holds every head of the group and costs four calls (Kᵀ Q, the
+  mask of its diagonal block, exp, the value matmul), with no check in between; one check per
+  group at the end finds the queries to redo. The threads take turns at the GIL between calls,
+  and with a dozen small calls per tile two groups on two threads took 1.6× as long as one;
 - tiles are A's own orientation (keys down, queries across), made by Kᵀ Q straight from the
   projection's [heads d_head ctx] layout, and the column sums Σ_k exp(s_kq) come out of the
-  value matmul for free ([V; 1]: V gets one extra row of ones), so each score is touched once,
-  by exp, in cache, and V A lands in ΔE's orientation with no transpose;
+  value matmul for free ([V; 1]: V gets one extra row of ones), so each score is written by
+  the matmul, exponentiated in place and read once more, and V A lands in ΔE's orientation
+  with no transpose; A itself is never written out, and one division normalises every query;
 - exp without the max shift when it is safe: exp(s) / Σ exp(s) equals the shifted form exactly
-  in real numbers, and a query (row) falls back to the shifted form when its sum overflows or is
+  in real numbers, and a query falls back to the shifted form when its sum overflows or is
   too small to trust (large scores, huge inputs, −inf), so no finite input gives NaN; the choice
   is per query, so no query's bits depend on another's scores;
 - float32 stays float32 (no float64 scalars, NEP 50), float16 is computed in float32.
