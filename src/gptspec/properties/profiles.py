@@ -31,7 +31,7 @@ PROFILES = {
 
 def register_profiles() -> None:
     for name, kwargs in PROFILES.items():
-        settings.register_profile(name, **kwargs)  # type: ignore[arg-type]
+        settings.register_profile(name, **kwargs)  # type: ignore[arg-type]  # each keyword has its own type; the dict's values are object
 
 
 def profile_from_env() -> str:

@@ -596,6 +596,7 @@ def implements(spec_fn: Callable[..., Any]) -> Callable[[F], F]:
                 seen.add(key)
             return result
 
+        # a function object takes attributes at run time; the type checker's Callable declares none
         checked.__gptspec_spec__ = spec_fn  # type: ignore[attr-defined]
         checked.__gptspec_plan__ = plan  # type: ignore[attr-defined]
         return typing.cast(F, checked)

@@ -520,7 +520,7 @@ def _result_type(*arrays_and_dtypes: Any) -> np.dtype[Any]:
 
 def _numpy_itself(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Functions NumPy writes in terms of methods this class provides (moveaxis → transpose)."""
-    implementation = fn._implementation  # type: ignore[attr-defined]
+    implementation = fn._implementation  # type: ignore[attr-defined]  # NumPy's dispatcher attribute, not in its stubs
     return lambda *args, **kwargs: implementation(*args, **kwargs)
 
 
@@ -631,6 +631,8 @@ class ShapeOnlyArray(np.ndarray):
         one = len(axes) == 1 and (axes[0] is None or isinstance(axes[0], Sequence))
         return _transpose(self, (axes[0] if one else axes) or None)
 
+    # The overrides below narrow ndarray's overloaded stubs (which return ndarray and accept forms
+    # NumPy's own functions never pass here) to what this class returns: hence the ignores.
     def swapaxes(self, axis1: int, axis2: int) -> ShapeOnlyArray:  # type: ignore[override]
         return _swapaxes(self, axis1, axis2)
 
