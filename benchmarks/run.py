@@ -19,7 +19,8 @@ machine that slows down slows both; "min" is the best of the repeats, "median" t
   and V·A) and ratio to torch, beside the BLAS ceiling (a 2048² float32 matmul). Then where
   impl.fast and torch differ: the same 2048³ matmul in both libraries, the QKV and output
   projections alone in both, and attention alone (softmax(KᵀQ)V of every head, given Q, K, V):
-  impl.fast's worker threads against scaled_dot_product_attention;
+  impl.fast's worker threads against scaled_dot_product_attention, and both on one thread in
+  CPU time (what the kernels cost, least disturbed by a busy machine);
 - ``gptspec check --config gpt3`` against a torch meta-device forward pass (wall, peak RSS), by
   ``benchmarks/check_gpt3.py``;
 - ``gptspec verify`` with the default profile: CPU ms per example (CPU time: a busy machine
@@ -318,30 +319,37 @@ def core_inputs(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray
     return tuple(np.ascontiguousarray(W @ E) for W in (W_Q / np.float32(math.sqrt(W_Q.shape[1])), W_K, W_V))
 
 
-def fast_core(Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> Callable[[], Any]:
-    """impl.fast's attention alone, softmax(KᵀQ)V of every head on its worker threads, as inside
-    multi_head_attention. No spec function computes attention without its projections, so this
-    reaches into the module's private helpers."""
+def fast_core(Q: np.ndarray, K: np.ndarray, V: np.ndarray, parallel: bool = True) -> Callable[[], Any]:
+    """impl.fast's attention alone, softmax(KᵀQ)V of every head on its worker threads (or, not
+    ``parallel``, one group after another in this thread), as inside multi_head_attention. No spec
+    function computes attention without its projections, so this reaches into the module's
+    private helpers."""
     out = np.empty_like(V)
     jobs = [functools.partial(fast._attend, Q[g], np.swapaxes(K[g], -1, -2), V[g], True, "benchmark", out[g])
             for g in fast._groups(Q.shape[0])]
 
     def run() -> np.ndarray:
-        fast._run_jobs(jobs, parallel=True)
+        fast._run_jobs(jobs, parallel=parallel)
         return out
 
     return run
 
 
-def torch_core(torch: Any, Q: np.ndarray, K: np.ndarray, V: np.ndarray) -> Callable[[], Any]:
-    """scaled_dot_product_attention alone on the same Q, K, V, batched [1 heads ctx d_head]."""
+def torch_core(torch: Any, Q: np.ndarray, K: np.ndarray, V: np.ndarray, one_thread: bool = False) -> Callable[[], Any]:
+    """scaled_dot_product_attention alone on the same Q, K, V, batched [1 heads ctx d_head]
+    (``one_thread``: on one thread, in this one)."""
     q, k, v = (torch.from_numpy(np.ascontiguousarray(X.transpose(0, 2, 1)))[None] for X in (Q, K, V))
     scale = math.sqrt(Q.shape[1])
     q = q * scale  # SDPA divides by √d_head itself
 
     def run() -> Any:
-        with torch.no_grad():
-            return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1 if one_thread else threads)
+        try:
+            with torch.no_grad():
+                return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        finally:
+            torch.set_num_threads(threads)
 
     return run
 
@@ -367,6 +375,9 @@ def attention_speed(repeats: int) -> tuple[list[Row], list[str]]:
                   "SDPA core": torch_core(torch, *core)}
     with check.checks(False):
         t = interleaved(fns | parts, repeats, pause=0.3)
+        one_thread = interleaved({"fast": fast_core(*core, parallel=False)}
+                                 | ({"SDPA": torch_core(torch, *core, one_thread=True)} if torch is not None else {}),
+                                 repeats, clock=time.thread_time)
         error = float(np.abs(fast.multi_head_attention(*args) - impl.multi_head_attention(*args)).max())
         scale = float(np.abs(impl.multi_head_attention(*args)).max())
     flops = useful_flops(c, ctx)
@@ -394,6 +405,8 @@ def attention_speed(repeats: int) -> tuple[list[Row], list[str]]:
                     times(t["NumPy projections"], t["torch projections"])))
     rows.append(Row(section, "attention alone, softmax(KᵀQ)V of 12 heads: impl.fast / SDPA",
                     ms(t["fast core"]), ms(t["SDPA core"]), times(t["fast core"], t["SDPA core"])))
+    rows.append(Row(section, "the same on one thread, its CPU time: impl.fast / SDPA",
+                    ms(one_thread["fast"]), ms(one_thread["SDPA"]), times(one_thread["fast"], one_thread["SDPA"])))
     return rows, notes
 
 

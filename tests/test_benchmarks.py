@@ -32,9 +32,14 @@ def test_torch_sdpa_computes_multi_head_attention(ctx):
 def test_the_attention_cores_agree(ctx):
     E, W_Q, W_K, W_V, _ = run.attention_inputs(SMALL, ctx, np.float32, seed=2)
     core = run.core_inputs(E, W_Q, W_K, W_V)
-    ours = run.fast_core(*core)()
+    ours = run.fast_core(*core)().copy()
+    threads = torch.get_num_threads()
     theirs = run.torch_core(torch, *core)().numpy()[0].transpose(0, 2, 1)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5 * np.abs(theirs).max())
+    np.testing.assert_array_equal(run.fast_core(*core, parallel=False)(), ours)  # one thread: the same work
+    one = run.torch_core(torch, *core, one_thread=True)().numpy()[0].transpose(0, 2, 1)
+    np.testing.assert_allclose(one, theirs, rtol=0, atol=1e-5 * np.abs(theirs).max())
+    assert torch.get_num_threads() == threads
 
 
 def test_the_projections_are_the_ones_multi_head_attention_makes():
