@@ -241,3 +241,16 @@ def test_results_are_never_scratch_memory(ctx):
     fast.attention_pattern(second_args[1][0] @ second_args[0], second_args[2][0] @ second_args[0])
     for got, want in zip([first, head, pattern], kept):
         np.testing.assert_array_equal(got, want)
+
+
+def test_buffers_over_the_scratch_cap_give_the_same_bits(monkeypatch):
+    """Needs bigger than SCRATCH_BYTES (GPT-3's heads) are allocated per call instead of kept."""
+    args = multi_head_case(2 * B + 3)
+    kept = fast.multi_head_attention(*args)
+    monkeypatch.setattr(fast, "SCRATCH_BYTES", 1024)
+    np.testing.assert_array_equal(fast.multi_head_attention(*args), kept)
+    first, second = (fast._scratch("probe", (2048,), np.dtype(np.float32)) for _ in range(2))
+    assert not np.shares_memory(first, second)
+    monkeypatch.undo()
+    first, second = (fast._scratch("probe", (2048,), np.dtype(np.float32)) for _ in range(2))
+    assert np.shares_memory(first, second)  # under the cap: one buffer, reused
