@@ -276,13 +276,21 @@ def naive_heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray
     )
 
 
+def stacked_qkv(W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray) -> np.ndarray:
+    """[W_Q; W_K; W_V_down] as one [3·heads·d_head d_model] matrix: the QKV projection as one matmul."""
+    return np.concatenate([W_Q, W_K, W_V]).reshape(-1, W_Q.shape[2])
+
+
+def torch_layout(torch: Any, E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray, W_O: np.ndarray) -> tuple[Any, Any, Any]:
+    """x = Eᵀ [ctx d_model], the stacked QKV weights and W_O, as torch tensors (rows layout)."""
+    return torch.from_numpy(np.ascontiguousarray(E.T)), torch.from_numpy(stacked_qkv(W_Q, W_K, W_V)), torch.from_numpy(W_O)
+
+
 def torch_sdpa(torch: Any, E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray, W_O: np.ndarray) -> Callable[[], Any]:
     """The same work in torch: one fused QKV projection, causal SDPA, the output projection (rows layout)."""
-    n_heads, d_head, d_model = W_Q.shape
+    n_heads, d_head, _ = W_Q.shape
     ctx = E.shape[1]
-    x = torch.from_numpy(np.ascontiguousarray(E.T))  # [ctx d_model]
-    W_qkv = torch.from_numpy(np.concatenate([W_Q, W_K, W_V]).reshape(3 * n_heads * d_head, d_model))
-    W_o = torch.from_numpy(W_O)
+    x, W_qkv, W_o = torch_layout(torch, E, W_Q, W_K, W_V, W_O)
 
     def run() -> Any:
         with torch.no_grad():  # batched [1 heads ctx d_head]: unbatched 3-D input takes a ~3× slower path
@@ -295,16 +303,14 @@ def torch_sdpa(torch: Any, E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V:
 
 def projections(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray, W_O: np.ndarray) -> Callable[[], Any]:
     """The projections alone in NumPy, on BLAS's threads: [W_Q; W_K; W_V_down] E and W_O times the heads."""
-    W_qkv = np.concatenate([W_Q, W_K, W_V]).reshape(-1, W_Q.shape[2])
+    W_qkv = stacked_qkv(W_Q, W_K, W_V)
     heads = np.ascontiguousarray(W_qkv[: W_O.shape[1]] @ E)
     return lambda: (W_qkv @ E, W_O @ heads)
 
 
 def torch_projections(torch: Any, E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray, W_O: np.ndarray) -> Callable[[], Any]:
     """The same two matmuls in torch, in torch_sdpa's layout."""
-    x = torch.from_numpy(np.ascontiguousarray(E.T))
-    W_qkv = torch.from_numpy(np.concatenate([W_Q, W_K, W_V]).reshape(-1, W_Q.shape[2]))
-    W_o = torch.from_numpy(W_O)
+    x, W_qkv, W_o = torch_layout(torch, E, W_Q, W_K, W_V, W_O)
     heads = (x @ W_qkv[: W_O.shape[1]].T).contiguous()
 
     def run() -> Any:
@@ -343,15 +349,18 @@ def torch_core(torch: Any, Q: np.ndarray, K: np.ndarray, V: np.ndarray, one_thre
     q = q * scale  # SDPA divides by √d_head itself
 
     def run() -> Any:
+        with torch.no_grad():
+            return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    def on_one_thread() -> Any:
         threads = torch.get_num_threads()
-        torch.set_num_threads(1 if one_thread else threads)
+        torch.set_num_threads(1)
         try:
-            with torch.no_grad():
-                return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return run()
         finally:
             torch.set_num_threads(threads)
 
-    return run
+    return on_one_thread if one_thread else run
 
 
 def attention_speed(repeats: int) -> tuple[list[Row], list[str]]:
