@@ -168,9 +168,9 @@ def _shifted_exp(tile: np.ndarray, fn: str) -> None:
     np.exp(tile, out=tile)
 
 
-def _tiles(n_queries: int) -> list[tuple[int, int]]:
-    """(start, stop) of each tile of queries: BLOCK at a time."""
-    return [(start, min(start + BLOCK, n_queries)) for start in range(0, n_queries, BLOCK)]
+def _chunks(n: int, size: int) -> list[slice]:
+    """0..n in consecutive slices of ``size`` (the last one shorter): query tiles, head groups."""
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 def _exp_and_reduce(
@@ -199,14 +199,14 @@ def _exp_and_reduce(
     gets each recomputed tile and the [..., stop−start] mask of the queries redone in it.
     """
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        for start, stop in _tiles(n_queries):
+        for start, stop in ((q.start, q.stop) for q in _chunks(n_queries, BLOCK)):
             tile = scores(start, stop, place(start, stop))
             np.exp(tile, out=tile)
             reduce(tile, result[..., start:stop])
     ok = _plain_columns_ok(result)
     if ok.all():
         return
-    for start, stop in _tiles(n_queries):
+    for start, stop in ((q.start, q.stop) for q in _chunks(n_queries, BLOCK)):
         redo = ~ok[..., start:stop]
         if not redo.any():
             continue
@@ -332,8 +332,7 @@ def _attend(Q: np.ndarray, KT: np.ndarray, V: np.ndarray, causal: bool, fn: str,
 
 def _groups(n: int) -> list[slice]:
     """0..n in WORKERS contiguous groups, as even as possible: one job per worker thread."""
-    size = -(-n // WORKERS)
-    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+    return _chunks(n, -(-n // WORKERS))
 
 
 def _project_and_attend(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str, out: np.ndarray) -> None:
@@ -353,7 +352,8 @@ def _project_and_attend(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_dow
 
 
 def _heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str) -> np.ndarray:
-    """concat_h(W_V_down[h] E A_h) as [n_heads d_head ctx].
+    """concat_h(W_V_down[h] E A_h) as [n_heads d_head ctx], in this thread's scratch memory (read it
+    before this thread's next call).
 
     The heads go in groups, one per worker thread (see :func:`_run_jobs`), each group projecting
     and attending on its own and writing only its own slice of the result.
@@ -437,7 +437,7 @@ def multi_head_attention(
     W_O: OutputMatrix,
     causal: bool = True,
 ) -> DeltaE:
-    """ΔE = W_O · concat_h(W_V_down[h] E A_h), the heads from one fused projection."""
+    """ΔE = W_O · concat_h(W_V_down[h] E A_h), each group's Q, K and V from one matmul each."""
     heads = _heads(E, W_Q, W_K, W_V_down, causal, "multi_head_attention")
     n_heads, d_head, ctx = heads.shape
     return _project(W_O, heads.reshape(n_heads * d_head, ctx), np.result_type(E, W_Q, W_K, W_V_down, W_O))
