@@ -45,9 +45,10 @@ from typing import Any
 import numpy as np
 
 try:
+    import threadpoolctl
     from threadpoolctl import ThreadpoolController
 except ImportError:  # without it the heads run one after another, on BLAS's own threads
-    ThreadpoolController = None
+    threadpoolctl = ThreadpoolController = None
 
 from ..spec import implements
 from ..spec import signatures as S
@@ -235,6 +236,14 @@ class _OneThreadBlas:
     ThreadpoolController makes entering and leaving cheap (10-30 µs, against ~600 µs for a fresh
     ``threadpool_limits``, which looks up the loaded libraries every time). The switch is
     process-wide: while a call is inside, other threads' BLAS calls run on one thread too.
+
+    threadpoolctl 3.8 lets only one Python thread, the first to set a limit on a pthreads
+    OpenBLAS, change its thread count; from any other thread a limit is silently ignored. Calls
+    made from a thread other than the main one then ran on a two-thread BLAS, whose kernels on
+    Haswell and Zen cores split the matrix differently and round differently (5,615 of 12,672
+    float32 elements of one call differed). So the first caller to enter and the last to leave
+    take control first (``clear_controlling_thread(force=True)``, threadpoolctl's own way to hand
+    control over), and entering checks that BLAS really is on one thread.
     """
 
     def __init__(self) -> None:
@@ -250,7 +259,9 @@ class _OneThreadBlas:
             if self._inside == 0:
                 if self._controller is None:
                     self._controller = ThreadpoolController()
+                _take_blas_control()
                 self._limiter = self._controller.limit(limits=1, user_api="blas")
+                _check_one_thread(self._controller)
             self._inside += 1
 
     def __exit__(self, *exc_info: object) -> None:
@@ -259,7 +270,23 @@ class _OneThreadBlas:
         with self._lock:
             self._inside -= 1
             if self._inside == 0:
+                _take_blas_control()
                 self._limiter.restore_original_limits()
+
+
+def _take_blas_control() -> None:
+    """Make this thread the one whose limits OpenBLAS obeys (threadpoolctl ≥ 3.8; no-op before)."""
+    clear = getattr(getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
+def _check_one_thread(controller: Any) -> None:
+    """Raise if a BLAS library did not go to one thread: the bits would then depend on the path."""
+    counts = {lib.internal_api: lib.get_num_threads() for lib in controller.select(user_api="blas").lib_controllers}
+    refused = {name: n for name, n in counts.items() if n not in (1, None)}
+    if refused:
+        raise RuntimeError(f"gptspec.impl.fast: BLAS did not go to one thread ({refused}); results could depend on the path taken")
 
 
 _one_thread_blas = _OneThreadBlas()
