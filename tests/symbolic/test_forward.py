@@ -18,7 +18,7 @@ from gptspec.symbolic.forward import (
 )
 from gptspec.symbolic.trace import recording
 from gptspec.symbolic.weights import shape_only_tokens, shape_only_weights
-from gptspec.verification.loader import load
+from gptspec.target import load
 from tests.helpers import TINY
 
 from . import targets

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from gptspec import Config
-from gptspec.verification.describe import array_summary, describe
+from gptspec.verification.describe import array_summary, counterexample_lines as describe
 
 
 def test_a_tiny_array_is_shown_whole():

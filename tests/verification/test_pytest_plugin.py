@@ -7,9 +7,7 @@ import re
 import subprocess
 import sys
 
-from gptspec.properties import pytest_plugin
 from gptspec.properties.registry import properties
-from gptspec.verification import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILES
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 
@@ -53,6 +51,19 @@ def test_a_target_that_cannot_be_loaded_is_a_usage_error(tmp_path):
     assert "--gptspec-target: no module named 'no_such_module_for_the_plugin'" in done.stderr
 
 
-def test_the_plugin_options_match_the_runner_without_importing_it():
-    assert pytest_plugin.LAYOUT_CHOICES == LAYOUTS and pytest_plugin.FRAMEWORK_CHOICES == FRAMEWORKS
-    assert pytest_plugin.PROFILE_CHOICES == tuple(PROFILES) and pytest_plugin.DEFAULT_TIMEOUT == DEFAULT_TIMEOUT
+def test_loading_the_plugin_imports_neither_hypothesis_nor_the_engine():
+    """pytest loads the plugin in every run where gptspec is installed: it must stay cheap."""
+    probe = ("import sys, gptspec.verification.pytest_plugin as p, pytest; "
+             "print(sorted(m for m in ('hypothesis', 'gptspec.verification.session', 'gptspec.properties.registry') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_a_hang_is_an_error_and_the_run_goes_on(tmp_path):
+    target = pathlib.Path(__file__).resolve().parent / "targets" / "sleeps.py"
+    done = pytest_run(tmp_path, f"--gptspec-target={target}", "--gptspec-profile=quick", "--gptspec-timeout=0.5",
+                      "-m", "gptspec", "-k", "sums_to_one or non_negative")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert len(re.findall(r"FAILED gptspec::softmax\.(sums_to_one|non_negative)", done.stdout)) == 2
+    assert "timed out in softmax: no answer in 0.5 s: killed" in done.stdout

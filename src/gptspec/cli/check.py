@@ -45,7 +45,7 @@ def _load_target(path: str | None) -> Any:
     """The target object, or None; a torch target is refused: shape-only arrays are NumPy arrays."""
     if path is None:
         return None
-    from ..verification import TargetError, detect_framework, load  # only needed with --target
+    from ..target import TargetError, detect_framework, load  # only needed with --target
 
     target = load(path)
     if detect_framework(target.obj, target.provides) == "torch":

@@ -1,8 +1,9 @@
 """``gptspec verify TARGET``: run the property catalogue against a user's implementation.
 
-Exit status: 0 every applicable property passed, 1 one failed (or the target raised or hung),
-2 the target cannot be loaded or the arguments are wrong, 130 interrupted (the partial report
-is printed first).
+Exit status: 0 every applicable property ran to its end and passed, 1 one failed (or the target
+raised, crashed or hung), 2 the target cannot be loaded or the arguments are wrong, 3 the run
+could not finish (its --max-seconds cap, a lost worker), 130 interrupted (the partial report is
+printed first).
 """
 
 from __future__ import annotations
@@ -18,28 +19,42 @@ from .explain import console
 
 
 def add_parser(sub: Any) -> None:
-    from ..verification import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILES
+    from ..verification.choices import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_EXAMPLES
 
     p = sub.add_parser(
         "verify",
         help="run every applicable property against your own implementation",
         description="Run every applicable property of the catalogue against your implementation "
-        "and report what fails, with minimal counterexamples.",
+        "and report what fails, with minimal counterexamples. Your code is loaded and called only in "
+        "processes of its own: if it exits, crashes or hangs, that process is killed and replaced and "
+        "the property it served is reported as an error; nothing it does changes gptspec's reference. "
+        "The properties and the search run in gptspec's processes, spread over --jobs worker processes. "
+        "Each profile runs a fixed number of examples per property, so a seed reproduces a verdict "
+        "exactly, on an idle or a busy machine and for any number of jobs.",
+        epilog="exit status: 0 every applicable property ran to its end and passed; 1 one failed, or "
+        "your code raised, crashed or hung; 2 the target cannot be loaded or an option is wrong; "
+        "3 the run could not finish (--max-seconds reached, a worker lost); 130 interrupted.",
     )
     p.add_argument("target", metavar="TARGET", help="an importable module name or a path to a .py file")
     p.add_argument("--layout", choices=LAYOUTS, default="columns",
                    help="columns: the spec's (tokens are columns); rows: every 2-D tensor transposed (nanoGPT)")
     p.add_argument("--framework", choices=FRAMEWORKS, default=None,
                    help="what your functions take and return (default: torch if the target imports it)")
-    p.add_argument("--profile", choices=tuple(PROFILES), default="default",
-                   help="how hard to search: " + ", ".join(f"{k} ≤ {v.max_examples}" for k, v in PROFILES.items())
+    p.add_argument("--profile", choices=tuple(PROFILE_EXAMPLES), default="default",
+                   help="how hard to search: " + ", ".join(f"{k} {n}" for k, n in PROFILE_EXAMPLES.items())
                    + " examples per property")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run only these properties, families or functions (repeatable, comma-separated, globs)")
     p.add_argument("--skip", action="append", default=[], metavar="NAME", help="skip these (same names as --only)")
     p.add_argument("--seed", type=int, default=None, help="seed of the search (default: a fresh one, printed)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help=f"per-call time limit, 0 for none (default {DEFAULT_TIMEOUT:g})")
+                   help=f"per-call time limit, after which your code's process is killed; 0 for none "
+                   f"(default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes the properties are spread over (default: the usable cores)")
+    p.add_argument("--max-seconds", type=float, default=None, metavar="S",
+                   help="cap on the run's wall time: properties not searched by then are 'not run' and "
+                   "the run exits 3, never 0")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON to FILE")
     p.set_defaults(func=run)
 
@@ -87,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     report = verify(
         args.target, layout=args.layout, framework=args.framework, profile=args.profile,
         only=_names(args.only), skip=_names(args.skip), seed=args.seed,
-        timeout=args.timeout or None, progress=progress,
+        timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
     )
     render(report, out)
     if args.json:

@@ -38,15 +38,15 @@ import numpy as np
 
 from ..properties.registry import PropertyFailure
 from ..spec.signatures import SIGNATURES
-from .loader import TargetError
+from ..target import TargetError
+from .choices import FRAMEWORKS, LAYOUTS
+from .errors import OptionError
 
 __all__ = [
-    "LAYOUTS", "FRAMEWORKS", "ResultTypeError", "Adapted", "adapt", "detect_framework",
+    "LAYOUTS", "FRAMEWORKS", "ResultTypeError", "Adapted", "adapt",
     "to_rows", "from_rows", "array_axes",
 ]
 
-LAYOUTS = ("columns", "rows")
-FRAMEWORKS = ("numpy", "torch")
 
 
 class ResultTypeError(PropertyFailure):
@@ -215,9 +215,9 @@ def adapt(
 ) -> Adapted:
     """The functions ``names`` of ``obj`` behind the layout and framework adapters (and ``guard``)."""
     if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        raise OptionError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if framework not in FRAMEWORKS:
-        raise ValueError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {framework!r}")
+        raise OptionError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {framework!r}")
     if framework == "torch":
         try:
             _torch()
@@ -227,25 +227,3 @@ def adapt(
         label, layout, framework,
         {n: _adapt_function(n, getattr(obj, n), layout, framework, guard) for n in names},
     )
-
-
-def _namespaces(obj: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The module namespace of ``obj`` and the globals every provided function closes over."""
-    spaces = [vars(obj)] if isinstance(obj, types.ModuleType) else []
-    for name in names:
-        fn = getattr(obj, name)
-        fn = getattr(fn, "func", fn)  # functools.partial
-        fn = getattr(fn, "__func__", fn)  # bound method
-        spaces.append(getattr(fn, "__globals__", {}))
-        if type(fn).__module__.split(".")[0] == "torch":  # an nn.Module or other torch callable
-            spaces.append({"torch": sys.modules.get("torch")})
-    return spaces
-
-
-def detect_framework(obj: Any, names: tuple[str, ...]) -> str:
-    """"torch" if the target or the code of its functions imports torch, else "numpy"."""
-    for space in _namespaces(obj, names):
-        for value in list(space.values()):
-            if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "torch":
-                return "torch"
-    return "numpy"

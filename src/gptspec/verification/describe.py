@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["describe", "array_summary", "MAX_WHOLE", "MAX_ENTRIES"]
+__all__ = ["counterexample_lines", "array_summary", "MAX_WHOLE", "MAX_ENTRIES"]
 
 MAX_WHOLE = 8  # arrays with at most this many entries are printed whole
 MAX_ENTRIES = 4  # otherwise at most this many nonzero entries are listed
@@ -76,7 +76,7 @@ def _leaf(value: Any) -> str | None:
     return type(value).__name__
 
 
-def describe(example: Any, label: str = "example") -> list[str]:
+def counterexample_lines(example: Any, label: str = "example") -> list[str]:
     """One line per leaf of ``example``: ``label.field: description``."""
     text = _leaf(example)
     if text is not None:
@@ -90,5 +90,5 @@ def describe(example: Any, label: str = "example") -> list[str]:
     lines = []
     for key, value in items:
         sub = f"{label}{key}" if key.startswith("[") else (key if label == "example" else f"{label}.{key}")
-        lines.extend(describe(value, sub))
+        lines.extend(counterexample_lines(value, sub))
     return lines

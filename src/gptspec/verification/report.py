@@ -17,13 +17,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .loader import SPEC_NAMES
+from ..target import SPEC_NAMES
 
-__all__ = ["STATUSES", "Failure", "PropertyResult", "Report", "render"]
+__all__ = ["STATUSES", "Failure", "PropertyResult", "Report", "render", "failure_lines"]
 
 STATUSES = ("passed", "failed", "error", "not provided", "interrupted", "not run")
-"""failed: the property does not hold. error: the target raised, hung or the property could not
-run. not provided: the target lacks a function the property needs (not a failure)."""
+"""failed: the property does not hold. error: the target raised, crashed, hung, or the property
+could not run. not provided: the target lacks a function the property needs (not a failure).
+interrupted: Ctrl-C ended its search. not run: the run ended before it (Ctrl-C, the run's time
+cap, a lost worker); never counted as passed."""
 
 _STYLE = {"passed": "green", "failed": "bold red", "error": "bold magenta", "not provided": "dim",
           "interrupted": "yellow", "not run": "dim yellow"}
@@ -33,7 +35,7 @@ _STYLE = {"passed": "green", "failed": "bold red", "error": "bold magenta", "not
 class Failure:
     """Why a property failed, on which minimal example, and how to see it again."""
 
-    kind: str  # "does not hold", "raised", "timed out", "property raised"
+    kind: str  # "does not hold", "raised", "timed out", "crashed", "property raised"
     message: str  # expected vs got (the PropertyFailure's message), or the exception
     function: str | None  # the target function that raised or hung, when known
     counterexample: list[str]  # "E: float32[2 3] nonzero: [0,1]=1e+05; 0 elsewhere", ...
@@ -41,9 +43,18 @@ class Failure:
 
     @property
     def heading(self) -> str:
-        """What the counterexample lines are: a hang is not shrunk (each try would hang again)."""
-        what = "the example it hung on" if self.kind == "timed out" else "minimal counterexample"
+        """What the counterexample lines are: a hang or crash is not shrunk (each try would cost a restart)."""
+        what = {"timed out": "the example it hung on", "crashed": "the example it crashed on"}.get(self.kind, "minimal counterexample")
         return f"{what} (spec layout, columns are tokens):"
+
+    def lines(self) -> list[str]:
+        """The failure as plain lines, after its one-line headline: the counterexample and the reproduce command."""
+        return [self.heading, *(f"  {line}" for line in self.counterexample)]
+
+    @property
+    def headline(self) -> str:
+        where = f" in {self.function}" if self.function else ""
+        return f"{self.kind}{where}: {self.message}"
 
 
 @dataclasses.dataclass
@@ -71,7 +82,8 @@ class Report:
     results: list[PropertyResult] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
-    time_limited: bool = True  # False when calls ran off the main thread, without a limit
+    incomplete: bool = False  # some property did not run to its end (the time cap, a lost worker)
+    jobs: int = 1
     notes: list[str] = dataclasses.field(default_factory=list)  # what the target printed or warned in the run
 
     def counts(self) -> dict[str, int]:
@@ -79,15 +91,18 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """Every applicable property passed and the run was complete."""
-        return not self.interrupted and all(r.status in ("passed", "not provided") for r in self.results)
+        """Every applicable property ran to its end and passed."""
+        return not (self.interrupted or self.incomplete) and all(r.status in ("passed", "not provided") for r in self.results)
 
     @property
     def exit_code(self) -> int:
-        """0 when every applicable property passed, 1 when any failed or errored, 130 on Ctrl-C."""
+        """0 every applicable property ran to its end and passed; 1 one failed or errored; 3 the
+        run could not finish; 130 Ctrl-C. (2, the target cannot be loaded, is the front end's.)"""
         if self.interrupted:
             return 130
-        return 0 if self.ok else 1
+        if any(r.status in ("failed", "error") for r in self.results):
+            return 1
+        return 0 if self.ok else 3
 
     def failures(self) -> list[PropertyResult]:
         return [r for r in self.results if r.failure is not None]
@@ -157,25 +172,29 @@ def property_table(report: Report, *, statements: bool = True) -> Table:
     return table
 
 
-def failure_panel(r: PropertyResult) -> Panel:
+def failure_lines(r: PropertyResult) -> list[tuple[str, str]]:
+    """The one layout of a failure, as (style, text) lines: the terminal's panel and the pytest
+    plugin's report both draw it."""
     f = r.failure
     assert f is not None
-    lines = [Text(r.statement, style="italic")]
-    where = f" in {f.function}" if f.function else ""
-    lines.append(Text.assemble((f"{f.kind}{where}: ", "bold"), f.message))
+    lines = [("italic", r.statement), ("", f.headline)]
     if f.counterexample:
-        lines.append(Text(f.heading, style="bold"))
-        lines.extend(Text(f"  {line}") for line in f.counterexample)
-    lines.extend(Text(note, style="dim") for note in r.notes)
-    lines.append(Text.assemble(("reproduce: ", "bold"), (f.reproduce, "cyan")))
+        lines += [("bold", f.heading)] + [("", f"  {line}") for line in f.counterexample]
+    lines += [("dim", note) for note in r.notes]
+    lines.append(("cyan", f"reproduce: {f.reproduce}"))
+    return lines
+
+
+def failure_panel(r: PropertyResult) -> Panel:
+    lines = [Text(text, style=style) for style, text in failure_lines(r)]
     return Panel(Group(*lines), title=f"[{_STYLE[r.status]}]{r.status}: {r.name}", title_align="left")
 
 
 def summary_line(report: Report) -> Text:
     c = report.counts()
     parts = [f"{c[s]} {s}" for s in STATUSES if c[s]]
-    verdict = "interrupted" if report.interrupted else ("PASS" if report.ok else "FAIL")
-    style = "yellow" if report.interrupted else ("bold green" if report.ok else "bold red")
+    verdict = {130: "interrupted", 3: "INCOMPLETE", 0: "PASS"}.get(report.exit_code, "FAIL")
+    style = {130: "yellow", 3: "yellow", 0: "bold green"}.get(report.exit_code, "bold red")
     return Text.assemble(
         (verdict, style),
         f" {report.target} ({report.layout}, {report.framework}, profile {report.profile}, seed {report.seed}): "
@@ -191,6 +210,6 @@ def render(report: Report, console: Console) -> None:
         console.print(failure_panel(r))
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"))
-    if not report.time_limited:
-        console.print(Text("note: calls ran off the main thread, without the per-call time limit", style="dim"))
+    if report.incomplete and not report.interrupted:
+        console.print(Text("note: the run could not finish: the properties marked 'not run' were not searched", style="yellow"))
     console.print(summary_line(report))

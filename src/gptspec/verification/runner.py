@@ -1,14 +1,18 @@
-"""The verify runner: every applicable property of the catalogue, run against one target.
+"""One property against one target: a fixed, seeded search and the result it ends in.
 
-For each selected property the runner builds its Hypothesis test (``Property.hypothesis_test``)
-on the adapted target, seeded with the run's seed (so ``--only P --seed S`` replays exactly the
-search that found a failure), and turns the outcome into a :class:`~.report.PropertyResult`:
+For each property the runner builds its Hypothesis test (``Property.hypothesis_test``) on the
+target, seeded with the run's seed and with the profile's fixed number of examples, and turns
+the outcome into a :class:`~.report.PropertyResult`:
 
 - the property raised :class:`PropertyFailure` → failed, with the shrunk counterexample;
-- a target function raised, or hung past the per-call limit → error, naming the function;
+- a target function raised → error, naming the function and the target's line;
+- the target's process crashed or gave no answer in time (:mod:`.isolation`) → error, with what
+  happened and the example it happened on (not shrunk: each try would cost a restart);
 - the target lacks a function the property needs → not provided (not a failure).
 
-Ctrl-C stops the run between two examples and returns the partial report.
+No clock decides anything: the same target, seed, profile and options give the same statuses,
+example counts and counterexamples on an idle or a busy machine. Ctrl-C ends the search
+("interrupted"); a run's own time cap, if one is set, ends it as "not run".
 """
 
 from __future__ import annotations
@@ -16,11 +20,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import fnmatch
-import os
-import random
 import shlex
 import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -28,22 +29,20 @@ import numpy as np
 from hypothesis import HealthCheck, Verbosity, seed as hypothesis_seed
 from hypothesis import settings as Settings
 
-from ..properties.registry import Property, PropertyFailure, properties
-from ..spec import SpecError
-from .adapters import Adapted, Plan, adapt, detect_framework
-from .describe import describe
-from .guard import Guard
-from .loader import SPEC_NAMES, Target, load
-from .report import Failure, PropertyResult, Report
-from .timeouts import CallTimeout, can_limit
+from ..properties.registry import Property, PropertyFailure
+from ..target import SPEC_NAMES
+from .adapters import Plan
+from .choices import DEFAULT_TIMEOUT, PROFILE_EXAMPLES, SHRINK_TRIES
+from .describe import counterexample_lines
+from .errors import SelectionError
+from .guard import exception_text, raised_by
+from .isolation import CallTimeout, TargetCrashed
+from .report import Failure, PropertyResult
 
-__all__ = ["Profile", "PROFILES", "SelectionError", "Progress", "select", "verify", "run_property", "reproducer", "DEFAULT_TIMEOUT"]
-
-DEFAULT_TIMEOUT = 5.0
-"""Seconds one call of a target function may take before it counts as hanging."""
-
-MIN_SHARE = 0.1
-"""Seconds of search every property gets even when earlier ones used up the run's budget."""
+__all__ = [
+    "Profile", "PROFILES", "SelectionError", "OutOfTime", "Progress", "select", "run_property",
+    "reproducer", "as_arguments", "DEFAULT_TIMEOUT",
+]
 
 MAX_LINES = 24
 """Lines of a counterexample in the report (a two-layer model's weights alone are 30)."""
@@ -51,31 +50,17 @@ MAX_LINES = 24
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """How hard to search: examples per property, and seconds of search for the whole run.
-
-    ``seconds`` (None: no limit) is shared among the applicable properties as the run goes: each
-    gets what is left divided by the properties still to run, so time a quick property does not
-    use passes to the slow ones. A budget only ends a search that has found nothing yet; a
-    failure is then shrunk for at most ``shrink_seconds``. With ``--only P`` the one property gets
-    the whole budget, so a reproduce command searches at least as far as the run that found the
-    failure.
-    """
+    """How hard to search: a fixed number of examples per property, and of tries to shrink a
+    failure, whatever the clock says."""
 
     name: str
     max_examples: int
-    seconds: float | None
-    shrink_seconds: float | None  # per failing property
-
-    def share(self, spent: float, left: int) -> float | None:
-        """The budget of the next property after ``spent`` seconds, with ``left`` still to run."""
-        if self.seconds is None:
-            return None
-        return max((self.seconds - spent) / max(left, 1), MIN_SHARE)
+    max_shrinks: int  # tries after the first failure; then the smallest failing example found is reported
 
     def settings(self) -> Settings:
         return Settings(
             max_examples=self.max_examples,
-            deadline=None,  # the per-call time limit replaces Hypothesis's deadline
+            deadline=None,  # the per-call limit of the target's process replaces Hypothesis's deadline
             database=None,  # --seed alone reproduces a run; nothing is written to the user's disk
             derandomize=False,  # the seed is set per property with hypothesis.seed
             print_blob=False,
@@ -85,26 +70,15 @@ class Profile:
         )
 
 
-PROFILES: dict[str, Profile] = {
-    p.name: p
-    for p in (
-        Profile("quick", max_examples=10, seconds=3.0, shrink_seconds=1.5),
-        Profile("default", max_examples=40, seconds=12.0, shrink_seconds=4.0),
-        Profile("thorough", max_examples=500, seconds=None, shrink_seconds=60.0),
-    )
-}
+PROFILES: dict[str, Profile] = {name: Profile(name, n, SHRINK_TRIES[name]) for name, n in PROFILE_EXAMPLES.items()}
 
 
-class SelectionError(SpecError):
-    """An ``--only``/``--skip`` name that names no property, family or spec function."""
+class OutOfTime(BaseException):
+    """Raised between examples once the run's own time cap (``max_seconds``) has passed."""
 
 
-class _BudgetSpent(BaseException):
-    """Raised between passing examples once a property's time budget is spent."""
-
-
-class _ShrinkBudgetSpent(BaseException):
-    """Raised between shrink steps once shrinking a failure has taken its time."""
+class _ShrinkingDone(BaseException):
+    """Raised before a try once shrinking a failure has had its profile's number of tries."""
 
 
 class Progress(Protocol):
@@ -157,20 +131,27 @@ def select(catalogue: Sequence[Property], only: Iterable[str] = (), skip: Iterab
 
 
 class _Recorder:
-    """Counts a property's examples, keeps a copy of the last one and of the last failing one,
-    and ends the search when the budget (nothing found yet) or the shrink budget is spent."""
+    """Counts a property's examples, keeps a copy of the last one (the one a crash or hang
+    happened on) and of the last failing one (while shrinking, the smallest failure found so
+    far); ends shrinking after ``max_shrinks`` tries and the search at the run's time cap."""
 
-    def __init__(self, guard: Guard, budget: float | None, shrink_budget: float | None, progress: Progress) -> None:
-        self.guard, self.budget, self.shrink_budget, self.progress = guard, budget, shrink_budget, progress
+    def __init__(self, progress: Progress, max_shrinks: int, deadline: float | None) -> None:
+        self.progress, self.max_shrinks, self.deadline = progress, max_shrinks, deadline
         self.count = 0
+        self.shrinks = 0
         self.last: Any = None
-        self.failure: tuple[Any, BaseException, str | None] | None = None  # example, exception, function
-        self.first_failure: float | None = None
+        self.failure: tuple[Any, BaseException] | None = None
         self.started = time.perf_counter()
 
     def seen(self, example: Any) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise OutOfTime
+        if self.failure is not None:
+            if self.shrinks >= self.max_shrinks:
+                raise _ShrinkingDone
+            self.shrinks += 1
         self.count += 1
-        try:  # a copy, in case the target writes into its arguments
+        try:  # a copy, in case the property writes into it
             self.last = copy.deepcopy(example)
         except Exception:
             self.last = example
@@ -178,31 +159,13 @@ class _Recorder:
 
     def wrap(self, body: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
         def recorded(impl: Any, example: Any) -> None:
-            now = time.perf_counter()
-            if self.first_failure is not None and self.shrink_budget is not None:
-                if now - self.first_failure > self.shrink_budget:
-                    raise _ShrinkBudgetSpent
             try:
                 body(impl, example)
-            except BaseException as exc:
-                self.failure = (self.last, exc, self.guard.raised_by(exc))
-                self.first_failure = self.first_failure or time.perf_counter()
+            except Exception as exc:
+                self.failure = (self.last, exc)
                 raise
-            if self.budget is not None and self.failure is None and now - self.started > self.budget:
-                raise _BudgetSpent
 
         return recorded
-
-
-def _where(exc: BaseException) -> str:
-    """' (file.py line N)': the innermost frame outside gptspec and installed libraries ('' without a traceback)."""
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    frames = traceback.extract_tb(exc.__traceback__)
-    outside = [f for f in frames if not f.filename.startswith(here) and "site-packages" not in f.filename]
-    if not frames:
-        return ""
-    frame = (outside or frames)[-1]
-    return f" ({os.path.basename(frame.filename)} line {frame.lineno})"
 
 
 def as_arguments(prop: Property, example: Any) -> Any:
@@ -220,70 +183,76 @@ def as_arguments(prop: Property, example: Any) -> Any:
     return dict(zip(names, example))
 
 
-def _failure(exc: BaseException, function: str | None, example: Any, reproduce: str) -> tuple[str, Failure]:
-    """The status and failure record for an exception, raised by ``function`` of the target if known."""
-    lines = describe(example) if example is not None else []
+def _failure(exc: BaseException, example: Any, reproduce: str) -> tuple[str, Failure]:
+    """The status and failure record for the exception a search ended with."""
+    lines = counterexample_lines(example) if example is not None else []
     if len(lines) > MAX_LINES:  # a model's weights: the first layer tells the story
         lines = lines[: MAX_LINES - 1] + [f"… and {len(lines) - MAX_LINES + 1} more tensors"]
+    function = raised_by(exc)
     if isinstance(exc, CallTimeout):
         return "error", Failure("timed out", str(exc), function, lines, reproduce)
+    if isinstance(exc, TargetCrashed):
+        return "error", Failure("crashed", str(exc), function, lines, reproduce)
     if isinstance(exc, PropertyFailure):
         return "failed", Failure("does not hold", str(exc), None, lines, reproduce)
     kind = "raised" if function is not None else "property raised"
-    return "error", Failure(kind, f"{type(exc).__name__}: {exc}{_where(exc)}", function, lines, reproduce)
+    return "error", Failure(kind, exception_text(exc), function, lines, reproduce)
 
 
 def run_property(
     prop: Property,
-    impl: Adapted,
-    guard: Guard,
+    impl: Any,
     profile: Profile,
     seed: int,
     reproduce: str,
     progress: Progress | None = None,
-    budget: float | None = None,
+    *,
+    notes: Callable[[], list[str]] = list,
+    deadline: float | None = None,
 ) -> PropertyResult:
-    """Search for a counterexample to ``prop`` on ``impl`` (Ctrl-C: status "interrupted").
+    """Search ``profile.max_examples`` examples for a counterexample to ``prop`` on ``impl``, and
+    shrink a failure for at most ``profile.max_shrinks`` tries.
 
-    ``budget`` seconds end a search that has found nothing; ``profile.shrink_seconds`` end the
-    shrinking of one that has, keeping the smallest failing example found by then.
+    ``impl`` has the spec's functions in the columns layout (a :class:`.isolation.Remote` in a
+    verify run); ``notes()`` says what the target printed or warned meanwhile; ``deadline``
+    (``time.monotonic()`` seconds, None: none) is the run's own time cap: past it the search
+    ends and the property is "not run", never "passed". Ctrl-C: status "interrupted".
     """
     progress = progress or _Silent()
     result = PropertyResult(prop.name, prop.family, prop.statement, prop.needs, "passed")
     if not prop.applies_to(impl):
         result.status = "not provided"
         return result
-    guard.reset()
-    recorder = _Recorder(guard, budget, profile.shrink_seconds, progress)
+    recorder = _Recorder(progress, profile.max_shrinks, deadline)
     watched = dataclasses.replace(prop, body=recorder.wrap(prop.body))
     test = hypothesis_seed(seed)(watched.hypothesis_test(impl, settings=profile.settings(), on_example=recorder.seen))
     shrink_note = []
     try:
         test()
-    except _BudgetSpent:
-        pass
     except KeyboardInterrupt:
         result.status = "interrupted"
-    except _ShrinkBudgetSpent:
+    except OutOfTime:
+        result.status = "not run"
+    except _ShrinkingDone:
         assert recorder.failure is not None
-        example, exc, function = recorder.failure
-        result.status, result.failure = _failure(exc, function, as_arguments(prop, example), reproduce)
-        shrink_note = [f"shrinking stopped after {profile.shrink_seconds:g} s: the smallest failing example found by then"]
-    except CallTimeout as exc:
-        result.status, result.failure = _failure(exc, guard.timed_out, as_arguments(prop, recorder.last), reproduce)
+        example, exc = recorder.failure
+        result.status, result.failure = _failure(exc, as_arguments(prop, example), reproduce)
+        shrink_note = [f"shrinking stopped after {profile.max_shrinks} tries: the smallest failing example found by then"]
+    except (CallTimeout, TargetCrashed) as exc:  # not shrunk: the example it happened on
+        result.status, result.failure = _failure(exc, as_arguments(prop, recorder.last), reproduce)
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
         example = as_arguments(prop, recorder.last) if recorder.count else None
-        result.status, result.failure = _failure(exc, guard.raised_by(exc), example, reproduce)
+        result.status, result.failure = _failure(exc, example, reproduce)
     finally:
         result.examples = recorder.count
         result.seconds = time.perf_counter() - recorder.started
-        result.notes = guard.notes() + shrink_note
+        result.notes = notes() + shrink_note
     return result
 
 
-def reproducer(target: Target, layout: str, framework: str, profile: str, timeout: float | None, seed: int) -> Callable[[str], str]:
+def reproducer(label: str, layout: str, framework: str, profile: str, timeout: float | None, seed: int) -> Callable[[str], str]:
     """The one-line command that reruns one property of this run on the same examples."""
-    parts = ["gptspec", "verify", shlex.quote(target.label)]
+    parts = ["gptspec", "verify", shlex.quote(label)]
     if layout != "columns":
         parts += ["--layout", layout]
     if framework != "numpy":
@@ -294,61 +263,3 @@ def reproducer(target: Target, layout: str, framework: str, profile: str, timeou
         parts += ["--timeout", f"{timeout or 0:g}"]
     prefix = " ".join(parts)
     return lambda name: f"{prefix} --only {shlex.quote(name)} --seed {seed}"
-
-
-def verify(
-    target: Any,
-    *,
-    layout: str = "columns",
-    framework: str | None = None,
-    profile: str = "default",
-    only: Iterable[str] = (),
-    skip: Iterable[str] = (),
-    seed: int | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
-    progress: Progress | None = None,
-) -> Report:
-    """Run every applicable property of the catalogue against ``target`` and return the report.
-
-    ``target`` is a module name, a path to a ``.py`` file, or any object with some of the spec's
-    functions. ``layout`` is "columns" (the spec's) or "rows"; ``framework`` "numpy" or "torch"
-    (None: detected from what the target imports); ``profile`` "quick", "default" or
-    "thorough"; ``seed`` fixes the search (None: a fresh one, printed in the report);
-    ``timeout`` is the per-call limit in seconds (None: no limit).
-    """
-    if profile not in PROFILES:
-        raise SelectionError(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}")
-    loaded = load(target)
-    framework = framework or detect_framework(loaded.obj, loaded.provides)
-    guard = Guard(timeout)
-    impl = adapt(loaded.obj, loaded.provides, layout=layout, framework=framework, label=loaded.label, guard=guard)
-    chosen = select(properties(), only, skip)
-    seed = random.SystemRandom().randrange(1_000_000) if seed is None else int(seed)
-    reproduce = reproducer(loaded, layout, framework, profile, timeout, seed)
-    report = Report(loaded.label, layout, framework, profile, seed, loaded.provides, loaded.missing,
-                    time_limited=bool(timeout) and can_limit())
-    progress = progress or _Silent()
-    started = time.perf_counter()
-    progress.start(len(chosen))
-    left = sum(p.applies_to(impl) for p in chosen)
-    try:
-        for prop in chosen:
-            progress.begin(prop.name)
-            budget = PROFILES[profile].share(time.perf_counter() - started, left)
-            result = run_property(prop, impl, guard, PROFILES[profile], seed, reproduce(prop.name), progress, budget)
-            left -= result.status != "not provided"
-            report.results.append(result)
-            progress.end(result)
-            if result.status == "interrupted":
-                raise KeyboardInterrupt
-    except KeyboardInterrupt:  # between or during properties: keep what was found so far
-        report.interrupted = True
-        done = {r.name for r in report.results}
-        report.results.extend(
-            PropertyResult(p.name, p.family, p.statement, p.needs, "not run") for p in chosen if p.name not in done
-        )
-    finally:
-        progress.stop()
-        report.seconds = time.perf_counter() - started
-        report.notes = guard.run_notes()
-    return report

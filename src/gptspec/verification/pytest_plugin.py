@@ -1,17 +1,19 @@
 """pytest plugin: ``pytest --gptspec-target=pkg.module`` runs each property as its own test item.
 
 Inert unless ``--gptspec-target`` is given: it then adds one item per property of the catalogue
-(marked ``gptspec``; ``-m gptspec`` runs only those), runs each with the same runner as
-``gptspec verify`` and fails it with the same counterexample and reproduce command. A property
-whose functions the target lacks is skipped with the reason "not provided: needs ...".
+(marked ``gptspec``; ``-m gptspec`` runs only those) and runs each on the same engine as
+``gptspec verify``: a :class:`~.session.Session` per pytest process, so the target runs in a
+process of its own (one per xdist worker), with the profile's fixed number of examples and the
+run's seed. A failure is drawn in the same layout as the command's (:func:`.report.failure_lines`)
+with the same reproduce command. A property whose functions the target lacks is skipped with the
+reason "not provided: needs ...".
 
-Under pytest-xdist (``-n auto``) every worker loads the target and runs its share of the
-properties; the controller hands its seed to the workers, so one seed covers the whole run.
-Workers run tests on their main thread, so the per-call time limit holds there too. Each item
-gets an equal share of the profile's time budget (``gptspec verify`` passes unused time on).
+Under pytest-xdist (``-n auto``) the controller hands its seed to the workers, so one seed
+covers the whole run, and each property's verdict is the same whichever worker runs it.
 
 Nothing heavy is imported unless the option is given: the plugin is loaded by every pytest run
-in an environment where gptspec is installed.
+in an environment where gptspec is installed. Its choices come from the engine's own constants,
+read only when the options are added (cheap modules: no NumPy, no Hypothesis).
 """
 
 from __future__ import annotations
@@ -23,27 +25,26 @@ from typing import Any
 
 import pytest
 
-LAYOUT_CHOICES = ("columns", "rows")
-FRAMEWORK_CHOICES = ("numpy", "torch")
-PROFILE_CHOICES = ("quick", "default", "thorough")
-DEFAULT_TIMEOUT = 5.0  # the runner's values, repeated so that loading the plugin stays cheap (a test keeps them equal)
 MARK = "gptspec"
-_STATE = pytest.StashKey[dict[str, Any]]()
+_SESSION = pytest.StashKey[Any]()
+_SEED = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from .choices import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_NAMES
+
     group = parser.getgroup("gptspec", "gptspec: the property catalogue against an implementation")
     group.addoption("--gptspec-target", default=None, metavar="TARGET",
                     help="module name or .py path of the implementation to verify (turns the plugin on)")
-    group.addoption("--gptspec-layout", choices=LAYOUT_CHOICES, default="columns",
+    group.addoption("--gptspec-layout", choices=LAYOUTS, default="columns",
                     help="columns (the spec's) or rows (every 2-D tensor transposed)")
-    group.addoption("--gptspec-framework", choices=FRAMEWORK_CHOICES, default=None,
+    group.addoption("--gptspec-framework", choices=FRAMEWORKS, default=None,
                     help="numpy or torch (default: detected from what the target imports)")
-    group.addoption("--gptspec-profile", choices=PROFILE_CHOICES, default="default",
+    group.addoption("--gptspec-profile", choices=PROFILE_NAMES, default="default",
                     help="how many examples per property: quick, default, thorough")
     group.addoption("--gptspec-seed", type=int, default=None, help="seed of the search (default: a fresh one)")
     group.addoption("--gptspec-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                    help="per-call time limit (0: none)")
+                    help="per-call time limit, after which the target's process is killed (0: none)")
 
 
 def _target(config: pytest.Config) -> str | None:
@@ -59,39 +60,39 @@ def pytest_configure(config: pytest.Config) -> None:
     target = _target(config)
     if not target:
         return
-    from ..verification import TargetError, adapt, detect_framework, load
-    from ..verification.guard import Guard
+    from ..target import TargetError
+    from .session import Options, Session
 
-    try:
-        loaded = load(target)
-    except TargetError as exc:
-        raise pytest.UsageError(f"--gptspec-target: {exc}") from None
     worker_input = getattr(config, "workerinput", {})
     seed = worker_input.get("gptspec_seed", config.getoption("gptspec_seed"))
     if seed is None:
         seed = random.SystemRandom().randrange(1_000_000)
-    framework = config.getoption("gptspec_framework") or detect_framework(loaded.obj, loaded.provides)
-    guard = Guard(config.getoption("gptspec_timeout") or None)
-    layout = config.getoption("gptspec_layout")
-    impl = adapt(loaded.obj, loaded.provides, layout=layout, framework=framework, label=loaded.label, guard=guard)
-    config.stash[_STATE] = dict(target=loaded, impl=impl, guard=guard, seed=seed, framework=framework, layout=layout)
+    options = Options(layout=config.getoption("gptspec_layout"), framework=config.getoption("gptspec_framework"),
+                      profile=config.getoption("gptspec_profile"), timeout=config.getoption("gptspec_timeout") or None)
+    try:
+        session = Session(target, options, seed)
+    except TargetError as exc:
+        raise pytest.UsageError(f"--gptspec-target: {exc}") from None
+    config.stash[_SESSION] = session
+    config.stash[_SEED] = seed
+    config.add_cleanup(session.close)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker searches with the controller's seed."""
-    state = node.config.stash.get(_STATE, None)
-    if state is not None:
-        node.workerinput["gptspec_seed"] = state["seed"]
+    seed = node.config.stash.get(_SEED, None)
+    if seed is not None:
+        node.workerinput["gptspec_seed"] = seed
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    state = config.stash.get(_STATE, None)
-    if state is None:
+    session = config.stash.get(_SESSION, None)
+    if session is None:
         return None
-    return (f"gptspec: verifying {state['target'].label} ({state['layout']}, {state['framework']}, "
-            f"profile {config.getoption('gptspec_profile')}, seed {state['seed']}); "
-            f"provides {', '.join(state['target'].provides)}")
+    loaded = session.loaded
+    return (f"gptspec: verifying {loaded.label} ({session.options.layout}, {loaded.framework}, "
+            f"profile {session.options.profile}, seed {session.seed}); provides {', '.join(loaded.provides)}")
 
 
 class PropertyFailed(Exception):
@@ -111,32 +112,24 @@ class PropertyItem(pytest.Item):
         self.add_marker(MARK)
 
     def runtest(self) -> None:
-        from ..verification.runner import PROFILES, reproducer, run_property
-
-        state = self.config.stash[_STATE]
-        profile = self.config.getoption("gptspec_profile")
-        reproduce = reproducer(state["target"], state["layout"], state["framework"], profile,
-                               self.config.getoption("gptspec_timeout"), state["seed"])
-        result = run_property(self.prop, state["impl"], state["guard"], PROFILES[profile], state["seed"],
-                              reproduce(self.prop.name), budget=state["budget"])
+        session = self.config.stash[_SESSION]
+        result = session.run(self.prop)
         if result.status == "interrupted":
             raise KeyboardInterrupt
         if result.status == "not provided":
-            missing = [n for n in self.prop.needs if n not in state["target"].provides]
+            missing = [n for n in self.prop.needs if n not in session.loaded.provides]
             pytest.skip(f"not provided: {self.prop.name} needs {', '.join(missing)}")
         if result.failure is not None:
             raise PropertyFailed(result)
+        if result.status != "passed":  # never a pass for a search that did not run to its end
+            pytest.fail(f"{self.prop.name}: {result.status}", pytrace=False)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if not isinstance(excinfo.value, PropertyFailed):
             return str(super().repr_failure(excinfo))
-        r = excinfo.value.result
-        f = r.failure
-        where = f" in {f.function}" if f.function else ""
-        lines = [f"{f.kind}{where}: {f.message}", f"property: {r.statement}", f.heading]
-        lines += [f"  {line}" for line in f.counterexample] + r.notes
-        lines.append(f"reproduce: {f.reproduce}")
-        return "\n".join(lines)
+        from .report import failure_lines
+
+        return "\n".join(text for _, text in failure_lines(excinfo.value.result))
 
     def reportinfo(self) -> tuple[Any, int, str]:
         body = self.prop.body
@@ -147,13 +140,9 @@ class PropertyItem(pytest.Item):
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Add one item per property (before ``-m``/``-k`` deselect), in the catalogue's order."""
-    if _STATE not in config.stash:
+    if _SESSION not in config.stash:
         return
-    from ..verification.runner import PROFILES
-    from .registry import properties
+    from ..properties.registry import properties
 
-    state = config.stash[_STATE]
-    applicable = sum(p.applies_to(state["impl"]) for p in properties())
-    state["budget"] = PROFILES[config.getoption("gptspec_profile")].share(0.0, applicable)
     for prop in properties():
         items.append(PropertyItem.from_parent(session, name=prop.name, nodeid=f"gptspec::{prop.name}", prop=prop))

@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from gptspec.verification import SPEC_NAMES, TargetError, load
+from gptspec.target import SPEC_NAMES, TargetError, load
 
 
 def write(path, text):

@@ -1,0 +1,261 @@
+"""A verify run: the target in its own process, the selected properties, spread over the cores.
+
+:class:`Session` is what every front end holds — ``gptspec verify`` and :func:`verify`, each
+worker of ``--jobs``, and each process of the pytest plugin (one per xdist worker): one target
+process (:mod:`.isolation`), what it provides, the search profile and seed, and the reproduce
+command. :func:`verify` runs the properties on one session in this process (``jobs=1``) or on one
+session per worker process (``jobs > 1``, default: the usable cores), streaming each result to
+the progress display as it comes. Each property's search depends only on the target, the seed,
+the profile and the options, so the verdict is the same for any number of jobs.
+
+Exit statuses (:attr:`.report.Report.exit_code`): 0 every applicable property ran to its end and
+passed; 1 one failed or errored (the target raised, crashed or hung); 2 the target cannot be
+loaded or an option is wrong (raised here as :class:`~gptspec.target.TargetError` or
+:class:`.runner.OptionError`); 3 the run could not finish (its time cap, a worker lost); 130
+interrupted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
+import random
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..properties.registry import Property, get, properties
+from ..target import address
+from .adapters import FRAMEWORKS, LAYOUTS
+from .guard import Noise, add_noise, noise_lines
+from .isolation import Child, Loaded, Remote, Setup, TargetProcess, orphan_guard
+from .report import PropertyResult, Report
+from .errors import OptionError
+from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, _Silent, reproducer, run_property, select
+
+__all__ = ["Options", "Session", "verify", "usable_cores"]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How a target is verified: its layout and framework, the search profile, the per-call limit."""
+
+    layout: str = "columns"
+    framework: str | None = None  # None: detected from what the target imports
+    profile: str = "default"
+    timeout: float | None = DEFAULT_TIMEOUT  # seconds per call; None: no limit
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise OptionError(f"unknown profile {self.profile!r}; profiles: {', '.join(PROFILES)}")
+        if self.layout not in LAYOUTS:
+            raise OptionError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+        if self.framework is not None and self.framework not in FRAMEWORKS:
+            raise OptionError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {self.framework!r}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise OptionError(f"the per-call timeout must be positive seconds (or None), got {self.timeout!r}")
+
+
+class Session:
+    """One target process and what running a property against it needs."""
+
+    def __init__(self, target: Any, options: Options, seed: int) -> None:
+        self.options, self.seed = options, seed
+        self.noise: dict[str, Noise] = {}  # what the target printed or warned during the last property
+        self.process = TargetProcess(Setup(address(target), options.layout, options.framework, options.timeout))
+        self.impl = Remote(self.process)  # starts the process: TargetError if the target cannot be loaded
+        loaded = self.loaded
+        self.reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed)
+
+    @property
+    def loaded(self) -> Loaded:
+        assert self.process.loaded is not None
+        return self.process.loaded
+
+    def run(self, prop: Property, progress: Progress | None = None, deadline: float | None = None) -> PropertyResult:
+        """Search for a counterexample to ``prop`` on the target (see :func:`.runner.run_property`);
+        what the target printed or warned meanwhile is in the result's notes and :attr:`noise`."""
+        self.noise = {}
+
+        def notes() -> list[str]:
+            self.noise = self.process.take_noise()
+            return noise_lines(self.noise)
+
+        return run_property(prop, self.impl, PROFILES[self.options.profile], self.seed, self.reproduce(prop.name),
+                            progress, notes=notes, deadline=deadline)
+
+    def close(self) -> None:
+        self.process.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _not_run(prop: Property, status: str = "not run") -> PropertyResult:
+    return PropertyResult(prop.name, prop.family, prop.statement, prop.needs, status)
+
+
+# ---------------------------------------------------------------------------------------------
+# --jobs: one session per worker process
+
+
+def _work(conn: multiprocessing.connection.Connection, target: Any, options: Options, seed: int) -> None:
+    """A worker process: a session of its own, then one property per request until told to stop."""
+    orphan_guard()
+    try:
+        session = Session(target, options, seed)
+    except BaseException as exc:  # noqa: BLE001 - the main process loaded the same target a moment ago
+        conn.send(("load_error", str(exc)))
+        return
+    conn.send(("ready", session.loaded))
+    with session:
+        try:
+            while True:
+                message = conn.recv()
+                if message[0] != "run":
+                    return
+                _, name, deadline = message
+                conn.send(("result", session.run(get(name), deadline=deadline), session.noise))
+        except (EOFError, OSError):  # the main process is gone, or ended the run
+            return
+
+
+def _run_on_workers(
+    applicable: list[Property], target: Any, options: Options, seed: int, jobs: int,
+    progress: Progress, deadline: float | None, report: Report, noise: dict[str, Noise],
+) -> dict[str, PropertyResult]:
+    """Every applicable property on ``jobs`` worker processes, each result streamed as it comes."""
+    results: dict[str, PropertyResult] = {}
+    waiting = list(reversed(applicable))  # popped from the end: the catalogue's order
+    workers = [Child(_work, (target, options, seed), f"worker {i + 1}", daemon=False) for i in range(jobs)]
+    serving: dict[Any, tuple[Child, Property]] = {}
+
+    def hand_out(worker: Child) -> None:
+        if waiting:
+            prop = waiting.pop()
+            worker.send(("run", prop.name, deadline))
+            serving[worker.connection] = (worker, prop)
+
+    try:
+        for worker in workers:
+            worker.start()
+            hand_out(worker)
+        while serving:
+            for conn in multiprocessing.connection.wait(list(serving)):
+                worker, prop = serving.pop(conn)
+                try:
+                    reply = worker.receive(None)
+                    assert reply is not None
+                    _, result, its_noise = reply
+                except (EOFError, OSError):  # a worker lost: not the target, which has its own process
+                    report.incomplete = True
+                    result, its_noise = _not_run(prop), {}
+                    worker.end()
+                    worker.start()
+                results[prop.name] = result
+                add_noise(noise, its_noise)
+                progress.end(result)
+                hand_out(worker)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        for _, prop in serving.values():
+            results[prop.name] = _not_run(prop, "interrupted")
+    finally:
+        for worker in workers:
+            if report.interrupted:
+                worker.end()  # its target process dies with it
+            else:
+                worker.close()
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+
+def verify(
+    target: Any,
+    *,
+    layout: str = "columns",
+    framework: str | None = None,
+    profile: str = "default",
+    only: Iterable[str] = (),
+    skip: Iterable[str] = (),
+    seed: int | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    jobs: int | None = 1,
+    max_seconds: float | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Run every applicable property of the catalogue against ``target`` and return the report.
+
+    ``target`` is a module name, a path to a ``.py`` file, or a picklable object with some of the
+    spec's functions; it is loaded and called only in processes of its own. ``layout`` is
+    "columns" (the spec's) or "rows"; ``framework`` "numpy" or "torch" (None: detected from what
+    the target imports); ``profile`` "quick", "default" or "thorough" (a fixed number of
+    examples per property); ``seed`` fixes the search (None: a fresh one, printed in the
+    report), and a seed reproduces a verdict exactly; ``timeout`` is the per-call limit in seconds
+    (None: no limit); ``jobs`` the worker processes (None: the usable cores); ``max_seconds`` an
+    optional cap on the run's wall time: hitting it leaves properties "not run" and the run
+    incomplete (exit status 3), never passed.
+    """
+    options = Options(layout, framework, profile, timeout)
+    jobs = usable_cores() if jobs is None else int(jobs)
+    if jobs < 1:
+        raise OptionError(f"jobs must be at least 1, got {jobs}")
+    chosen = select(properties(), only, skip)
+    seed = random.SystemRandom().randrange(1_000_000) if seed is None else int(seed)
+    progress = progress or _Silent()
+    started = time.perf_counter()
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    session = Session(target, options, seed)
+    loaded = session.loaded
+    report = Report(loaded.label, layout, loaded.framework, profile, seed, loaded.provides, loaded.missing, jobs=jobs)
+    applicable = [p for p in chosen if p.applies_to(session.impl)]
+    results = {p.name: _not_run(p, "not provided") for p in chosen if p not in applicable}
+    noise: dict[str, Noise] = {}
+    progress.start(len(chosen))
+    try:
+        if jobs == 1 or len(applicable) <= 1:
+            with session:
+                results.update(_run_here(applicable, session, progress, deadline, report, noise))
+        else:
+            session.close()
+            results.update(_run_on_workers(applicable, target, options, seed, min(jobs, len(applicable)),
+                                           progress, deadline, report, noise))
+    finally:
+        progress.stop()
+        report.notes = noise_lines(noise)
+        report.results = [results.get(p.name) or _not_run(p) for p in chosen]
+        report.incomplete = report.incomplete or any(r.status == "not run" for r in report.results)
+        report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run_here(applicable: list[Property], session: Session, progress: Progress, deadline: float | None,
+              report: Report, noise: dict[str, Noise]) -> dict[str, PropertyResult]:
+    """Every applicable property on ``session``, in this process, one after another."""
+    results: dict[str, PropertyResult] = {}
+    try:
+        for prop in applicable:
+            progress.begin(prop.name)
+            result = session.run(prop, progress, deadline)
+            results[prop.name] = result
+            add_noise(noise, session.noise)
+            progress.end(result)
+            if result.status == "interrupted":
+                report.interrupted = True
+                break
+    except KeyboardInterrupt:  # between two properties
+        report.interrupted = True
+    return results

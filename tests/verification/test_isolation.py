@@ -1,0 +1,131 @@
+"""The target's own process: nothing a target does ends the run, hangs it past --timeout, fakes a
+pass or changes the verifier; each crash is an error naming what happened and on which example."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import gptspec.impl
+from gptspec.verification import CallTimeout, TargetCrashed, TargetProcess, verify
+from gptspec.verification.isolation import Setup
+from gptspec.target import address
+
+TARGETS = pathlib.Path(__file__).resolve().parent / "targets"
+
+
+def only_sums(target, **options):
+    return verify(TARGETS / target, profile="quick", seed=0, only=["softmax.sums_to_one"], **options)
+
+
+@pytest.mark.parametrize("target, how", [("exits.py", "exited with status 0"), ("segfaults.py", "killed by SIGSEGV")])
+def test_a_target_that_exits_or_dies_is_an_error_saying_how_and_the_run_goes_on(target, how):
+    report = verify(TARGETS / target, profile="quick", seed=0, only=["softmax.sums_to_one", "softmax.non_negative"])
+    assert [r.status for r in report.results] == ["error", "error"]  # the second property got a fresh process
+    for result in report.results:
+        f = result.failure
+        assert (f.kind, f.function, f.message) == ("crashed", "softmax", how)
+        assert f.counterexample and f.counterexample[0].startswith("x: float")  # the example it happened on
+        assert f.heading.startswith("the example it crashed on")
+    assert report.exit_code == 1
+
+
+@pytest.mark.parametrize("target", ["long_c_call.py", "sleeps.py"])
+def test_a_hang_in_python_or_in_one_c_call_is_killed_on_time(target):
+    started = time.monotonic()
+    report = only_sums(target, timeout=1.0)
+    took = time.monotonic() - started
+    (result,) = report.results
+    assert result.status == "error" and result.failure.kind == "timed out"
+    assert result.failure.message == "no answer in 1 s: killed" and result.failure.function == "softmax"
+    assert result.failure.heading.startswith("the example it hung on")
+    assert took < 30  # the C call alone runs for minutes
+
+
+def test_a_target_that_replaces_the_reference_changes_only_its_own_process():
+    reference = gptspec.impl.softmax
+    report = verify(TARGETS / "fakes_the_reference.py", profile="quick", seed=0, only=["agreement.softmax"])
+    (result,) = report.results
+    assert result.status == "failed", "the agreement must be with gptspec's reference, not the target's fake"
+    assert gptspec.impl.softmax is reference
+
+
+def test_a_target_that_sets_numpy_to_raise_is_not_a_false_alarm_and_leaves_our_numpy_alone():
+    before = np.geterr()
+    report = verify(TARGETS / "raises_on_float_errors.py", profile="quick", seed=0, only=["softmax", "temperature"])
+    assert report.exit_code == 0, [(r.name, r.failure) for r in report.failures()]
+    assert np.geterr() == before
+
+
+def test_megabytes_of_output_are_captured_and_noted_not_printed():
+    done = subprocess.run([sys.executable, "-m", "gptspec", "verify", str(TARGETS / "prints_megabytes.py"),
+                           "--profile", "quick", "--seed", "0", "--only", "softmax.sums_to_one"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(done.stdout) + len(done.stderr) < 20_000  # the report, not the target's megabytes
+    assert "softmax printed " in done.stdout and "characters (captured)" in done.stdout
+
+
+def test_a_process_is_replaced_after_a_crash_and_the_import_is_paid_once_per_process():
+    process = TargetProcess(Setup(address(TARGETS / "segfaults.py"), timeout=5.0))
+    with process:
+        assert process.starts == 1
+        for expected_starts in (1, 2):
+            with pytest.raises(TargetCrashed, match="killed by SIGSEGV"):
+                process.call("softmax", (np.zeros(2),), {})
+            assert process.starts == expected_starts
+            process.start()
+    healthy = TargetProcess(Setup(address("gptspec.impl"), timeout=5.0))
+    with healthy:
+        for _ in range(20):
+            healthy.call("softmax", (np.arange(3.0),), {})
+        assert healthy.starts == 1
+
+
+def test_a_generator_argument_advances_as_it_did_in_the_target():
+    with TargetProcess(Setup(address("gptspec.impl"))) as process:
+        rng, twin = np.random.default_rng(5), np.random.default_rng(5)
+        logits = np.zeros(1000)
+        draws = [process.call("sample", (logits, 1.0, rng), {}) for _ in range(5)]
+        assert draws == [gptspec.impl.sample(logits, 1.0, twin) for _ in range(5)]
+        assert rng.random() == twin.random()
+
+
+def test_a_timeout_is_a_base_exception_so_no_property_counts_it_as_a_rejection():
+    assert not issubclass(CallTimeout, Exception) and not issubclass(TargetCrashed, Exception)
+
+
+def busy_loop():
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def verdict(report):
+    return [(r.name, r.status, r.examples, r.failure and r.failure.counterexample) for r in report.results]
+
+
+def test_a_seed_gives_the_same_verdict_on_a_busy_machine_and_for_any_number_of_jobs(tmp_path):
+    target = pathlib.Path(__file__).resolve().parents[2] / "examples" / "bug_mask_constant.py"
+    run = dict(layout="rows", profile="quick", seed=11,
+               only=["causality.masked_entries_zero", "causality.columns_sum_to_one", "agreement.attention_pattern"])
+    idle = verify(target, jobs=1, **run)
+    assert {r.status for r in idle.results} >= {"passed", "failed"}  # a verdict with both in it
+    hogs = [busy_loop(), busy_loop()]
+    try:
+        busy = verify(target, jobs=2, **run)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert verdict(busy) == verdict(idle)
+    idle.write_json(tmp_path / "idle.json")
+    busy.write_json(tmp_path / "busy.json")
+    statuses = [[(r["name"], r["status"], r["examples"]) for r in json.loads((tmp_path / f).read_text())["results"]]
+                for f in ("idle.json", "busy.json")]
+    assert statuses[0] == statuses[1]
