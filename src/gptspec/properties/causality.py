@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from ..spec import BlockWeights
 from . import expect
+from .common import model_prefixes, model_tolerance, plain_softmax
 from .registry import prop
 from .strategies import (
     LOGIT_LARGE,
@@ -35,7 +36,6 @@ from .strategies import (
     multi_heads,
     recipes,
 )
-from .temperature import plain_softmax
 from .tolerance import head_tolerance, tolerance
 
 
@@ -193,24 +193,6 @@ def forward_future_independent(impl: Any, edit: FutureEdit) -> None:
     shape = (m.config.vocab, m.tokens.shape[0])
     unchanged_up_to_i("forward logits", impl.forward(m.tokens, m.weights),
                       impl.forward(edit.edit(m.tokens), m.weights), edit, shape)
-
-
-def model_tolerance(m: Model, logits: np.ndarray) -> float:
-    """float64 only: rtol times the largest logit the final layer norm and W_U allow."""
-    w = m.weights
-    bound = np.abs(w.W_U) @ (np.sqrt(m.config.d_model) * np.abs(w.lnf_gain) + np.abs(w.lnf_bias))
-    return float(tolerance(np.float64).of(np.max(bound) + np.max(np.abs(logits))))
-
-
-@st.composite
-def model_prefixes(draw: st.DrawFn) -> tuple[Model, int]:
-    """A unit-scale float64 model and a prefix length p < ctx.
-
-    float64 only: a near-constant column's layer norm divides by √(1e-5) and so amplifies float32
-    rounding (different for different shapes) by up to 316× per layer, beyond a useful tolerance.
-    """
-    m = draw(models(dtype=np.dtype(np.float64), magnitude=UNIT, min_ctx=2))
-    return m, draw(st.integers(1, m.tokens.shape[0] - 1))
 
 
 @prop("causality.next_token_sees_only_prefix", needs=("forward", "next_token_probs"),
