@@ -132,24 +132,25 @@ def unchanged_up_to_i(what: str, before: Any, after: Any, edit: FutureEdit, shap
                  before[..., : edit.i + 1], note="the past must not see the future")
 
 
+def attention_unchanged_up_to_i(impl: Any, fn: str, edit: FutureEdit) -> None:
+    """ΔE = impl.<fn>(E, *weights, causal=True) and of the edited E agree exactly in columns ≤ i."""
+    h: Head | MultiHead = edit.case
+    attend, rest = getattr(impl, fn), h.args[1:]
+    unchanged_up_to_i(f"{fn} ΔE", attend(h.E, *rest, True), attend(edit.edit(h.E), *rest, True), edit, h.E.shape)
+
+
 @prop("causality.head_future_independent", needs=("attention_head",),
       statement="changing E's columns after i leaves attention_head's ΔE[:, :i+1] exactly unchanged",
       strategy=lambda: future_edits(heads(min_ctx=2), lambda h: h.E))
 def head_future_independent(impl: Any, edit: FutureEdit) -> None:
-    h: Head = edit.case
-    rest = h.args[1:]
-    unchanged_up_to_i("attention_head ΔE", impl.attention_head(h.E, *rest, True),
-                      impl.attention_head(edit.edit(h.E), *rest, True), edit, h.E.shape)
+    attention_unchanged_up_to_i(impl, "attention_head", edit)
 
 
 @prop("causality.mha_future_independent", needs=("multi_head_attention",),
       statement="changing E's columns after i leaves multi_head_attention's ΔE[:, :i+1] exactly unchanged",
       strategy=lambda: future_edits(multi_heads(min_ctx=2), lambda h: h.E))
 def mha_future_independent(impl: Any, edit: FutureEdit) -> None:
-    h: MultiHead = edit.case
-    rest = h.args[1:]
-    unchanged_up_to_i("multi_head_attention ΔE", impl.multi_head_attention(h.E, *rest, True),
-                      impl.multi_head_attention(edit.edit(h.E), *rest, True), edit, h.E.shape)
+    attention_unchanged_up_to_i(impl, "multi_head_attention", edit)
 
 
 @dataclasses.dataclass(frozen=True)
