@@ -49,7 +49,7 @@ import numpy as np
 
 import gptspec
 from gptspec import GPT2_SMALL, Config, impl
-from gptspec.impl import fast
+from gptspec.impl import fast, threads
 from gptspec.spec import check
 
 HERE = Path(__file__).resolve().parent
@@ -328,14 +328,14 @@ def core_inputs(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray
 def fast_core(Q: np.ndarray, K: np.ndarray, V: np.ndarray, parallel: bool = True) -> Callable[[], Any]:
     """impl.fast's attention alone, softmax(KᵀQ)V of every head on its worker threads (or, not
     ``parallel``, one group after another in this thread), as inside multi_head_attention. No spec
-    function computes attention without its projections, so this reaches into the module's
-    private helpers."""
+    function computes attention without its projections, so this reaches into impl.fast's private
+    ``_attend`` and runs it with impl.threads, as impl.fast does."""
     out = np.empty_like(V)
     jobs = [functools.partial(fast._attend, Q[g], np.swapaxes(K[g], -1, -2), V[g], True, "benchmark", out[g])
-            for g in fast._groups(Q.shape[0])]
+            for g in threads.groups(Q.shape[0])]
 
     def run() -> np.ndarray:
-        fast._run_jobs(jobs, parallel=parallel)
+        threads.run_jobs(jobs, parallel=parallel)
         return out
 
     return run
@@ -353,12 +353,12 @@ def torch_core(torch: Any, Q: np.ndarray, K: np.ndarray, V: np.ndarray, one_thre
             return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
 
     def on_one_thread() -> Any:
-        threads = torch.get_num_threads()
+        torch_threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
             return run()
         finally:
-            torch.set_num_threads(threads)
+            torch.set_num_threads(torch_threads)
 
     return on_one_thread if one_thread else run
 

@@ -4,21 +4,20 @@ Same names, argument order, defaults, orientation (columns are tokens) and value
 :mod:`gptspec.impl`, checked against the same signatures on every call. What makes it fast:
 
 - heads on every core: the heads are split into one group per core, and each group runs on its
-  own Python thread (NumPy lets go of the GIL inside BLAS and ufuncs) with BLAS on one thread,
-  so exp and the small matmuls run on all cores, not just BLAS's big ones; the output
-  projection is split by rows the same way. BLAS is on one thread in every call, threaded or
-  not, so each job computes the same bits wherever and whenever it runs;
+  own worker thread with BLAS on one thread (:mod:`gptspec.impl.threads`), so exp and the small
+  matmuls run on all cores, not just BLAS's big ones; the output projection is split by rows the
+  same way. BLAS is on one thread in every call, threaded or not, so each job computes the same
+  bits wherever and whenever it runs;
 - fused heads: three matmuls compute Q, K and V of all a group's heads, each heads·d_head rows
   at once (W_Q[group] viewed as one [heads·d_head d_model] matrix, no copy of the weights);
 - scratch memory kept per thread: the group's Q, K, V and score tiles go in buffers reused from
-  call to call, because fresh memory costs a page fault per 4 kB (at GPT-2-small sizes 2,700
-  faults per group per call, ~3 ms of a ~30 ms call);
+  call to call (:func:`gptspec.impl.threads.scratch`);
 - query tiles: queries are taken ``BLOCK`` at a time, and a causal tile computes only the keys
   its last query can see, so the masked lower-left of the pattern is mostly never computed;
 - few, large NumPy calls: a tile holds every head of the group and costs four calls (Kᵀ Q, the
   mask of its diagonal block, exp, the value matmul), with no check in between; one check per
   group at the end finds the queries to redo. The threads take turns at the GIL between calls,
-  and with a dozen small calls per tile two groups on two threads took 1.6× as long as one;
+  so each call saved is a wait saved;
 - tiles are A's own orientation (keys down, queries across), made by Kᵀ Q straight from the
   projection's [heads d_head ctx] layout, and the column sums Σ_k exp(s_kq) come out of the
   value matmul for free ([V; 1]: V gets one extra row of ones), so each score is written by
@@ -29,26 +28,17 @@ Same names, argument order, defaults, orientation (columns are tokens) and value
   too small to trust (large scores, huge inputs, −inf), so no finite input gives NaN; the choice
   is per query, so no query's bits depend on another's scores;
 - float32 stays float32 (no float64 scalars, NEP 50), float16 is computed in float32.
+
+The measurements behind these choices are in the README's "Performance" section.
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import math
-import os
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
-
-try:
-    import threadpoolctl
-    from threadpoolctl import ThreadpoolController
-except ImportError:  # without it the heads run one after another, on BLAS's own threads
-    threadpoolctl = ThreadpoolController = None
 
 from ..spec import implements
 from ..spec import signatures as S
@@ -68,47 +58,17 @@ from ..spec.types import (
     ValueUp,
 )
 from . import validate
+from .threads import chunks, groups, one_thread_blas, run_jobs, scratch
 
 __all__ = ["attention_pattern", "attention_head", "multi_head_attention", "BLOCK"]
 
 BLOCK = 128
-"""Queries per tile. 64, 128 and 256 measured the same within noise at GPT-2-small sizes; 128
-makes fewer NumPy calls (a group's tile there, 6 heads × 1024 keys × 128 float32, is 3 MB)."""
-
-WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-"""Threads the heads are spread over: the usable cores."""
+"""Queries per tile: 64, 128 and 256 are as fast at GPT-2-small sizes, and 128 makes fewer NumPy
+calls (a group's tile there, 6 heads × 1024 keys × 128 float32, is 3 MB)."""
 
 PARALLEL_MIN_CTX = BLOCK
-"""Heads go to the worker threads from this context length on. GPT-2-small sizes on 2 cores,
-threaded / in the calling thread: ctx 64: 5.1 / 4.7 ms, 128: 6.6 / 8.2 ms, 256: 9.3 / 14.7 ms."""
-
-
-SCRATCH_BYTES = 64 * 2**20
-"""The largest scratch buffer a thread keeps between calls (per role); a larger need (GPT-3's
-heads) is allocated for the call and freed after it."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Scratch memory, per thread
-
-_scratch_buffers = threading.local()
-
-
-def _scratch(role: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """An uninitialised array of ``shape`` for ``role``, in memory this thread reuses from call to call.
-
-    Each role is used by one piece of code at a time in a thread (the pool's threads run one job
-    at a time), so a buffer is never handed out twice at once; what a call returns is never
-    scratch. Buffers only grow, up to SCRATCH_BYTES each.
-    """
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes > SCRATCH_BYTES:
-        return np.empty(shape, dtype=dtype)
-    buffers: dict[str, np.ndarray] = _scratch_buffers.__dict__.setdefault("buffers", {})
-    buffer = buffers.get(role)
-    if buffer is None or buffer.nbytes < nbytes:
-        buffer = buffers[role] = np.empty(nbytes, dtype=np.uint8)
-    return buffer[:nbytes].view(dtype).reshape(shape)
+"""Heads go to the worker threads from this context length on: below one tile of queries the
+threads cost more than they save."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,11 +129,6 @@ def _shifted_exp(tile: np.ndarray, fn: str) -> None:
     np.exp(tile, out=tile)
 
 
-def _chunks(n: int, size: int) -> list[slice]:
-    """0..n in consecutive slices of ``size`` (the last one shorter): query tiles, head groups."""
-    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
-
-
 def _exp_and_reduce(
     n_queries: int,
     place: Callable[[int, int], np.ndarray],
@@ -200,14 +155,14 @@ def _exp_and_reduce(
     gets each recomputed tile and the [..., stop−start] mask of the queries redone in it.
     """
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        for start, stop in ((q.start, q.stop) for q in _chunks(n_queries, BLOCK)):
+        for start, stop in ((q.start, q.stop) for q in chunks(n_queries, BLOCK)):
             tile = scores(start, stop, place(start, stop))
             np.exp(tile, out=tile)
             reduce(tile, result[..., start:stop])
     ok = _plain_columns_ok(result)
     if ok.all():
         return
-    for start, stop in ((q.start, q.stop) for q in _chunks(n_queries, BLOCK)):
+    for start, stop in ((q.start, q.stop) for q in chunks(n_queries, BLOCK)):
         redo = ~ok[..., start:stop]
         if not redo.any():
             continue
@@ -219,112 +174,6 @@ def _exp_and_reduce(
         np.copyto(result[..., start:stop], shifted, where=redo[..., None, :])
         if keep is not None:
             keep(tile, start, stop, redo)
-
-
-# ---------------------------------------------------------------------------------------------
-# Heads on threads
-
-
-class _OneThreadBlas:
-    """``with`` it: NumPy's BLAS runs on one thread while any call is inside, and gets its own
-    thread count back when the last one leaves.
-
-    The worker threads already use every core, and a multi-threaded BLAS inside each would fight
-    them for the cores (OpenBLAS's threads spin while they wait). The thread count is global to
-    the process, so concurrent calls share one counter under a lock: nesting plain
-    ``threadpool_limits`` from two threads could leave BLAS on one thread for good. One reused
-    ThreadpoolController makes entering and leaving cheap (10-30 µs, against ~600 µs for a fresh
-    ``threadpool_limits``, which looks up the loaded libraries every time). The switch is
-    process-wide: while a call is inside, other threads' BLAS calls run on one thread too.
-
-    threadpoolctl 3.8 lets only one Python thread, the first to set a limit on a pthreads
-    OpenBLAS, change its thread count; from any other thread a limit is silently ignored. Calls
-    made from a thread other than the main one then ran on a two-thread BLAS, whose kernels on
-    Haswell and Zen cores split the matrix differently and round differently (5,615 of 12,672
-    float32 elements of one call differed). So the first caller to enter and the last to leave
-    take control first (``clear_controlling_thread(force=True)``, threadpoolctl's own way to hand
-    control over), and entering checks that BLAS really is on one thread.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._controller: Any = None
-        self._limiter: Any = None
-
-    def __enter__(self) -> None:
-        if ThreadpoolController is None:
-            return
-        with self._lock:
-            if self._inside == 0:
-                if self._controller is None:
-                    self._controller = ThreadpoolController()
-                _take_blas_control()
-                self._limiter = self._controller.limit(limits=1, user_api="blas")
-                _check_one_thread(self._controller)
-            self._inside += 1
-
-    def __exit__(self, *exc_info: object) -> None:
-        if ThreadpoolController is None:
-            return
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0:
-                _take_blas_control()
-                self._limiter.restore_original_limits()
-
-
-def _take_blas_control() -> None:
-    """Make this thread the one whose limits OpenBLAS obeys (threadpoolctl ≥ 3.8; no-op before)."""
-    clear = getattr(getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None)
-    if clear is not None:
-        clear(force=True)
-
-
-def _check_one_thread(controller: Any) -> None:
-    """Raise if a BLAS library did not go to one thread: the bits would then depend on the path."""
-    counts = {lib.internal_api: lib.get_num_threads() for lib in controller.select(user_api="blas").lib_controllers}
-    refused = {name: n for name, n in counts.items() if n not in (1, None)}
-    if refused:
-        raise RuntimeError(f"gptspec.impl.fast: BLAS did not go to one thread ({refused}); results could depend on the path taken")
-
-
-_one_thread_blas = _OneThreadBlas()
-_pool_lock = threading.Lock()
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _workers() -> ThreadPoolExecutor:
-    """The module's pool of WORKERS threads, made on first use (and anew in a forked child,
-    whose copy of the pool has no threads)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(WORKERS, thread_name_prefix="gptspec-fast"))
-        return _pool[1]
-
-
-def _run_jobs(jobs: Sequence[Callable[[], object]], parallel: bool) -> None:
-    """Run every job with a one-thread BLAS: on the pool (``parallel``, more than one job,
-    threadpoolctl installed), else in this thread.
-
-    A job's BLAS calls always run on one thread, wherever the job runs: OpenBLAS's float64
-    results can differ in the last bit between thread counts (float32 ones did not, in our
-    shapes), so this keeps every result independent of the path taken, of scheduling, and of
-    other calls running at the same time. A job writes its slice of an ``out`` array; what it
-    returns is ignored. Workers run in a copy of the caller's context, so the caller's
-    ``np.errstate`` holds there too. All jobs finish before BLAS gets its threads back; then the
-    first failing job's error is raised, as the plain loop would.
-    """
-    with _one_thread_blas:
-        if not (parallel and len(jobs) > 1 and ThreadpoolController is not None):
-            for job in jobs:
-                job()
-            return
-        futures = [_workers().submit(contextvars.copy_context().run, job) for job in jobs]  # the caller's np.errstate
-        wait(futures)
-    for future in futures:
-        future.result()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,11 +189,11 @@ def _attend(Q: np.ndarray, KT: np.ndarray, V: np.ndarray, causal: bool, fn: str,
     written out, and one division at the end normalises every query.
     """
     n_heads, d_head, ctx = V.shape
-    V1 = _scratch("V1", (n_heads, d_head + 1, ctx), V.dtype)  # [V; 1]
+    V1 = scratch("V1", (n_heads, d_head + 1, ctx), V.dtype)  # [V; 1]
     V1[:, :d_head] = V
     V1[:, d_head] = 1
-    weighted = _scratch("weighted", (n_heads, d_head + 1, ctx), V.dtype)  # [V; 1] exp(S), column by column
-    buffer = _scratch("tiles", (n_heads * ctx * min(BLOCK, ctx),), Q.dtype)
+    weighted = scratch("weighted", (n_heads, d_head + 1, ctx), V.dtype)  # [V; 1] exp(S), column by column
+    buffer = scratch("tiles", (n_heads * ctx * min(BLOCK, ctx),), Q.dtype)
 
     def place(start: int, stop: int) -> np.ndarray:
         n_keys = _n_keys(stop, ctx, causal)
@@ -357,11 +206,6 @@ def _attend(Q: np.ndarray, KT: np.ndarray, V: np.ndarray, causal: bool, fn: str,
     np.divide(weighted[:, :d_head], weighted[:, d_head:], out=out)
 
 
-def _groups(n: int) -> list[slice]:
-    """0..n in WORKERS contiguous groups, as even as possible: one job per worker thread."""
-    return _chunks(n, -(-n // WORKERS))
-
-
 def _project_and_attend(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, causal: bool, fn: str, out: np.ndarray) -> None:
     """out[h] = W_V_down[h] E A_h for a group of heads, Q = W_Q E / √d_head, K = W_K E, V = W_V_down E.
 
@@ -370,7 +214,7 @@ def _project_and_attend(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_dow
     """
     n_heads, d_head, d_model = W_Q.shape
     ctx = E.shape[1]
-    QKV = _scratch("QKV", (3, n_heads * d_head, ctx), out.dtype)
+    QKV = scratch("QKV", (3, n_heads * d_head, ctx), out.dtype)
     for W, QKV_i in zip((W_Q, W_K, W_V_down), QKV):
         np.matmul(W.reshape(n_heads * d_head, d_model), E, out=QKV_i)
     QKV[0] *= 1.0 / math.sqrt(d_head)  # a Python float keeps float32 float32
@@ -382,27 +226,27 @@ def _heads(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray
     """concat_h(W_V_down[h] E A_h) as [n_heads d_head ctx], in this thread's scratch memory (read it
     before this thread's next call).
 
-    The heads go in groups, one per worker thread (see :func:`_run_jobs`), each group projecting
-    and attending on its own and writing only its own slice of the result.
+    The heads go in groups, one per worker thread (see :func:`.threads.run_jobs`), each group
+    projecting and attending on its own and writing only its own slice of the result.
     """
     n_heads, d_head, _ = W_Q.shape
     ctx = E.shape[1]
     dtype = _compute_dtype(E, W_Q, W_K, W_V_down)
     E = E.astype(dtype, copy=False)
-    out = _scratch("heads", (n_heads, d_head, ctx), dtype)
+    out = scratch("heads", (n_heads, d_head, ctx), dtype)
     jobs = [
         functools.partial(_project_and_attend, E, W_Q[g], W_K[g], W_V_down[g], causal, fn, out[g])
-        for g in _groups(n_heads)
+        for g in groups(n_heads)
     ]
-    _run_jobs(jobs, parallel=ctx >= PARALLEL_MIN_CTX)
+    run_jobs(jobs, parallel=ctx >= PARALLEL_MIN_CTX)
     return out
 
 
 def _project(W: np.ndarray, X: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """W X, its rows in groups, one per worker thread, as the heads were."""
     WX = np.empty((W.shape[0], X.shape[1]), dtype=np.result_type(W, X))
-    jobs = [functools.partial(np.matmul, W[rows], X, out=WX[rows]) for rows in _groups(W.shape[0])]
-    _run_jobs(jobs, parallel=X.shape[1] >= PARALLEL_MIN_CTX)
+    jobs = [functools.partial(np.matmul, W[rows], X, out=WX[rows]) for rows in groups(W.shape[0])]
+    run_jobs(jobs, parallel=X.shape[1] >= PARALLEL_MIN_CTX)
     return WX.astype(dtype, copy=False)
 
 
@@ -415,7 +259,7 @@ def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
     """A = softmax down each column of KᵀQ / √d_head, a tile of query columns at a time.
 
     Causal tiles fill only the keys their queries may see; the rest of A stays exactly 0. BLAS
-    runs on one thread, as in every call of this module (see :func:`_run_jobs`).
+    runs on one thread, as in every call of this module (see :func:`.threads.run_jobs`).
     """
     ctx_q, ctx_k = Q.shape[1], K.shape[1]
     if causal:
@@ -435,7 +279,7 @@ def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
     def keep(tile: np.ndarray, start: int, stop: int, redo: np.ndarray) -> None:
         np.copyto(place(start, stop), tile, where=redo)
 
-    with _one_thread_blas:
+    with one_thread_blas:
         _exp_and_reduce(ctx_q, place, functools.partial(_scores_tile, Q_scaled, KT, causal), reduce, sums, "attention_pattern", keep)
     A /= sums
     return A.astype(np.result_type(Q, K), copy=False)

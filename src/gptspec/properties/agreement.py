@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from .. import impl as reference
 from ..spec import SIGNATURES, BlockWeights, Weights
 from . import expect
+from .common import describe
 from .registry import Property, prop
-from .shapes import describe
 from .strategies import arguments, logit_vectors
 from .tolerance import tolerance
 

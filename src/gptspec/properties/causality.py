@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from ..spec import BlockWeights
 from . import expect
+from .common import model_prefixes, model_tolerance, plain_softmax
 from .registry import prop
 from .strategies import (
     LOGIT_LARGE,
@@ -35,7 +36,6 @@ from .strategies import (
     multi_heads,
     recipes,
 )
-from .temperature import plain_softmax
 from .tolerance import head_tolerance, tolerance
 
 
@@ -132,24 +132,25 @@ def unchanged_up_to_i(what: str, before: Any, after: Any, edit: FutureEdit, shap
                  before[..., : edit.i + 1], note="the past must not see the future")
 
 
+def attention_unchanged_up_to_i(impl: Any, fn: str, edit: FutureEdit) -> None:
+    """ΔE = impl.<fn>(E, *weights, causal=True) and of the edited E agree exactly in columns ≤ i."""
+    h: Head | MultiHead = edit.case
+    attend, rest = getattr(impl, fn), h.args[1:]
+    unchanged_up_to_i(f"{fn} ΔE", attend(h.E, *rest, True), attend(edit.edit(h.E), *rest, True), edit, h.E.shape)
+
+
 @prop("causality.head_future_independent", needs=("attention_head",),
       statement="changing E's columns after i leaves attention_head's ΔE[:, :i+1] exactly unchanged",
       strategy=lambda: future_edits(heads(min_ctx=2), lambda h: h.E))
 def head_future_independent(impl: Any, edit: FutureEdit) -> None:
-    h: Head = edit.case
-    rest = h.args[1:]
-    unchanged_up_to_i("attention_head ΔE", impl.attention_head(h.E, *rest, True),
-                      impl.attention_head(edit.edit(h.E), *rest, True), edit, h.E.shape)
+    attention_unchanged_up_to_i(impl, "attention_head", edit)
 
 
 @prop("causality.mha_future_independent", needs=("multi_head_attention",),
       statement="changing E's columns after i leaves multi_head_attention's ΔE[:, :i+1] exactly unchanged",
       strategy=lambda: future_edits(multi_heads(min_ctx=2), lambda h: h.E))
 def mha_future_independent(impl: Any, edit: FutureEdit) -> None:
-    h: MultiHead = edit.case
-    rest = h.args[1:]
-    unchanged_up_to_i("multi_head_attention ΔE", impl.multi_head_attention(h.E, *rest, True),
-                      impl.multi_head_attention(edit.edit(h.E), *rest, True), edit, h.E.shape)
+    attention_unchanged_up_to_i(impl, "multi_head_attention", edit)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,24 +194,6 @@ def forward_future_independent(impl: Any, edit: FutureEdit) -> None:
     shape = (m.config.vocab, m.tokens.shape[0])
     unchanged_up_to_i("forward logits", impl.forward(m.tokens, m.weights),
                       impl.forward(edit.edit(m.tokens), m.weights), edit, shape)
-
-
-def model_tolerance(m: Model, logits: np.ndarray) -> float:
-    """float64 only: rtol times the largest logit the final layer norm and W_U allow."""
-    w = m.weights
-    bound = np.abs(w.W_U) @ (np.sqrt(m.config.d_model) * np.abs(w.lnf_gain) + np.abs(w.lnf_bias))
-    return float(tolerance(np.float64).of(np.max(bound) + np.max(np.abs(logits))))
-
-
-@st.composite
-def model_prefixes(draw: st.DrawFn) -> tuple[Model, int]:
-    """A unit-scale float64 model and a prefix length p < ctx.
-
-    float64 only: a near-constant column's layer norm divides by √(1e-5) and so amplifies float32
-    rounding (different for different shapes) by up to 316× per layer, beyond a useful tolerance.
-    """
-    m = draw(models(dtype=np.dtype(np.float64), magnitude=UNIT, min_ctx=2))
-    return m, draw(st.integers(1, m.tokens.shape[0] - 1))
 
 
 @prop("causality.next_token_sees_only_prefix", needs=("forward", "next_token_probs"),

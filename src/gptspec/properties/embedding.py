@@ -14,10 +14,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from . import expect
-from .causality import model_prefixes, model_tolerance
+from .common import model_prefixes, model_tolerance, plain_softmax
 from .registry import prop
 from .strategies import Model, arrays, configs, dtypes, magnitudes, tokens
-from .temperature import plain_softmax
 from .tolerance import tolerance
 
 

@@ -15,19 +15,9 @@ from typing import Any
 
 from ..spec import SIGNATURES, SpecError, check_result
 from . import expect
+from .common import describe
 from .registry import Property, prop
 from .strategies import arguments
-
-
-def describe(args: tuple[Any, ...]) -> str:
-    """Arguments as shapes and scalars: "(2, 3), (3, 4), 0.5, Generator"."""
-
-    def one(a: Any) -> str:
-        if hasattr(a, "shape"):
-            return str(tuple(a.shape))
-        return repr(a) if isinstance(a, (bool, int, float)) else type(a).__name__
-
-    return ", ".join(map(one, args))
 
 
 def _shape_property(name: str, spec_fn: Callable[..., Any]) -> Property:

@@ -17,6 +17,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from . import expect
+from .common import plain_softmax
 from .registry import prop
 from .strategies import logit_vectors, sample_temperatures, temperatures
 from .tolerance import tolerance
@@ -48,13 +49,6 @@ def tempered(draw: st.DrawFn) -> Tempered:
     x = draw(logit_vectors())
     T1, T2 = sorted((draw(temperatures()), draw(temperatures())))
     return Tempered(x, T1, T2)
-
-
-def plain_softmax(x: np.ndarray, T: float = 1.0) -> np.ndarray:
-    """exp((x − max x) / T) / Σ exp((x − max x) / T), in float64: the definition, not an implementation."""
-    s = (x.astype(np.float64) - np.max(x)) / T
-    z = np.exp(np.where(np.isnan(s), 0.0, s))  # (max − max) / 5e-324 is 0, never NaN
-    return z / z.sum()
 
 
 def probs(impl: Any, x: np.ndarray, T: float) -> np.ndarray:

@@ -57,25 +57,32 @@ class Tolerance:
         return self.atol + np.asarray(value_scale, np.float64) * (self.rtol + 2 * self.score_rtol * score_scale)
 
 
+SCORE_EPS = 16
+"""Scores are dot products of ≤ 8 terms: each is within 16 eps of its size |K|ᵀ|Q|, in any dtype."""
+
+
+def _of_dtype(dtype: Any, rtol: float, atol: float, reason: str) -> Tolerance:
+    """The tolerance of ``dtype``: rtol and atol as given, score_rtol = SCORE_EPS · eps."""
+    dt = np.dtype(dtype)
+    return Tolerance(dt, rtol=rtol, atol=atol, score_rtol=SCORE_EPS * float(np.finfo(dt).eps), reason=reason)
+
+
 TOLERANCES: dict[np.dtype, Tolerance] = {
-    np.dtype(np.float64): Tolerance(
-        np.dtype(np.float64), rtol=1e-10, atol=1e-300, score_rtol=16 * float(np.finfo(np.float64).eps),
-        reason=(
+    t.dtype: t
+    for t in (
+        _of_dtype(np.float64, rtol=1e-10, atol=1e-300, reason=(
             "eps 2.2e-16. Two orders of a sum of ≤ 8 terms in a chain of ≤ 10 operations differ by "
             "≲ 100 eps; the model's layer norms divide by σ ≥ √1e-5 and so amplify by ≤ 316: "
             "1e-10 covers both and still sees any real bug, which moves values by ≥ 1e-3. "
             "Scores are dot products of ≤ 8 terms: ≤ 16 eps relative to |K|ᵀ|Q|. atol only keeps "
             "exact zeros comparable."
-        ),
-    ),
-    np.dtype(np.float32): Tolerance(
-        np.dtype(np.float32), rtol=1e-4, atol=1e-35, score_rtol=16 * float(np.finfo(np.float32).eps),
-        reason=(
+        )),
+        _of_dtype(np.float32, rtol=1e-4, atol=1e-35, reason=(
             "eps 1.2e-7. The same ≲ 100 eps of reordered sums is 1e-5; float32 BLAS kernels may also "
             "block and fuse (FMA) differently per shape, so allow 10× that. A planted bug moves values "
             "by ≥ 1e-2. Scores: ≤ 16 eps relative to |K|ᵀ|Q|, as for float64."
-        ),
-    ),
+        )),
+    )
 }
 
 
