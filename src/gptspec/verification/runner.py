@@ -30,6 +30,7 @@ from hypothesis import settings as Settings
 
 from ..properties.registry import Property, PropertyFailure, properties
 from ..spec import SpecError
+from ..spec.hints import is_array
 from .adapters import Adapted, Plan, adapt, detect_framework
 from .describe import describe
 from .guard import Guard
@@ -215,7 +216,7 @@ def as_arguments(prop: Property, example: Any) -> Any:
     if len(example) > len(names):
         return example
     for value, hint in zip(example, plan.hints):
-        if isinstance(value, np.ndarray) != (getattr(hint, "dim_str", None) is not None):
+        if isinstance(value, np.ndarray) != is_array(hint):
             return example
     return dict(zip(names, example))
 
