@@ -223,7 +223,8 @@ class _StructCheck:
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.fields: list[tuple[str, _ParamCheck | None, _StructCheck | None]] = [
-            (f.name, None, _StructCheck.of(f.item)) if f.item is not None else (f.name, _ParamCheck(f.name, f.hint), None)
+            (f.name, None, _StructCheck.of(f.item)) if f.item is not None
+            else (f.name, _ParamCheck(f.name, f.hint), None)
             for f in hints.fields(cls)
         ]
 
