@@ -71,7 +71,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _same_hints(fn: Callable[..., Any], plan: hints.Plan) -> bool:
     """An implementation may leave annotations out; those it gives must be the spec's."""
     known = set(plan.names) | {"return"}
-    return all(name in known and plan.hint(name) == hint for name, hint in hints.annotations(fn).items())
+    return all(name in known and plan.hint(name) == hint for name, hint in hints.annotations_of(fn).items())
 
 
 def implements(spec_fn: Callable[..., Any]) -> Callable[[F], F]:

@@ -37,7 +37,7 @@ from .errors import ShapeError, SpecError
 
 __all__ = [
     "Axis", "ArrayHint", "KIND_NAMES", "array", "is_array", "dims", "dim_text", "n_axes", "dtype_kind", "show",
-    "dim_sizes", "shape", "shape_for", "annotations", "Plan", "Field", "fields", "is_struct", "map_struct",
+    "dim_sizes", "shape", "shape_for", "annotations_of", "Plan", "Field", "fields", "is_struct", "map_struct",
     "build",
 ]
 
@@ -211,7 +211,7 @@ def shape_for(hint: Any, config: Config, ctx: int | None = None, ctx_k: int | No
 # Functions: the plan of a signature
 
 
-def annotations(obj: Any) -> dict[str, Any]:
+def annotations_of(obj: Any) -> dict[str, Any]:
     """The evaluated annotations of a function or class (``"return"`` included), as written."""
     return typing.get_type_hints(obj)
 
@@ -276,7 +276,7 @@ class Plan:
 @functools.lru_cache(maxsize=None)
 def _plan(fn: Callable[..., Any]) -> Plan:
     signature = inspect.signature(fn)
-    hints = annotations(fn)
+    hints = annotations_of(fn)
     params = tuple(signature.parameters.values())
     return Plan(
         fn.__name__, signature, tuple(p.name for p in params), tuple(hints[p.name] for p in params),
@@ -305,7 +305,7 @@ def is_struct(hint: Any) -> bool:
 @functools.lru_cache(maxsize=None)
 def fields(cls: type) -> tuple[Field, ...]:
     """The fields of a container type in order, each with its hint (and item type for a tuple)."""
-    hints = annotations(cls)
+    hints = annotations_of(cls)
     out = []
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
