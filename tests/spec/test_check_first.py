@@ -22,10 +22,10 @@ def first_mode():
 def counting(monkeypatch, spec_fn, body):
     """``body`` decorated as ``spec_fn``'s implementation, and a list that grows by one per checked call."""
     fn = implements(spec_fn)(body)
-    plan = fn.__gptspec_plan__
+    checker = fn.__gptspec_checker__
     checked = []
-    check_call = plan.check_call
-    monkeypatch.setattr(plan, "check_call", lambda args, kwargs: checked.append(args) or check_call(args, kwargs))
+    check_call = checker.check_call
+    monkeypatch.setattr(checker, "check_call", lambda args, kwargs: checked.append(args) or check_call(args, kwargs))
     return fn, checked
 
 

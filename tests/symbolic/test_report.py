@@ -3,7 +3,7 @@ import pytest
 
 from gptspec import GPT3, Config
 from gptspec.symbolic.forward import check_forward
-from gptspec.symbolic.report import block_flow, human_bytes, layer_events, render_flow, render_memory
+from gptspec.symbolic.report import human_bytes, layer_events, observed_flow, render_flow, render_memory
 
 
 @pytest.fixture(scope="module")
@@ -12,7 +12,7 @@ def gpt3_run():
 
 
 def _rows(run):
-    return list(block_flow(layer_events(run.recorder.events)))
+    return list(observed_flow(layer_events(run.recorder.events)))
 
 
 def test_the_flow_of_a_gpt3_block_names_each_observed_shape(gpt3_run):

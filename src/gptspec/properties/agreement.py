@@ -15,7 +15,6 @@ same maximal logit); its draws at T > 0 are the temperature family's statistical
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +22,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .. import impl as reference
-from ..spec import SIGNATURES, BlockWeights, Weights
+from ..spec import SIGNATURES, BlockWeights, Weights, hints
 from . import expect
 from .common import describe
 from .registry import Property, prop
@@ -40,13 +39,11 @@ CONDITIONING = 8
 
 def widened(value: Any) -> Any:
     """``value`` with every float array (also inside weights containers) cast to the next wider float."""
-    if isinstance(value, np.ndarray) and value.dtype in WIDER:
-        return value.astype(WIDER[value.dtype])
-    if isinstance(value, tuple):
-        return tuple(widened(v) for v in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(value, **{f.name: widened(getattr(value, f.name)) for f in dataclasses.fields(value)})
-    return value
+    return hints.map_struct(value, None, _wider)
+
+
+def _wider(value: Any, hint: Any) -> Any:
+    return value.astype(WIDER[value.dtype]) if isinstance(value, np.ndarray) and value.dtype in WIDER else value
 
 
 def _dtype_of(args: tuple[Any, ...]) -> np.dtype:

@@ -9,11 +9,10 @@ own message ("return value axis 0 is d_model = 3 (bound by E), got 2").
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable
 from typing import Any
 
-from ..spec import SIGNATURES, SpecError, check_result
+from ..spec import SIGNATURES, SpecError, check_result, hints
 from . import expect
 from .common import describe
 from .registry import Property, prop
@@ -29,8 +28,8 @@ def _shape_property(name: str, spec_fn: Callable[..., Any]) -> Property:
             raise expect.fail(f"{exc} (arguments: {describe(args)})") from None
 
     body.__name__ = name
-    hint = typing.get_type_hints(spec_fn)["return"]
-    promised = f"[{hint.dim_str}]" if hasattr(hint, "dim_str") else hint.__name__
+    hint = hints.Plan.of(spec_fn).result
+    promised = f"[{hints.dim_text(hint)}]" if hints.is_array(hint) else hint.__name__
     return prop(
         f"shapes.{name}", needs=(name,),
         statement=f"{name} returns {promised}, with the sizes its arguments bind",

@@ -19,8 +19,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-import inspect
-import typing
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -29,7 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ..spec import BlockWeights, Config, Weights
-from ..spec.tensors import dim_sizes, hint_shape
+from ..spec import hints
 
 __all__ = [
     "Reach", "reach", "current_reach", "DTYPES", "UNIT", "SMALL", "LARGE", "LOGIT_LARGE",
@@ -258,16 +256,11 @@ class Recipe:
 
 
 def _fill(cls: type, config: Config, dtype: np.dtype, recipe: Recipe, rng: np.random.Generator) -> Any:
-    hints = typing.get_type_hints(cls)
-    fields: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):
-        hint = hints[field.name]
-        if typing.get_origin(hint) is tuple:  # blocks: tuple[BlockWeights, ...], one per layer
-            inner = typing.get_args(hint)[0]
-            fields[field.name] = tuple(_fill(inner, config, dtype, recipe, rng) for _ in range(config.n_layers))
-        else:
-            fields[field.name] = recipe.values(rng, hint_shape(hint, dim_sizes(config, 1)), dtype)
-    return cls(**fields)
+    """Every field in order (blocks: one per layer), each at its annotated shape with ctx 1."""
+    def field(name: str, hint: Any) -> np.ndarray:
+        return recipe.values(rng, hints.shape_for(hint, config, 1), dtype)
+
+    return hints.build(cls, field, config.n_layers)
 
 
 def recipes(magnitude: float | None = None) -> st.SearchStrategy[Recipe]:
@@ -394,14 +387,13 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
     c = draw(configs())
     dt = draw(dtypes())
     ctx = draw(st.integers(1, c.n_ctx))
-    params = list(inspect.signature(spec_fn).parameters)
+    plan = hints.Plan.of(spec_fn)
+    params = list(plan.names)
     causal = draw(st.booleans()) if "causal" in params else False
     ctx_k = ctx if causal or "E_kv" not in params and "K" not in params else draw(st.integers(1, c.n_ctx))
-    sizes = dim_sizes(c, ctx, ctx_k)
-    hints = typing.get_type_hints(spec_fn)
+    sizes = hints.dim_sizes(c, ctx, ctx_k)
     args: list[Any] = []
-    for name in params:
-        hint = hints[name]
+    for name, hint in zip(params, plan.hints):
         if name == "causal":
             args.append(causal)
         elif name == "ctx":
@@ -412,14 +404,14 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
             args.append(draw(st.integers(-len(args[0].shape), len(args[0].shape) - 1)))
         elif name == "rng":
             args.append(np.random.default_rng(draw(st.integers(0, 2**32 - 1))))
-        elif isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        elif hints.is_struct(hint):
             args.append(draw(recipes(UNIT)).build(hint, c, dt))
         elif name == "tokens":
             args.append(draw(tokens(c.vocab, ctx)))
-        elif hint.dim_str == "*shape":
+        elif hints.n_axes(hint) is None:  # *shape: any number of axes
             shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
             args.append(draw(arrays(dt, shape)))
         else:
-            args.append(draw(arrays(dt, hint_shape(hint, sizes))))
+            args.append(draw(arrays(dt, hints.shape(hint, sizes))))
     return tuple(args)
 

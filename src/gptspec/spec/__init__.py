@@ -5,7 +5,7 @@ typed signature of every function, the weights container, the parameter tally, a
 checker that binds named dims across calls. Depends on nothing else in gptspec.
 """
 
-from . import signatures, types
+from . import hints, signatures, types
 from .check import (
     bind,
     bound_config,
@@ -39,7 +39,7 @@ from .tally import Category, Tally, tally
 from .weights import BlockWeights, Weights
 
 __all__ = [
-    "signatures", "types",
+    "hints", "signatures", "types",
     "bind", "bound_config", "check_call", "check_result", "checks", "checks_enabled", "checks_mode", "has_values",
     "implements", "located", "set_checks", "spec_error", "spec_of",
     "GPT2_SMALL", "GPT3", "PRESETS", "Config", "config_from_file", "config_from_mapping", "get_config",

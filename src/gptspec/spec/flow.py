@@ -19,18 +19,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import typing
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from jaxtyping import Float
 
+from . import hints
 from . import signatures as S
 from . import types as T
 from .config import Config
 from .errors import ShapeError
-from .tensors import dim_sizes, hint_shape
 from .weights import BlockWeights
 
 __all__ = ["Step", "block_flow", "step_shape", "signature_text", "alias_name"]
@@ -59,7 +58,7 @@ class Step:
 
 def step_shape(step: Step, config: Config, ctx: int | None = None) -> tuple[int, ...]:
     """The step's shape with the config's sizes (ctx, ctx_q, ctx_k = ``ctx`` or n_ctx)."""
-    return hint_shape(step.hint, dim_sizes(config, ctx))
+    return hints.shape_for(step.hint, config, ctx)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,7 +66,7 @@ def step_shape(step: Step, config: Config, ctx: int | None = None) -> tuple[int,
 
 
 def dims_of(hint: Any) -> Dims:
-    return tuple(str(hint.dim_str).split())
+    return hints.dims(hint)
 
 
 def _same(a: str, b: str) -> bool:
@@ -139,19 +138,15 @@ def alias_name(hint: Any) -> str:
 # The flow of one block
 
 
-def _hints(obj: Any) -> dict[str, Any]:
-    return typing.get_type_hints(obj)
-
-
 LN = "(column − mean) / std, then · gain + bias"
 
 
 @functools.lru_cache(maxsize=1)
 def block_flow() -> tuple[Step, ...]:
     """Every step of one block, in order, with dims derived from the spec's types."""
-    w = {k: dims_of(v) for k, v in _hints(BlockWeights).items()}
+    w = {f.name: dims_of(f.hint) for f in hints.fields(BlockWeights)}
     ln, pattern, mha, mlp, block = (
-        _hints(f) for f in (S.layer_norm, S.attention_pattern, S.multi_head_attention, S.mlp, S.block)
+        hints.Plan.of(f) for f in (S.layer_norm, S.attention_pattern, S.multi_head_attention, S.mlp, S.block)
     )
     steps: list[Step] = []
 
@@ -161,41 +156,35 @@ def block_flow() -> tuple[Step, ...]:
         steps.append(Step(name, formula, " ".join(dims), alias_name(alias) if alias is not None else None, per_head))
         return dims
 
-    E = add("E", "residual stream in: one column per token", dims_of(block["E"]), block["E"])
-    X = add("LN₁(E)", LN, layer_normed("LN₁", E, w["ln1_gain"], w["ln1_bias"]), ln["return"])
+    E = add("E", "residual stream in: one column per token", dims_of(block.hint("E")), block.hint("E"))
+    X = add("LN₁(E)", LN, layer_normed("LN₁", E, w["ln1_gain"], w["ln1_bias"]), ln.result)
     Q = add("Q_h", "W_Q[h] · LN₁(E)", matmul("Q_h", head_slice("Q_h", w["W_Q"]), X), T.Queries, True)
     K = add("K_h", "W_K[h] · LN₁(E)", matmul("K_h", head_slice("K_h", w["W_K"]), X), T.Keys, True)
-    elementwise("Q_h", Q, dims_of(pattern["Q"]))  # attention_pattern takes exactly these
-    elementwise("K_h", K, dims_of(pattern["K"]))
+    elementwise("Q_h", Q, dims_of(pattern.hint("Q")))  # attention_pattern takes exactly these
+    elementwise("K_h", K, dims_of(pattern.hint("K")))
     scores = add("scores_h", "K_hᵀ Q_h / √d_head  (keys down, queries across)",
-                 matmul("scores_h", transpose(dims_of(pattern["K"])), dims_of(pattern["Q"])), T.Scores, True)
+                 matmul("scores_h", transpose(dims_of(pattern.hint("K"))), dims_of(pattern.hint("Q"))), T.Scores, True)
     masked = add("masked_h", "scores_h where key ≤ query, −∞ in the lower-left",
                  elementwise("masked_h", scores, dims_of(T.Mask)), None, True)
-    A = add("A_h", "softmax down each column of masked_h", masked, pattern["return"], True)
+    A = add("A_h", "softmax down each column of masked_h", masked, pattern.result, True)
     head = add("W_V_down[h] X A_h", "value-down of each column, mixed by the pattern",
                matmul("head_h", matmul("head_h", head_slice("head_h", w["W_V_down"]), X), A), None, True)
     concat = add("concat_h", "the n_heads head outputs stacked on the rows", concat_heads(head))
     delta = add("ΔE_attn", "W_O · concat_h  (block h of W_O = W_V_up[h])",
-                matmul("ΔE_attn", w["W_O"], concat), mha["return"])
+                matmul("ΔE_attn", w["W_O"], concat), mha.result)
     E = add("E + ΔE_attn", "residual add", elementwise("+residual", E, delta), T.Embeddings)
-    X = add("LN₂(E)", LN, layer_normed("LN₂", E, w["ln2_gain"], w["ln2_bias"]), ln["return"])
+    X = add("LN₂(E)", LN, layer_normed("LN₂", E, w["ln2_gain"], w["ln2_bias"]), ln.result)
     up = add("W_up X + b_up", "up-projection into the MLP's hidden space",
              add_bias("W_up", matmul("W_up", w["W_up"], X), w["b_up"]))
     hidden = add("GELU", "GELU (tanh form) of every entry", up)
     delta = add("ΔE_mlp", "W_down · GELU + b_down",
-                add_bias("W_down", matmul("W_down", w["W_down"], hidden), w["b_down"]), mlp["return"])
-    add("E + ΔE_mlp", "residual add: the block's output", elementwise("+residual", E, delta), block["return"])
+                add_bias("W_down", matmul("W_down", w["W_down"], hidden), w["b_down"]), mlp.result)
+    add("E + ΔE_mlp", "residual add: the block's output", elementwise("+residual", E, delta), block.result)
     return tuple(steps)
 
 
 # ---------------------------------------------------------------------------------------------
 # Signatures as the dims they mean
-
-
-def _annotation_text(hint: Any) -> str:
-    if hasattr(hint, "dim_str") and hasattr(hint, "dtype"):
-        return f"{hint.dtype.__name__}[{hint.dim_str}]"
-    return getattr(hint, "__name__", str(hint))
 
 
 def signature_text(fn: Callable[..., Any], width: int = 96) -> str:
@@ -204,12 +193,12 @@ def signature_text(fn: Callable[..., Any], width: int = 96) -> str:
     The signature of a spec function with each jaxtyping annotation shown as dtype[dims]; one
     parameter per line when the one-line form is wider than ``width``.
     """
-    hints = _hints(fn)
+    plan = hints.Plan.of(fn)
     params = []
-    for p in inspect.signature(fn).parameters.values():
-        default = "" if p.default is inspect.Parameter.empty else f" = {p.default!r}"
-        params.append(f"{p.name}: {_annotation_text(hints[p.name])}{default}")
-    result = _annotation_text(hints["return"])
+    for name, hint, default in zip(plan.names, plan.hints, plan.defaults):
+        shown = "" if default is inspect.Parameter.empty else f" = {default!r}"
+        params.append(f"{name}: {hints.show(hint)}{shown}")
+    result = hints.show(plan.result)
     line = f"{fn.__name__}({', '.join(params)}) -> {result}"
     if len(line) <= width:
         return line

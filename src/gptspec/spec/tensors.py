@@ -1,8 +1,10 @@
 """The tensor table of the design: every tensor of the spec, its jaxtyping type and meaning.
 
-``hint_shape(hint, dim_sizes(config, ctx))`` evaluates any jaxtyping type of the spec with a
-config's sizes ("n_heads*d_head" included), so every tool — ``gptspec explain``, the flow, the
-shape-only weights, the property strategies — gets numbers from the symbols in one way.
+Shapes come from :mod:`gptspec.spec.hints`: ``hints.shape_for(hint, config, ctx)`` evaluates any
+jaxtyping type of the spec with a config's sizes ("n_heads*d_head" included), so every tool —
+``gptspec explain``, the flow, the shape-only weights, the property strategies — gets numbers
+from the symbols in one way. ``dim_sizes`` and ``hint_shape`` are that module's, kept here by
+their old names.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from . import hints
 from . import types as T
 from .config import Config
+from .hints import dim_sizes
+from .hints import shape as hint_shape
 
 __all__ = ["Tensor", "TENSORS", "dim_sizes", "hint_shape", "shape_under"]
 
@@ -26,7 +31,7 @@ class Tensor:
 
     @property
     def dims(self) -> str:
-        return str(self.hint.dim_str)
+        return hints.dim_text(self.hint)
 
 
 TENSORS: tuple[Tensor, ...] = (
@@ -56,17 +61,6 @@ TENSORS: tuple[Tensor, ...] = (
 )
 
 
-def dim_sizes(config: Config, ctx: int | None = None, ctx_k: int | None = None) -> dict[str, int]:
-    """Every named dim's size: the config's, ctx = ctx_q = ``ctx`` (default n_ctx), ctx_k = ``ctx_k`` or ctx."""
-    n = config.n_ctx if ctx is None else ctx
-    return {**config.dims(), "ctx": n, "ctx_q": n, "ctx_k": n if ctx_k is None else ctx_k}
-
-
-def hint_shape(hint: Any, sizes: dict[str, int]) -> tuple[int, ...]:
-    """The shape a jaxtyping type of the spec takes with these dim sizes ("n_heads*d_head" evaluated)."""
-    return tuple(int(eval(d, {"__builtins__": {}}, sizes)) for d in str(hint.dim_str).split())  # noqa: S307
-
-
 def shape_under(tensor: Tensor, config: Config, ctx: int | None = None) -> tuple[int, ...]:
     """The tensor's shape with the config's sizes (ctx, ctx_q, ctx_k = ``ctx`` or n_ctx)."""
-    return hint_shape(tensor.hint, dim_sizes(config, ctx))
+    return hints.shape_for(tensor.hint, config, ctx)

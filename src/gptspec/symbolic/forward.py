@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
-import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +23,7 @@ import numpy as np
 
 from .. import impl
 from ..spec import SIGNATURES, BlockWeights, Config, SpecError, Weights, bind, check_result, checks
-from ..spec import located, spec_error, spec_of
+from ..spec import hints, located, spec_error, spec_of
 from ..spec import signatures as S
 from .errors import SymbolicError, UnsupportedOperation
 from .trace import Recorder, active_recorder, recording
@@ -77,16 +75,10 @@ class Layer:
     index: int
 
 
-@functools.lru_cache(maxsize=None)
-def _spec_hints(name: str) -> tuple[tuple[str, ...], dict[str, Any]]:
-    spec_fn = SIGNATURES[name]
-    return tuple(inspect.signature(spec_fn).parameters), typing.get_type_hints(spec_fn)
-
-
 def _observed(label: str, hint: Any, value: Any) -> Observed | None:
-    if not (hasattr(hint, "dim_str") and isinstance(value, np.ndarray)):
+    if not (hints.is_array(hint) and isinstance(value, np.ndarray)):
         return None
-    return Observed(label, str(hint.dim_str), tuple(value.shape), value.dtype)
+    return Observed(label, hints.dim_text(hint), tuple(value.shape), value.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,12 +94,12 @@ def checked(name: str, fn: Callable[..., Any], source: str = "target") -> Callab
     """
     spec_fn = SIGNATURES[name]
     body = getattr(fn, "__wrapped__", fn) if spec_of(fn) is spec_fn else fn
-    params, hints = _spec_hints(name)
+    plan = hints.Plan.of(spec_fn)
 
     def call(*args: Any) -> Any:
         recorder = active_recorder()
         if recorder is not None:
-            seen = (_observed(p, hints[p], a) for p, a in zip(params, args))
+            seen = (_observed(p, h, a) for p, h, a in zip(plan.names, plan.hints, args))
             recorder.events.append(Enter(name, source, tuple(o for o in seen if o is not None)))
         try:
             with located(name):
@@ -118,7 +110,7 @@ def checked(name: str, fn: Callable[..., Any], source: str = "target") -> Callab
             raise spec_error(ImplementationRaised, name, f"raised {type(exc).__name__}: {exc}") from exc
         check_result(spec_fn, result, *args)
         if recorder is not None:
-            observed = _observed("return value", hints["return"], result)
+            observed = _observed("return value", plan.result, result)
             if observed is None:  # the result passed its check, so the spec's result is no array (sample's int)
                 raise spec_error(UnsupportedOperation, name, "a recorded call must return an array")
             recorder.events.append(Exit(name, observed))
@@ -216,16 +208,13 @@ ALONE = ("softmax", "causal_mask", "attention_pattern", "attention_head", "cross
 def full_size_arguments(name: str, config: Config, ctx: int, weights: Weights) -> tuple[Any, ...]:
     """Arguments for spec function ``name`` at full size, from its annotations: shape-only arrays
     (softmax gets logits [vocab ctx]), the weights, ctx, and the spec's defaults."""
-    params, hints = _spec_hints(name)
-    defaults = inspect.signature(SIGNATURES[name]).parameters
+    plan = hints.Plan.of(name)
     args: list[Any] = []
-    for p in params:
-        hint = hints[p]
-        if hasattr(hint, "dim_str"):
-            shape = (config.vocab, ctx) if str(hint.dim_str).startswith("*") else shape_of(hint, config, ctx)
-            names = set(hint.dtypes)  # jaxtyping's dtype names: "bool", "int64", "float32", ...
-            ints = all(d.startswith(("int", "uint")) for d in names)
-            dtype = bool if all(d.startswith("bool") for d in names) else np.int64 if ints else weights.W_E.dtype
+    for p, hint, default in zip(plan.names, plan.hints, plan.defaults):
+        if hints.is_array(hint):
+            shape = (config.vocab, ctx) if hints.n_axes(hint) is None else shape_of(hint, config, ctx)
+            kind = hints.dtype_kind(hint)
+            dtype = bool if kind == "b" else np.int64 if kind == "iu" else weights.W_E.dtype
             args.append(shape_only(shape, dtype))
         elif hint is Weights:
             args.append(weights)
@@ -234,7 +223,7 @@ def full_size_arguments(name: str, config: Config, ctx: int, weights: Weights) -
         elif p == "ctx":
             args.append(ctx)
         else:
-            args.append(defaults[p].default)
+            args.append(default)
     return tuple(args)
 
 

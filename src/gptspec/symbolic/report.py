@@ -14,7 +14,7 @@ from typing import Any
 from .forward import CheckRun, Enter, Exit, Layer, Observed
 from .trace import Op
 
-__all__ = ["FlowRow", "block_flow", "render_flow", "render_memory", "layer_events", "human_bytes"]
+__all__ = ["FlowRow", "observed_flow", "block_flow", "render_flow", "render_memory", "layer_events", "human_bytes"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,8 +48,10 @@ def _symbols(shape: tuple[int, ...], names: dict[int, list[str]]) -> str:
     return "[" + " ".join("|".join(names.get(n, [str(n)])) for n in shape) + "]"
 
 
-def block_flow(events: list[Any]) -> Iterator[FlowRow]:
-    """Rows for every call boundary and every shape-only operation among ``events``."""
+def observed_flow(events: list[Any]) -> Iterator[FlowRow]:
+    """Rows for every call boundary and every shape-only operation among ``events``: the flow a
+    check observed (what the target did), beside :func:`gptspec.spec.flow.block_flow`, the flow
+    the spec's types derive (what a block must do)."""
     scopes: list[dict[int, list[str]]] = [{}]
     for e in events:
         depth = len(scopes) - 1
@@ -63,6 +65,10 @@ def block_flow(events: list[Any]) -> Iterator[FlowRow]:
             yield FlowRow(len(scopes) - 1, f"{e.name} →", "result", f"[{e.result.dims}]", e.result.shape)
         elif isinstance(e, Op):
             yield FlowRow(depth, e.name, "", _symbols(e.shape, scopes[-1]), e.shape)
+
+
+block_flow = observed_flow
+"""The old name of :func:`observed_flow`, kept for ``gptspec check --flow`` (cli.check) that imports it."""
 
 
 def _size(shape: tuple[int, ...]) -> str:

@@ -25,19 +25,17 @@ fail the calling property with a :class:`ResultTypeError` naming the function.
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import numbers
 import sys
-import types
-import typing
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..properties.registry import PropertyFailure
-from ..spec.signatures import SIGNATURES
+from ..spec.hints import Plan, dim_text, is_array
+from ..spec.hints import map_struct as _map_struct
+from ..spec.hints import n_axes as array_axes
 from ..target import TargetError
 from .choices import FRAMEWORKS, LAYOUTS
 from .errors import OptionError
@@ -51,32 +49,6 @@ __all__ = [
 
 class ResultTypeError(PropertyFailure):
     """A target function returned something that is not what its signature promises."""
-
-
-def array_axes(hint: Any) -> int | None:
-    """How many axes a jaxtyping array hint fixes; None for a variadic one or a non-array hint."""
-    text = getattr(hint, "dim_str", None)
-    if text is None:
-        return None
-    dims = text.split()
-    return None if any(d.startswith(("*", "...")) for d in dims) else len(dims)
-
-
-def _field_hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _map_struct(value: Any, hint: Any, leaf: Callable[[Any, Any], Any]) -> Any:
-    """Apply ``leaf(value, hint)`` to every array of a value typed ``hint``, containers included."""
-    if (isinstance(hint, type) and dataclasses.is_dataclass(hint)
-            and dataclasses.is_dataclass(value) and not isinstance(value, type)):
-        hints = _field_hints(hint)
-        changes = {f.name: _map_struct(getattr(value, f.name), hints[f.name], leaf) for f in dataclasses.fields(hint)}
-        return dataclasses.replace(value, **changes)
-    if typing.get_origin(hint) is tuple and isinstance(value, (tuple, list)):
-        item = typing.get_args(hint)[0]
-        return tuple(_map_struct(v, item, leaf) for v in value)
-    return leaf(value, hint)
 
 
 def _transpose_leaf(value: Any, hint: Any) -> Any:
@@ -128,40 +100,14 @@ def from_torch(value: Any, hint: Any) -> Any:
 
 def _check_result(name: str, value: Any, hint: Any) -> Any:
     """The result unchanged if it is of the promised kind; a ResultTypeError naming it if not."""
-    if getattr(hint, "dim_str", None) is not None:  # a jaxtyping array hint
+    if is_array(hint):
         if not isinstance(value, np.ndarray):
             raise ResultTypeError(
-                f"{name} returned {type(value).__name__}, the spec returns an array [{hint.dim_str}]"
+                f"{name} returned {type(value).__name__}, the spec returns an array [{dim_text(hint)}]"
             )
     elif hint is int and not (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))):
         raise ResultTypeError(f"{name} returned {type(value).__name__} {value!r:.40}, the spec returns an int")
     return value
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    """The spec's view of one function: its signature and the hint of each parameter and result."""
-
-    name: str
-    signature: inspect.Signature
-    hints: tuple[Any, ...]
-    result: Any
-
-    @classmethod
-    def of(cls, name: str) -> Plan:
-        spec_fn = SIGNATURES[name]
-        signature = inspect.signature(spec_fn)
-        hints = typing.get_type_hints(spec_fn)
-        return cls(name, signature, tuple(hints[p] for p in signature.parameters), hints["return"])
-
-    def positional(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-        """The arguments in spec order, up to the last one given (defaults fill the gaps)."""
-        if not kwargs:  # the common case, without the cost of Signature.bind
-            return list(args)
-        bound = self.signature.bind(*args, **kwargs)
-        params = list(self.signature.parameters.values())
-        last = max(i for i, p in enumerate(params) if p.name in bound.arguments)
-        return [bound.arguments.get(p.name, p.default) for p in params[: last + 1]]
 
 
 def _adapt_function(

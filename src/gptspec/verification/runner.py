@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, Verbosity, seed as hypothesis_seed
 from hypothesis import settings as Settings
 
 from ..properties.registry import Property, PropertyFailure
+from ..spec.hints import is_array
 from ..target import SPEC_NAMES
 from .adapters import Plan
 from .choices import DEFAULT_TIMEOUT, PROFILE_EXAMPLES, SHRINK_TRIES
@@ -178,7 +179,7 @@ def as_arguments(prop: Property, example: Any) -> Any:
     if len(example) > len(names):
         return example
     for value, hint in zip(example, plan.hints):
-        if isinstance(value, np.ndarray) != (getattr(hint, "dim_str", None) is not None):
+        if isinstance(value, np.ndarray) != is_array(hint):
             return example
     return dict(zip(names, example))
 
