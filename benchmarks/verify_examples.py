@@ -1,11 +1,16 @@
-"""How long ``gptspec verify`` takes on each example, default profile, as a user runs it.
+"""How long ``gptspec verify`` takes on each example, as a user runs it, at one job and on every core.
 
 Each example is verified in a fresh process (``python -m gptspec verify EXAMPLE --layout rows
---seed S --json F``), so the figure includes start-up (importing NumPy, Hypothesis, torch for
-the torch example, the catalogue). The target for a complete implementation is at most 20 s on
-the 2-core machine; the last column is the wall time as a fraction of that target.
+--seed S --jobs J --json F``), so the figure includes start-up (importing NumPy, Hypothesis, the
+catalogue, and the target's own processes: torch for the torch example). For each example the
+two job counts run side by side in this one run, and the table gives the verdict's wall time,
+the examples per applicable property and the examples per second, and the ratio between the two
+job counts; the verdicts must be equal (a seed reproduces a verdict for any number of jobs). The
+targets on the 2-core machine: at most 20 s for a complete correct implementation, 30 s for a
+failing one. A second table measures the process boundary itself: one call of a target function
+in its own process against the same call in this process.
 
-    python benchmarks/verify_examples.py [--profile default] [--seed 0] [EXAMPLE ...]
+    python benchmarks/verify_examples.py [--profile default] [--seed 0] [--calls 2000] [EXAMPLE ...]
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TARGET_SECONDS = 20.0
+CORRECT_SECONDS, FAILING_SECONDS = 20.0, 30.0
 
 
 def examples(names: list[str]) -> list[pathlib.Path]:
@@ -34,16 +41,63 @@ def examples(names: list[str]) -> list[pathlib.Path]:
     return correct + sorted(p for p in folder.glob("bug_*.py") if "--layout rows" in p.read_text())
 
 
-def time_one(example: pathlib.Path, profile: str, seed: int) -> tuple[float, dict]:
+def time_one(example: pathlib.Path, profile: str, seed: int, jobs: int) -> tuple[float, dict[str, Any]]:
     """Wall seconds of one verify run in a fresh interpreter, and its JSON report."""
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "report.json"
         command = [sys.executable, "-m", "gptspec", "verify", str(example), "--layout", "rows",
-                   "--profile", profile, "--seed", str(seed), "--json", str(out)]
+                   "--profile", profile, "--seed", str(seed), "--jobs", str(jobs), "--json", str(out)]
         started = time.perf_counter()
         subprocess.run(command, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - started
         return wall, json.loads(out.read_text()) if out.exists() else {}
+
+
+def examples_run(report: dict[str, Any]) -> tuple[int, float]:
+    """Examples over the run (generated and shrink steps) and per applicable property."""
+    ran = [r["examples"] for r in report.get("results", []) if r["status"] != "not provided"]
+    return sum(ran), (sum(ran) / len(ran) if ran else 0.0)
+
+
+def verdict(report: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(r["name"], r["status"], r["examples"], (r["failure"] or {}).get("counterexample"))
+            for r in report.get("results", [])]
+
+
+def boundary(calls: int) -> Table:
+    """Per-call cost of the process boundary: the same calls in the target's process and in this one."""
+    from gptspec import impl
+    from gptspec.target import address
+    from gptspec.verification.isolation import Setup, TargetProcess
+
+    rng = np.random.default_rng(0)
+    cases = {
+        "softmax, 4 × 5 float64": ("softmax", (rng.standard_normal((4, 5)),)),
+        "multi_head_attention, d_model 6, 3 × 4 heads, ctx 5": ("multi_head_attention", (
+            rng.standard_normal((6, 5)), rng.standard_normal((3, 4, 6)), rng.standard_normal((3, 4, 6)),
+            rng.standard_normal((3, 4, 6)), rng.standard_normal((6, 12)))),
+        "multi_head_attention, GPT-2 small sizes, ctx 64 float32": ("multi_head_attention", tuple(
+            a.astype(np.float32) for a in (rng.standard_normal((768, 64)), rng.standard_normal((12, 64, 768)),
+                                           rng.standard_normal((12, 64, 768)), rng.standard_normal((12, 64, 768)),
+                                           rng.standard_normal((768, 768)))) ),
+    }
+    table = Table(title=f"the process boundary: one call, min over {calls} (µs)")
+    for col in ("call", "in its own process", "in this process", "boundary cost"):
+        table.add_column(col, justify="left" if col == "call" else "right")
+    with TargetProcess(Setup(address("gptspec.impl"), timeout=None)) as process:
+        for label, (name, args) in cases.items():
+            n = calls if args[0].size < 10_000 else max(calls // 20, 20)
+            here, there = [], []
+            for _ in range(n):  # interleaved, so drift hits both sides alike
+                started = time.perf_counter()
+                process.call(name, args, {})
+                there.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                getattr(impl, name)(*args)
+                here.append(time.perf_counter() - started)
+            remote, local = min(there) * 1e6, min(here) * 1e6
+            table.add_row(label, f"{remote:.0f}", f"{local:.0f}", f"+{remote - local:.0f} µs ({remote / local:.2f}×)")
+    return table
 
 
 def main() -> None:
@@ -51,22 +105,31 @@ def main() -> None:
     parser.add_argument("names", nargs="*", metavar="EXAMPLE")
     parser.add_argument("--profile", default="default")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--calls", type=int, default=2000, help="calls per case in the boundary table")
     args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
-    table = Table(title=f"gptspec verify, profile {args.profile}, seed {args.seed} (wall time, fresh process)")
-    for col in ("example", "exit", "passed", "failed", "error", "not provided", "search s", "wall s", "wall / 20 s"):
+    table = Table(title=f"gptspec verify, profile {args.profile}, seed {args.seed} (wall time, fresh process): "
+                        f"--jobs 1 vs --jobs {cores}")
+    for col in ("example", "exit", "failed", "examples / property", f"wall 1 job", f"wall {cores} jobs",
+                "1 job / all", "examples/s (all)", "wall / target", "same verdict"):
         table.add_column(col, justify="left" if col == "example" else "right")
     for example in examples(args.names):
-        wall, report = time_one(example, args.profile, args.seed)
-        counts = report.get("counts", {})
+        one_wall, one = time_one(example, args.profile, args.seed, 1)
+        all_wall, every = time_one(example, args.profile, args.seed, cores)
+        total, per_property = examples_run(every)
+        target = CORRECT_SECONDS if every.get("exit_code") == 0 else FAILING_SECONDS
         table.add_row(
-            example.name, str(report.get("exit_code", "?")),
-            *(str(counts.get(s, 0)) for s in ("passed", "failed", "error", "not provided")),
-            f"{report.get('seconds', float('nan')):.1f}", f"{wall:.1f}", f"{wall / TARGET_SECONDS:.2f}",
+            example.name, str(every.get("exit_code", "?")), str(every.get("counts", {}).get("failed", "?")),
+            f"{per_property:.0f}", f"{one_wall:.1f} s", f"{all_wall:.1f} s", f"{one_wall / all_wall:.2f}×",
+            f"{total / all_wall:.0f}", f"{all_wall / target:.2f}", "yes" if verdict(one) == verdict(every) else "NO",
         )
-    Console(width=140).print(table)
+    console = Console(width=160)
+    console.print(table)
+    console.print(boundary(args.calls))
     print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
-    print(f"command: python -m gptspec verify examples/EXAMPLE --layout rows --profile {args.profile} --seed {args.seed}")
+    print(f"command: python -m gptspec verify examples/EXAMPLE --layout rows --profile {args.profile} "
+          f"--seed {args.seed} --jobs 1|{cores}")
 
 
 if __name__ == "__main__":
