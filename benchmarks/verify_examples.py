@@ -111,7 +111,7 @@ def main() -> None:
 
     table = Table(title=f"gptspec verify, profile {args.profile}, seed {args.seed} (wall time, fresh process): "
                         f"--jobs 1 vs --jobs {cores}")
-    for col in ("example", "exit", "failed", "examples / property", f"wall 1 job", f"wall {cores} jobs",
+    for col in ("example", "exit", "failed", "examples / property", "wall 1 job", f"wall {cores} jobs",
                 "1 job / all", "examples/s (all)", "wall / target", "same verdict"):
         table.add_column(col, justify="left" if col == "example" else "right")
     for example in examples(args.names):

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from gptspec import Config
-from gptspec.verification.describe import array_summary, counterexample_lines as describe
+from gptspec.verification.describe import array_summary, counterexample_lines
 
 
 def test_a_tiny_array_is_shown_whole():
@@ -41,11 +41,11 @@ class Example:
 
 def test_an_example_is_one_line_per_field_with_configs_on_one_line():
     ex = Example(Config(3, 2, 1, 2, 4, 1, 5), np.ones((2, 1)), 0.25, np.random.default_rng(0))
-    assert describe(ex) == [
+    assert counterexample_lines(ex) == [
         "config: Config(vocab=3, d_model=2, n_heads=1, d_head=2, n_ctx=4, n_layers=1, d_mlp=5)",
         "E: float64[2 1] [[1.0], [1.0]]",
         "temperature: 0.25",
         "rng: numpy Generator",
     ]
-    assert describe((np.zeros(2), {"T": 2e-9})) == ["example[0]: float64[2] [0.0, 0.0]", "example[1].T: 2e-09"]
-    assert describe([3, 0.5, True]) == ["example: [3, 0.5, True]"]
+    assert counterexample_lines((np.zeros(2), {"T": 2e-9})) == ["example[0]: float64[2] [0.0, 0.0]", "example[1].T: 2e-09"]
+    assert counterexample_lines([3, 0.5, True]) == ["example: [3, 0.5, True]"]

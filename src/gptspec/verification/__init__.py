@@ -33,7 +33,14 @@ _HOMES = {
     "Options": ".session", "Session": ".session", "verify": ".session",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "verify", "Options", "Session", "Report", "PropertyResult", "Failure", "STATUSES", "render",
+    "load", "Target", "TargetError", "SPEC_NAMES", "detect_framework", "SelectionError", "OptionError",
+    "adapt", "Adapted", "ResultTypeError", "LAYOUTS", "FRAMEWORKS",
+    "PROFILES", "Profile", "Progress", "run_property", "select", "DEFAULT_TIMEOUT",
+    "Remote", "TargetProcess", "CallTimeout", "TargetCrashed", "TargetRaised",
+]
+assert sorted(__all__) == sorted(_HOMES)
 
 if TYPE_CHECKING:
     from ..target import SPEC_NAMES, Target, TargetError, detect_framework, load
