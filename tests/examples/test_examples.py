@@ -73,9 +73,11 @@ def test_the_command_exits_1_on_a_buggy_example_naming_the_property_and_how_to_r
     target, out = str(EXAMPLES / "bug_softmax_wrong_axis.py"), tmp_path / "report.json"
     code = main(["verify", target, "--layout", "rows", "--only", "causality.columns_sum_to_one", "--seed", "2",
                  "--profile", "quick", "--json", str(out)])
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert code == 1
     assert "failed: causality.columns_sum_to_one" in printed and "reproduce:" in printed
+    assert captured.err.startswith("failed: causality.columns_sum_to_one (does not hold: ")  # streamed as found
     (result,) = json.loads(out.read_text())["results"]
     assert result["failure"]["reproduce"] == (
         f"gptspec verify {target} --layout rows --profile quick --only causality.columns_sum_to_one --seed 2"

@@ -22,10 +22,7 @@ Both crash errors are ``BaseException``\\ s, not ``Exception``\\ s: a property f
 exception" counts as rejecting invalid input does not count a crash as a rejection, and
 Hypothesis stops at once instead of shrinking (each try would cost a restart).
 
-Why multiprocessing's Process and Pipe rather than a ``ProcessPoolExecutor``: a pool reports a
-dead worker as ``BrokenProcessPool``, without its exit status or signal, and before Python 3.14
-cannot kill one hung worker; a Process gives both (``exitcode``, ``kill()``), and its pipe is
-the standard library's own framing and pickling.
+The process itself is a :class:`.child.Child` (why multiprocessing's Process and Pipe: there).
 
 An exception the target raises crosses as itself when its class is builtin, NumPy's or
 gptspec's, else as :class:`TargetRaised` with the original class name; either way it carries the
