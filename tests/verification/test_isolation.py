@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import gptspec.impl
-from gptspec.verification import CallTimeout, TargetCrashed, TargetProcess, verify
+from gptspec.verification import CallTimeout, Remote, TargetCrashed, TargetProcess, verify
 from gptspec.verification.isolation import Setup
 from gptspec.target import address
 
@@ -95,6 +95,9 @@ def test_a_generator_argument_advances_as_it_did_in_the_target():
         logits = np.zeros(1000)
         draws = [process.call("sample", (logits, 1.0, rng), {}) for _ in range(5)]
         assert draws == [gptspec.impl.sample(logits, 1.0, twin) for _ in range(5)]
+        assert rng.random() == twin.random()
+        batch = Remote(process).repeat("sample", 50, logits, 1.0, rng)  # one request, the same draws as a loop
+        assert batch == [gptspec.impl.sample(logits, 1.0, twin) for _ in range(50)]
         assert rng.random() == twin.random()
 
 

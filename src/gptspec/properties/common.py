@@ -14,7 +14,17 @@ from hypothesis import strategies as st
 from .strategies import UNIT, Model, models
 from .tolerance import tolerance
 
-__all__ = ["plain_softmax", "model_prefixes", "model_tolerance", "describe"]
+__all__ = ["plain_softmax", "model_prefixes", "model_tolerance", "describe", "repeated"]
+
+
+def repeated(impl: Any, name: str, times: int, *args: Any) -> list[Any]:
+    """``[impl.name(*args) for _ in range(times)]``, in one request where ``impl`` can batch calls
+    (a target in its own process: ``Remote.repeat``), else one call after another."""
+    batch = getattr(impl, "repeat", None)
+    if callable(batch):
+        return list(batch(name, times, *args))
+    fn = getattr(impl, name)
+    return [fn(*args) for _ in range(times)]
 
 
 def plain_softmax(x: np.ndarray, T: float = 1.0) -> np.ndarray:

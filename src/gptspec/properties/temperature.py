@@ -17,7 +17,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from . import expect
-from .common import plain_softmax
+from .common import plain_softmax, repeated
 from .registry import prop
 from .strategies import logit_vectors, sample_temperatures, temperatures
 from .tolerance import tolerance
@@ -207,7 +207,7 @@ def bernstein_bound(n_draws: int, p: np.ndarray, false_alarm: float) -> np.ndarr
 def sample_follows_softmax(impl: Any, case: Draw) -> None:
     x = case.logits
     rng = np.random.default_rng(case.seed)
-    ids = np.array([int(impl.sample(x, case.T, rng)) for _ in range(DRAWS)])
+    ids = np.array([int(i) for i in repeated(impl, "sample", DRAWS, x, case.T, rng)])
     outside = (ids < 0) | (ids >= x.shape[0])
     if outside.any():
         raise expect.fail(f"sample(logits, T={case.T:g}): expected ids in [0, {x.shape[0]}), got {ids[outside][0]}")

@@ -157,9 +157,10 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
             return
         kind = message[0]
         if kind == "call":
-            _, name, args, kwargs = message
+            _, name, args, kwargs, times = message
             try:
-                result = getattr(impl, name)(*args, **kwargs)
+                fn = getattr(impl, name)
+                result = fn(*args, **kwargs) if times is None else [_answer(fn(*args, **kwargs)) for _ in range(times)]
                 rngs = [a.bit_generator.state for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
                 reply: tuple[Any, ...] = ("ok", _answer(result), rngs)
                 conn.send(reply)
@@ -218,9 +219,11 @@ class TargetProcess(Child):
             raise CallTimeout(function, self.setup.timeout or 0.0)
         return reply
 
-    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """``name(*args, **kwargs)`` in the target's process; a Generator argument advances here as it did there."""
-        reply = self._ask(("call", name, args, kwargs), name)
+    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], times: int | None = None) -> Any:
+        """``name(*args, **kwargs)`` in the target's process; a Generator argument advances here as
+        it did there. ``times``: that many calls in a row, in one request (their list comes back;
+        the per-call limit applies to the request), for a property that draws many samples."""
+        reply = self._ask(("call", name, args, kwargs, times), name)
         if reply[0] == "raised":
             raise _rebuilt(*reply[1:])
         _, result, rng_states = reply
@@ -252,6 +255,11 @@ class Remote:
         self.layout = process.setup.layout
         for name in loaded.provides:
             setattr(self, name, self._method(name))
+
+    def repeat(self, name: str, times: int, *args: Any, **kwargs: Any) -> list[Any]:
+        """``[name(*args, **kwargs) for _ in range(times)]`` in one round trip to the target's process."""
+        result: list[Any] = self.process.call(name, args, kwargs, times)
+        return result
 
     def _method(self, name: str) -> Callable[..., Any]:
         call = self.process.call
