@@ -185,9 +185,18 @@ def interrupted_softmax(x, temperature=1.0, axis=-1):
     raise KeyboardInterrupt
 
 
+def test_ctrl_c_on_workers_returns_the_partial_report():
+    target = types.SimpleNamespace(softmax=interrupted_softmax, embed=impl.embed, causal_mask=impl.causal_mask)
+    report = verify(target, profile="quick", seed=0, only=["softmax", "embed"], jobs=2)
+    statuses = [r.status for r in report.results]
+    assert report.interrupted and report.exit_code == 130
+    assert "interrupted" in statuses and "not run" in statuses
+    assert set(statuses) <= {"passed", "not provided", "interrupted", "not run"}
+
+
 def test_ctrl_c_returns_the_partial_report():
     target = types.SimpleNamespace(softmax=interrupted_softmax, embed=impl.embed, causal_mask=impl.causal_mask)
-    report = verify(target, profile="quick", seed=0, only=["softmax", "embed"])
+    report = verify(target, profile="quick", seed=0, only=["softmax", "embed"], jobs=1)
     statuses = [r.status for r in report.results]
     i = statuses.index("interrupted")
     assert report.interrupted and report.exit_code == 130

@@ -19,16 +19,19 @@ from rich.text import Text
 
 from ..target import SPEC_NAMES
 
-__all__ = ["STATUSES", "Failure", "PropertyResult", "Report", "render", "failure_lines"]
+__all__ = ["STATUSES", "Failure", "Onset", "PropertyResult", "Report", "render", "failure_lines"]
 
-STATUSES = ("passed", "failed", "error", "not provided", "interrupted", "not run")
-"""failed: the property does not hold. error: the target raised, crashed, hung, or the property
-could not run. not provided: the target lacks a function the property needs (not a failure).
+STATUSES = ("passed", "failed", "fragile", "error", "not applicable", "not provided", "interrupted", "not run")
+"""failed: the property does not hold on an ordinary example. fragile: it holds on every ordinary
+example and fails only beyond the ordinary domain (its onset says where). error: the target
+raised, crashed, hung, or the property could not run. not applicable: the target's declared
+domain (``--assume``) excludes what the property needs. not provided: the target lacks a function
+the property needs (not a failure).
 interrupted: Ctrl-C ended its search. not run: the run ended before it (Ctrl-C, the run's time
 cap, a lost worker); never counted as passed."""
 
-_STYLE = {"passed": "green", "failed": "bold red", "error": "bold magenta", "not provided": "dim",
-          "interrupted": "yellow", "not run": "dim yellow"}
+_STYLE = {"passed": "green", "failed": "bold red", "fragile": "bold yellow", "error": "bold magenta",
+          "not applicable": "dim cyan", "not provided": "dim", "interrupted": "yellow", "not run": "dim yellow"}
 
 
 @dataclasses.dataclass
@@ -58,6 +61,21 @@ class Failure:
 
 
 @dataclasses.dataclass
+class Onset:
+    """Where a fragile property starts to fail: it holds while ``quantity`` ≤ ``holds_up_to`` and
+    fails from ``fails_from`` on (e.g. |scores| ≤ 1e9, fails from 1e10), and what likely causes it."""
+
+    quantity: str  # "|scores|", "|logits|", "1/T", ...
+    holds_up_to: float
+    fails_from: float
+    cause: str | None = None  # "the mask is a finite constant (−1e10?)"
+
+    def __str__(self) -> str:
+        text = f"holds while {self.quantity} ≤ {self.holds_up_to:.3g}; fails from {self.fails_from:.3g}"
+        return f"{text}: {self.cause}" if self.cause else text
+
+
+@dataclasses.dataclass
 class PropertyResult:
     name: str
     family: str
@@ -68,6 +86,8 @@ class PropertyResult:
     seconds: float = 0.0
     failure: Failure | None = None
     notes: list[str] = dataclasses.field(default_factory=list)  # output, warnings, missing functions
+    onset: Onset | None = None  # fragile: where the failures start
+    narrowed: str | None = None  # how the declared domain narrowed this property's examples
 
 
 @dataclasses.dataclass
@@ -84,15 +104,23 @@ class Report:
     interrupted: bool = False
     incomplete: bool = False  # some property did not run to its end (the time cap, a lost worker)
     jobs: int = 1
+    assumptions: tuple[str, ...] = ()  # the target's declared domain (--assume, GPTSPEC_ASSUME)
+    strict: bool = False  # fragile counts as failed
+    suggestions: list[str] = dataclasses.field(default_factory=list)  # e.g. the --assume that would exclude errors
     notes: list[str] = dataclasses.field(default_factory=list)  # what the target printed or warned in the run
 
     def counts(self) -> dict[str, int]:
         return {s: sum(r.status == s for r in self.results) for s in STATUSES}
 
     @property
+    def settled(self) -> tuple[str, ...]:
+        """The statuses that let a run pass: fragile too, unless ``strict``."""
+        return ("passed", "not provided", "not applicable") + (() if self.strict else ("fragile",))
+
+    @property
     def ok(self) -> bool:
-        """Every applicable property ran to its end and passed."""
-        return not (self.interrupted or self.incomplete) and all(r.status in ("passed", "not provided") for r in self.results)
+        """Every applicable property ran to its end and passed (or, unless strict, was fragile)."""
+        return not (self.interrupted or self.incomplete) and all(r.status in self.settled for r in self.results)
 
     @property
     def exit_code(self) -> int:
@@ -100,12 +128,14 @@ class Report:
         run could not finish; 130 Ctrl-C. (2, the target cannot be loaded, is the front end's.)"""
         if self.interrupted:
             return 130
-        if any(r.status in ("failed", "error") for r in self.results):
+        if any(r.status in ("failed", "error") or (self.strict and r.status == "fragile") for r in self.results):
             return 1
         return 0 if self.ok else 3
 
     def failures(self) -> list[PropertyResult]:
-        return [r for r in self.results if r.failure is not None]
+        """Results with a failure record, fragile ones last (their own section of the report)."""
+        found = [r for r in self.results if r.failure is not None]
+        return [r for r in found if r.status != "fragile"] + [r for r in found if r.status == "fragile"]
 
     def by_function(self) -> dict[str, dict[str, int]]:
         """For each spec function: how many properties needing it ended in each status."""
@@ -178,6 +208,8 @@ def failure_lines(r: PropertyResult) -> list[tuple[str, str]]:
     f = r.failure
     assert f is not None
     lines = [("italic", r.statement), ("", f.headline)]
+    if r.onset is not None:
+        lines.append(("bold yellow", f"fragile beyond the ordinary domain: {r.onset}"))
     if f.counterexample:
         lines += [("bold", f.heading)] + [("", f"  {line}") for line in f.counterexample]
     lines += [("dim", note) for note in r.notes]
@@ -203,11 +235,22 @@ def summary_line(report: Report) -> Text:
 
 
 def render(report: Report, console: Console) -> None:
-    """Print the function table, the property table, a panel per failure and the verdict."""
+    """Print the declared domain, the function table, the property table, a panel per failure
+    (fragile findings in their own section), suggestions, and the verdict."""
+    if report.assumptions:
+        console.print(Text(f"assuming: {', '.join(report.assumptions)}", style="bold cyan"))
     console.print(function_table(report))
     console.print(property_table(report, statements=console.width >= 120))
+    fragile_heading = False
     for r in report.failures():
+        if r.status == "fragile" and not fragile_heading:
+            fragile_heading = True
+            console.print(Text("Fragile beyond the ordinary domain" + (" (--strict: counted as failed)" if report.strict else
+                                                                        " (not counted as failed; --strict counts them)"),
+                               style="bold yellow"))
         console.print(failure_panel(r))
+    for suggestion in report.suggestions:
+        console.print(Text(f"suggestion: {suggestion}", style="bold cyan"))
     for note in report.notes:
         console.print(Text(f"note: {note}", style="dim"))
     if report.incomplete and not report.interrupted:

@@ -165,6 +165,8 @@ def _run_on_workers(
                 results[prop.name] = result
                 add_noise(noise, its_noise)
                 progress.end(result)
+                if result.status == "interrupted":  # Ctrl-C reached the search through the target
+                    raise KeyboardInterrupt
                 hand_out(worker)
     except KeyboardInterrupt:
         report.interrupted = True
@@ -193,7 +195,7 @@ def verify(
     skip: Iterable[str] = (),
     seed: int | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
-    jobs: int | None = 1,
+    jobs: int | None = None,
     max_seconds: float | None = None,
     progress: Progress | None = None,
 ) -> Report:
