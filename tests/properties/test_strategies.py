@@ -193,3 +193,9 @@ def test_strategies_are_built_once_per_arguments_and_reach():
         with pytest.raises(NoSuchExample):  # the reach holds though a strategy built outside it exists
             find(models(), lambda m: m.recipe.magnitude != 1.0, settings=SEARCH)
     find(models(), lambda m: m.recipe.magnitude != 1.0, settings=SEARCH)
+
+
+def test_shrinking_a_multi_head_counterexample_ends_on_one_dim_of_d_model_and_few_ones():
+    h = shrunk("head_concat.sum_of_heads", "mha_heads_interleaved")
+    assert h.E.shape == (1, 1) and h.W_Q.shape[0] == 2 and h.W_O.shape[1] <= 4  # 2 heads: the least to interleave
+    assert sum(np.count_nonzero(a) for a in h.args) <= 3 and all(is_small_integer(a).all() for a in h.args)

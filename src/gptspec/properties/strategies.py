@@ -20,8 +20,10 @@ code's step taken from the seed (a window into a fixed table of uniforms). Rando
 the entries integers, half floats, as the entry-wise strategy did. Shrinking keeps what made the
 entry-wise strategy readable: Hypothesis shrinks a bytes choice byte by byte (all zero first,
 then each byte towards 0, equal bytes together), so a counterexample ends on few non-zero entries
-that are small integers, floats only where a float is needed; when a size shrinks, Hypothesis
-keeps the codes' first or last bytes. Logits use quarters (0, ±0.25 … ±3) for the integer codes;
+that are small integers, floats only where a float is needed. Sizes shrink too: the code buffer
+has room for larger sizes (``_room``) and entry (i, j, …) reads the same byte whatever the sizes,
+so a smaller config keeps every remaining entry (a buffer whose length followed the shape would
+be replaced by zeros in every array whose shape changed, and the sizes would stay). Logits use quarters (0, ±0.25 … ±3) for the integer codes;
 ``softmax_inputs(any_finite=True)`` gives half its codes to ±2^e up to the dtype's largest finite
 value (and that value itself); −∞ holes and token ids are code bytes too. Strategies are built
 once per argument tuple and reach (``_reused``): Hypothesis validates each strategy object on its
