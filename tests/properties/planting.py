@@ -15,7 +15,7 @@ from gptspec.properties.strategies import reach
 from .mutants import MUTANTS, PLANTED
 
 HUNT = settings(
-    max_examples=300,
+    max_examples=500,
     derandomize=True,
     database=None,
     deadline=None,

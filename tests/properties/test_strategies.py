@@ -3,19 +3,24 @@
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from gptspec.properties.registry import PropertyFailure, get
 from gptspec.properties.strategies import (
     Recipe,
     arguments,
+    arrays,
     configs,
     heads,
     logit_vectors,
     models,
+    multi_heads,
     reach,
     sample_temperatures,
+    softmax_inputs,
     temperatures,
+    tokens,
 )
 from gptspec.spec import SIGNATURES, Config, Weights, bind, check_call
 from gptspec.spec import signatures as S
@@ -114,3 +119,83 @@ def test_shrinking_a_finite_mask_ends_on_two_positions_and_one_large_score():
     assert np.count_nonzero(qk.Q) + np.count_nonzero(qk.K) <= 2
     scores = qk.K.astype(np.float64).T @ qk.Q
     assert np.min(np.diag(scores)) <= -1e4  # the query's only allowed score sits below the mask constant
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrays from code bytes: what they hold, how they shrink, and that strategies are built once
+
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def is_small_integer(a):
+    return np.isin(a, np.arange(-3, 4))
+
+
+@settings(max_examples=60, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(dtype=st.sampled_from([F32, F64]), shape=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+       magnitude=st.sampled_from([1.0, 1e-3, 1e1, 1e5]), data=st.data())
+def test_arrays_hold_small_integers_or_floats_in_minus_4_to_4_times_the_magnitude(dtype, shape, magnitude, data):
+    a = data.draw(arrays(dtype, tuple(shape), magnitude))
+    assert a.shape == tuple(shape) and a.dtype == dtype
+    v = a.astype(np.float64) / magnitude
+    assert np.all(np.abs(v) < 4 * (1 + 1e-6))
+
+
+def test_arrays_mix_integers_and_floats_and_reach_every_small_integer():
+    find(arrays(F64, (4, 5)), lambda a: 5 <= is_small_integer(a).sum() <= 15, settings=SEARCH)
+    for k in range(-3, 4):
+        find(arrays(F64, (3,)), lambda a, k=k: (a == k).any(), settings=SEARCH)
+    find(arrays(F32, (3,)), lambda a: np.all(~is_small_integer(a)), settings=SEARCH)
+
+
+def test_shrinking_an_array_ends_on_few_nonzero_small_integers():
+    a = find(arrays(F64, (4, 6)), lambda a: np.count_nonzero(a) >= 3, settings=SHRINK)
+    assert np.count_nonzero(a) == 3 and set(a[a != 0]) == {1.0}
+    a = find(arrays(F64, (4, 6)), lambda a: np.abs(a).sum() >= 5, settings=SHRINK)
+    assert np.count_nonzero(a) <= 2 and is_small_integer(a).all()
+    a = find(arrays(F64, (3, 3)), lambda a: not is_small_integer(a).all(), settings=SHRINK)
+    assert np.count_nonzero(a) == 1 and abs(a[a != 0][0]) < 4 / 64  # one float, and a small one
+
+
+def test_shrinking_a_shape_keeps_the_entries_that_matter():
+    shaped = st.integers(1, 6).flatmap(lambda n: arrays(F64, (n,)))
+    a = find(shaped, lambda a: a.shape[0] >= 3 and (a == -3).sum() >= 2, settings=SHRINK)
+    assert a.shape == (3,) and sorted(a.tolist()) == [-3.0, -3.0, 0.0]
+
+
+def test_any_finite_softmax_inputs_reach_the_dtypes_largest_values_and_stay_finite():
+    find(softmax_inputs(any_finite=True), lambda s: s.x.dtype == F32 and np.max(np.abs(s.x)) == np.finfo(F32).max,
+         settings=SEARCH)
+    find(softmax_inputs(any_finite=True), lambda s: s.x.dtype == F64 and 1e200 < np.max(np.abs(s.x)) < 1e308,
+         settings=SEARCH)
+
+    @settings(max_examples=100, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(softmax_inputs(any_finite=True))
+    def finite(s):
+        assert np.isfinite(s.x).all()
+
+    finite()
+
+
+def test_tokens_cover_every_id_and_shrink_to_id_0():
+    find(tokens(6, 4), lambda t: set(t.tolist()) == {2, 3, 4, 5}, settings=SEARCH)
+    assert find(tokens(6, 4), lambda t: True, settings=SHRINK).tolist() == [0, 0, 0, 0]
+    find(tokens(1000, 3), lambda t: t.max() == 999, settings=SEARCH)  # beyond 256 ids: drawn id by id
+
+
+def test_strategies_are_built_once_per_arguments_and_reach():
+    assert arrays(F32, (2, 3), 10.0) is arrays(F32, (2, 3), 10.0)
+    assert multi_heads(min_ctx=2) is multi_heads(min_ctx=2) and heads() is heads()
+    wide = models()
+    with reach(extremes=False):
+        narrow = models()
+        assert narrow is not wide and narrow is models()
+        with pytest.raises(NoSuchExample):  # the reach holds though a strategy built outside it exists
+            find(models(), lambda m: m.recipe.magnitude != 1.0, settings=SEARCH)
+    find(models(), lambda m: m.recipe.magnitude != 1.0, settings=SEARCH)
+
+
+def test_shrinking_a_multi_head_counterexample_ends_on_one_dim_of_d_model_and_few_ones():
+    h = shrunk("head_concat.sum_of_heads", "mha_heads_interleaved")
+    assert h.E.shape == (1, 1) and h.W_Q.shape[0] == 2 and h.W_O.shape[1] <= 4  # 2 heads: the least to interleave
+    assert sum(np.count_nonzero(a) for a in h.args) <= 3 and all(is_small_integer(a).all() for a in h.args)
