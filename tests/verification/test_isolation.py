@@ -114,7 +114,7 @@ def verdict(report):
 
 
 def test_a_seed_gives_the_same_verdict_on_a_busy_machine_and_for_any_number_of_jobs(tmp_path):
-    target = pathlib.Path(__file__).resolve().parents[2] / "examples" / "bug_mask_constant.py"
+    target = pathlib.Path(__file__).resolve().parents[2] / "examples" / "bug_softmax_wrong_axis.py"
     run = dict(layout="rows", profile="quick", seed=11,
                only=["causality.masked_entries_zero", "causality.columns_sum_to_one", "agreement.attention_pattern"])
     idle = verify(target, jobs=1, **run)

@@ -220,6 +220,7 @@ def verify(
     progress = progress or _Silent()
     started = time.perf_counter()
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    target = address(target)  # what a worker process can load (a module object does not pickle)
     session = Session(target, options, seed)
     loaded = session.loaded
     report = Report(loaded.label, layout, loaded.framework, profile, seed, loaded.provides, loaded.missing, jobs=jobs)
