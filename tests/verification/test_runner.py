@@ -177,7 +177,7 @@ def test_select_by_property_family_function_or_glob(only, skip, chosen):
 
 
 def test_select_refuses_a_name_that_names_nothing():
-    with pytest.raises(SelectionError, match=r"'toy.sum_to_one' names no property, family or spec function \(families: other, toy"):
+    with pytest.raises(SelectionError, match=r"'toy.sum_to_one' names no property, family, tag or spec function \(families: other, toy"):
         select(CATALOGUE, ["toy.sum_to_one"])
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from . import expect
 from .common import plain_softmax, repeated
-from .registry import prop
+from .registry import CONTRACT, prop
 from .strategies import logit_vectors, sample_temperatures, temperatures
 from .tolerance import tolerance
 
@@ -153,7 +153,7 @@ def hot_is_uniform(impl: Any, x: np.ndarray) -> None:
 
 @prop("temperature.invalid_rejected", needs=SOFTMAX,
       statement="softmax refuses T <= 0, NaN and ±inf (raises; returning anything is a failure)",
-      strategy=lambda: st.tuples(logit_vectors(), st.sampled_from(INVALID_SOFTMAX_T)))
+      strategy=lambda: st.tuples(logit_vectors(), st.sampled_from(INVALID_SOFTMAX_T)), tags=(CONTRACT,))
 def invalid_rejected(impl: Any, example: tuple[np.ndarray, float]) -> None:
     x, T = example
     expect.rejects(f"softmax(x, T={T!r})", lambda: impl.softmax(x, T, -1))
@@ -227,7 +227,7 @@ def sample_follows_softmax(impl: Any, case: Draw) -> None:
 
 @prop("temperature.sample_rejects_out_of_range", needs=SAMPLE,
       statement="sample refuses T < 0, T > 2 and NaN (raises; returning a token is a failure)",
-      strategy=lambda: _draws(st.sampled_from(INVALID_SAMPLE_T)))
+      strategy=lambda: _draws(st.sampled_from(INVALID_SAMPLE_T)), tags=(CONTRACT,))
 def sample_rejects_out_of_range(impl: Any, case: Draw) -> None:
     expect.rejects(f"sample(logits, T={case.T!r})",
                    lambda: impl.sample(case.logits, case.T, np.random.default_rng(case.seed)))
