@@ -17,6 +17,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch.nn.utils import skip_init
 
 
 class CausalSelfAttention(torch.nn.Module):
@@ -28,8 +29,9 @@ class CausalSelfAttention(torch.nn.Module):
         self.n_head, self.n_embd = n_heads, d_model
         # c_attn: d_model → 3·d_model, the heads' query, key and value columns side by side
         stacked = [w.permute(1, 0, 2).reshape(d_model, n_heads * d_head) for w in (W_Q, W_K, W_V_down)]
-        self.c_attn = torch.nn.Linear(d_model, 3 * n_heads * d_head, bias=False, dtype=W_Q.dtype)
-        self.c_proj = torch.nn.Linear(n_heads * d_head, d_model, bias=False, dtype=W_Q.dtype)
+        # skip_init: the weights are copied in below (a random init would cost ~4 ms a call)
+        self.c_attn = skip_init(torch.nn.Linear, d_model, 3 * n_heads * d_head, bias=False, dtype=W_Q.dtype)
+        self.c_proj = skip_init(torch.nn.Linear, n_heads * d_head, d_model, bias=False, dtype=W_Q.dtype)
         with torch.no_grad():
             self.c_attn.weight.copy_(torch.cat(stacked, dim=1).T)
             self.c_proj.weight.copy_(W_O.T)
