@@ -3,6 +3,9 @@
 embed(tokens, W_E) = W_E · onehot(tokens) (column i is column tokens[i] of W_E, ids in [0, vocab)
 or an error); unembed(E, W_U) = W_U E is linear; the next-token distribution is the softmax of the
 last column of the logits; and a direction A − a ranks A above a: (A − a)·A − (A − a)·a = |A − a|² ≥ 0.
+
+``embedding.invalid_tokens_rejected`` checks the spec's input contract (an id outside [0, vocab)
+is an error, never a wrap-around) and is tagged ``contract`` with the temperature refusals.
 """
 
 from __future__ import annotations

@@ -10,6 +10,12 @@ implementation returns (an overflow shows up as inf or NaN in them), not its war
 
 ``Property.hypothesis_test(impl)`` turns it into a zero-argument Hypothesis test: calling it
 searches for a counterexample under the active settings profile and raises the shrunk one.
+
+A property may say what it cannot be stated without (``requires``: ``causal=False``,
+``n_heads·d_head < d_model``, ``float64``, ``ctx >= 2``): a target's declared domain that excludes
+it makes the property "not applicable" (:mod:`.domain`). A property may carry tags: ``contract``
+marks the checks of the spec's input contract (refusing invalid token ids and temperatures),
+which a report words apart from the math and ``--only``/``--skip contract`` select as one.
 """
 
 from __future__ import annotations

@@ -4,6 +4,12 @@ Hotter is flatter: entropy never falls and the top probability never rises as T 
 never moves; T → 0 is one-hot at a unique maximum, T → ∞ uniform. ``sample(logits, T, rng)`` is
 argmax at T = 0 (even between maxima 1e-9 apart), draws from softmax(logits / T) for 0 < T <= 2,
 and refuses any other T.
+
+The two refusals (``temperature.invalid_rejected``, ``temperature.sample_rejects_out_of_range``)
+check the spec's input contract, not the math, and are tagged ``contract``: libraries such as
+Hugging Face's ``TemperatureLogitsWarper`` accept T > 2 and never promised to refuse it, so a
+report words their failure as the contract's and ``--skip contract`` skips them. They apply
+under every declared domain (:mod:`.domain`).
 """
 
 from __future__ import annotations

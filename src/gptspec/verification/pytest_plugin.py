@@ -6,7 +6,9 @@ Inert unless ``--gptspec-target`` is given: it then adds one item per property o
 process of its own (one per xdist worker), with the profile's fixed number of examples and the
 run's seed. A failure is drawn in the same layout as the command's (:func:`.report.failure_lines`)
 with the same reproduce command. A property whose functions the target lacks is skipped with the
-reason "not provided: needs ...".
+reason "not provided: needs ...". ``--gptspec-assume WORD`` (repeatable) declares the target's
+domain as ``gptspec verify --assume`` does (a property it excludes is skipped as "not
+applicable: ..."); ``--gptspec-strict`` counts fragile properties as failed.
 
 Under pytest-xdist (``-n auto``) the controller hands its seed to the workers, so one seed
 covers the whole run, and each property's verdict is the same whichever worker runs it.

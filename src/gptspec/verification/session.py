@@ -13,6 +13,12 @@ passed; 1 one failed or errored (the target raised, crashed or hung); 2 the targ
 loaded or an option is wrong (raised here as :class:`~gptspec.target.TargetError` or
 :class:`.runner.OptionError`); 3 the run could not finish (its time cap, a worker lost); 130
 interrupted.
+
+A target's declared domain (``assume``, with its module's ``GPTSPEC_ASSUME``, read in the target's
+process and sent back in :class:`.isolation.Loaded`) travels in :class:`Options` to every worker;
+each property's search generates inside it (:mod:`gptspec.properties.domain`), a property it
+excludes is "not applicable", and when every error of a run came on examples a declaration would
+exclude, :func:`suggestions` says which ``--assume`` to add.
 """
 
 from __future__ import annotations
