@@ -67,3 +67,23 @@ def test_a_hang_is_an_error_and_the_run_goes_on(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert len(re.findall(r"FAILED gptspec::softmax\.(sums_to_one|non_negative)", done.stdout)) == 2
     assert "timed out in softmax: no answer in 0.5 s: killed" in done.stdout
+
+
+def test_the_plugin_takes_the_declared_domain_and_strict(tmp_path):
+    target = pathlib.Path(__file__).resolve().parents[1] / "examples" / "nanogpt_attention.py"
+    done = pytest_run(tmp_path, "-p", "no:gptspec", "-p", "gptspec.verification.pytest_plugin",
+                      f"--gptspec-target={target}", "--gptspec-layout=rows", "--gptspec-profile=quick",
+                      "--gptspec-assume=causal-only", "--gptspec-assume", "d_model=n_heads*d_head", "--gptspec-strict",
+                      "-m", "gptspec", "-k", "mha_rank or masked_entries or cross_attention_unmasked", "-v")
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "assuming causal-only, d_model=n_heads*d_head; strict" in out
+    assert "not applicable: value.mha_rank_at_most_heads_times_d_head needs n_heads·d_head < d_model" in out
+    assert "1 passed" in out
+
+
+def test_an_unknown_assumption_is_a_usage_error(tmp_path):
+    done = pytest_run(tmp_path, "-p", "no:gptspec", "-p", "gptspec.verification.pytest_plugin",
+                      "--gptspec-target=gptspec.impl", "--gptspec-assume=causal")
+    assert done.returncode == 4
+    assert "unknown assumption 'causal'; known: causal-only" in done.stderr

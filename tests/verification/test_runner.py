@@ -177,7 +177,7 @@ def test_select_by_property_family_function_or_glob(only, skip, chosen):
 
 
 def test_select_refuses_a_name_that_names_nothing():
-    with pytest.raises(SelectionError, match=r"'toy.sum_to_one' names no property, family or spec function \(families: other, toy"):
+    with pytest.raises(SelectionError, match=r"'toy.sum_to_one' names no property, family, tag or spec function \(families: other, toy"):
         select(CATALOGUE, ["toy.sum_to_one"])
 
 
@@ -244,3 +244,15 @@ def test_a_local_function_cannot_go_to_its_own_process_and_the_error_says_what_t
 
     with pytest.raises(TargetError, match="cannot be sent to a worker process .* define its functions at module level"):
         verify(types.SimpleNamespace(softmax=softmax), only=["softmax.sums_to_one"])
+
+
+def test_contract_names_the_input_contract_checks_and_the_old_names_still_select_them():
+    from gptspec.properties.registry import properties
+
+    catalogue = properties()
+    contract = {p.name for p in select(catalogue, only=["contract"])}
+    assert contract == {"embedding.invalid_tokens_rejected", "temperature.invalid_rejected",
+                        "temperature.sample_rejects_out_of_range"}
+    assert not contract & {p.name for p in select(catalogue, skip=["contract"])}
+    assert [p.name for p in select(catalogue, only=["temperature.invalid_rejected"])] == ["temperature.invalid_rejected"]
+    assert {p.family for p in catalogue if p.contract} == {"embedding", "temperature"}  # families unchanged

@@ -46,6 +46,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run only these properties, families or functions (repeatable, comma-separated, globs)")
     p.add_argument("--skip", action="append", default=[], metavar="NAME", help="skip these (same names as --only)")
+    p.add_argument("--assume", action="append", default=[], metavar="WORD",
+                   help="declare what your code supports, so the search stays inside it (repeatable): causal-only, "
+                   "d_model=n_heads*d_head, float32, float64, max-ctx=N; adds to the module's GPTSPEC_ASSUME. "
+                   "A property the declaration excludes is 'not applicable'")
+    p.add_argument("--strict", action="store_true", help="count fragile properties as failed")
+    p.add_argument("--hide-missing", action="store_true",
+                   help="leave the properties of functions your code does not provide out of the table")
     p.add_argument("--seed", type=int, default=None, help="seed of the search (default: a fresh one, printed)")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"per-call time limit, after which your code's process is killed; 0 for none "
@@ -128,8 +135,9 @@ def run(args: argparse.Namespace) -> int:
         args.target, layout=args.layout, framework=args.framework, profile=args.profile,
         only=_names(args.only), skip=_names(args.skip), seed=args.seed,
         timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
+        assume=args.assume, strict=args.strict,
     )
-    render(report, out)
+    render(report, out, hide_missing=args.hide_missing)
     if args.json:
         try:
             report.write_json(args.json)

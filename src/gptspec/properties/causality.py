@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ..spec import BlockWeights
 from . import expect
 from .common import model_prefixes, model_tolerance, plain_softmax
+from .domain import NEEDS_FLOAT64, NEEDS_NON_CAUSAL, NEEDS_TWO_TOKENS, causal_flags, ctx_limit
 from .registry import prop
 from .strategies import (
     LOGIT_LARGE,
@@ -64,7 +65,7 @@ def pattern(impl: Any, qk: QK, causal: bool = True) -> np.ndarray:
 
 @prop("causality.mask_is_upper_triangle", needs=("causal_mask",),
       statement="causal_mask(ctx)[k, q] is True exactly when key k <= query q (the lower-left is masked)",
-      strategy=lambda: st.integers(1, 8))
+      strategy=lambda: st.integers(1, ctx_limit(8)))
 def mask_is_upper_triangle(impl: Any, ctx: int) -> None:
     k, q = np.indices((ctx, ctx))
     got = expect.array(f"causal_mask({ctx})", impl.causal_mask(ctx))
@@ -85,7 +86,7 @@ def masked_entries_zero(impl: Any, qk: QK) -> None:
 
 @prop("causality.columns_sum_to_one", needs=("attention_pattern",),
       statement="Σ_k A[k, q] = 1 for every query q, causal or not",
-      strategy=lambda: st.tuples(queries_keys(same_length=False), st.booleans()))
+      strategy=lambda: st.tuples(queries_keys(same_length=False), causal_flags()))
 def columns_sum_to_one(impl: Any, example: tuple[QK, bool]) -> None:
     qk, causal = example
     if causal:  # self-attention: as many keys as queries
@@ -141,14 +142,14 @@ def attention_unchanged_up_to_i(impl: Any, fn: str, edit: FutureEdit) -> None:
 
 @prop("causality.head_future_independent", needs=("attention_head",),
       statement="changing E's columns after i leaves attention_head's ΔE[:, :i+1] exactly unchanged",
-      strategy=lambda: future_edits(heads(min_ctx=2), lambda h: h.E))
+      strategy=lambda: future_edits(heads(min_ctx=2), lambda h: h.E), requires=(NEEDS_TWO_TOKENS,))
 def head_future_independent(impl: Any, edit: FutureEdit) -> None:
     attention_unchanged_up_to_i(impl, "attention_head", edit)
 
 
 @prop("causality.mha_future_independent", needs=("multi_head_attention",),
       statement="changing E's columns after i leaves multi_head_attention's ΔE[:, :i+1] exactly unchanged",
-      strategy=lambda: future_edits(multi_heads(min_ctx=2), lambda h: h.E))
+      strategy=lambda: future_edits(multi_heads(min_ctx=2), lambda h: h.E), requires=(NEEDS_TWO_TOKENS,))
 def mha_future_independent(impl: Any, edit: FutureEdit) -> None:
     attention_unchanged_up_to_i(impl, "multi_head_attention", edit)
 
@@ -180,7 +181,7 @@ def block_inputs(draw: st.DrawFn) -> BlockInput:
 
 @prop("causality.block_future_independent", needs=("block",),
       statement="changing E's columns after i leaves block(E)[:, :i+1] exactly unchanged",
-      strategy=lambda: future_edits(block_inputs(), lambda b: b.E))
+      strategy=lambda: future_edits(block_inputs(), lambda b: b.E), requires=(NEEDS_TWO_TOKENS,))
 def block_future_independent(impl: Any, edit: FutureEdit) -> None:
     b: BlockInput = edit.case
     unchanged_up_to_i("block(E)", impl.block(b.E, b.weights), impl.block(edit.edit(b.E), b.weights), edit, b.E.shape)
@@ -188,7 +189,7 @@ def block_future_independent(impl: Any, edit: FutureEdit) -> None:
 
 @prop("causality.forward_future_independent", needs=("forward",),
       statement="changing the tokens after i leaves forward(tokens)[:, :i+1] exactly unchanged",
-      strategy=lambda: future_edits(models(min_ctx=2), lambda m: m.tokens))
+      strategy=lambda: future_edits(models(min_ctx=2), lambda m: m.tokens), requires=(NEEDS_TWO_TOKENS,))
 def forward_future_independent(impl: Any, edit: FutureEdit) -> None:
     m: Model = edit.case
     shape = (m.config.vocab, m.tokens.shape[0])
@@ -198,7 +199,7 @@ def forward_future_independent(impl: Any, edit: FutureEdit) -> None:
 
 @prop("causality.next_token_sees_only_prefix", needs=("forward", "next_token_probs"),
       statement="next_token_probs(tokens[:i+1]) = softmax(forward(tokens)[:, i]) for every i",
-      strategy=model_prefixes)
+      strategy=model_prefixes, requires=(NEEDS_FLOAT64, NEEDS_TWO_TOKENS))
 def next_token_sees_only_prefix(impl: Any, example: tuple[Model, int]) -> None:
     m, p = example
     logits = expect.shape("forward(tokens)", impl.forward(m.tokens, m.weights), (m.config.vocab, m.tokens.shape[0]))
@@ -210,7 +211,7 @@ def next_token_sees_only_prefix(impl: Any, example: tuple[Model, int]) -> None:
 
 @prop("causality.prefix_same_columns", needs=("attention_head",),
       statement="attention_head(E[:, :p]) = attention_head(E)[:, :p] for every prefix length p",
-      strategy=lambda: st.tuples(heads(min_ctx=2), st.integers(1, 4)))
+      strategy=lambda: st.tuples(heads(min_ctx=2), st.integers(1, 4)), requires=(NEEDS_TWO_TOKENS,))
 def prefix_same_columns(impl: Any, example: tuple[Head, int]) -> None:
     h, p = example
     p = min(p, h.E.shape[1] - 1)
@@ -237,14 +238,14 @@ class Cross:
 @st.composite
 def crosses(draw: st.DrawFn) -> Cross:
     h = draw(heads())
-    ctx_k = draw(st.integers(1, 5))
+    ctx_k = draw(st.integers(1, ctx_limit(5)))
     E_kv = draw(arrays(h.E.dtype, (h.E.shape[0], ctx_k), h.magnitude))
     return Cross(h.E, E_kv, h.W_Q, h.W_K, h.W_V_down, h.W_V_up, tuple(draw(st.permutations(range(ctx_k)))))
 
 
 @prop("causality.cross_attention_unmasked", needs=("cross_attention_head", "attention_head"),
       statement="cross_attention_head(E, E) = attention_head(E, causal=False): no mask",
-      strategy=crosses)
+      strategy=crosses, requires=(NEEDS_NON_CAUSAL,))
 def cross_attention_unmasked(impl: Any, c: Cross) -> None:
     weights = (c.W_Q, c.W_K, c.W_V_down, c.W_V_up)
     want = expect.shape("attention_head(E, causal=False)", impl.attention_head(c.E_kv, *weights, False), c.E_kv.shape)

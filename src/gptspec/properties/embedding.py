@@ -3,6 +3,9 @@
 embed(tokens, W_E) = W_E · onehot(tokens) (column i is column tokens[i] of W_E, ids in [0, vocab)
 or an error); unembed(E, W_U) = W_U E is linear; the next-token distribution is the softmax of the
 last column of the logits; and a direction A − a ranks A above a: (A − a)·A − (A − a)·a = |A − a|² ≥ 0.
+
+``embedding.invalid_tokens_rejected`` checks the spec's input contract (an id outside [0, vocab)
+is an error, never a wrap-around) and is tagged ``contract`` with the temperature refusals.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from hypothesis import strategies as st
 
 from . import expect
 from .common import model_prefixes, model_tolerance, plain_softmax
-from .registry import prop
+from .domain import NEEDS_FLOAT64, NEEDS_TWO_TOKENS
+from .registry import CONTRACT, prop
 from .strategies import Model, arrays, configs, dtypes, magnitudes, tokens
 from .tolerance import tolerance
 
@@ -90,7 +94,7 @@ def tempered_models(draw: st.DrawFn) -> tuple[Model, float]:
 
 @prop("embedding.next_token_last_column", needs=("forward", "next_token_probs"),
       statement="next_token_probs(tokens, T) = softmax(forward(tokens)[:, −1] / T): the last column only",
-      strategy=tempered_models)
+      strategy=tempered_models, requires=(NEEDS_FLOAT64, NEEDS_TWO_TOKENS))
 def next_token_last_column(impl: Any, example: tuple[Model, float]) -> None:
     m, T = example
     ctx = m.tokens.shape[0]
@@ -134,7 +138,7 @@ def bad_tokens(draw: st.DrawFn) -> tuple[Lookup, int, int]:
 
 @prop("embedding.invalid_tokens_rejected", needs=("embed",),
       statement="embed refuses a token id of −1 or vocab (raises; a returned value is a failure)",
-      strategy=bad_tokens)
+      strategy=bad_tokens, tags=(CONTRACT,))
 def invalid_tokens_rejected(impl: Any, example: tuple[Lookup, int, int]) -> None:
     case, position, bad = example
     ids = case.tokens.copy()

@@ -10,6 +10,12 @@ implementation returns (an overflow shows up as inf or NaN in them), not its war
 
 ``Property.hypothesis_test(impl)`` turns it into a zero-argument Hypothesis test: calling it
 searches for a counterexample under the active settings profile and raises the shrunk one.
+
+A property may say what it cannot be stated without (``requires``: ``causal=False``,
+``n_heads·d_head < d_model``, ``float64``, ``ctx >= 2``): a target's declared domain that excludes
+it makes the property "not applicable" (:mod:`.domain`). A property may carry tags: ``contract``
+marks the checks of the spec's input contract (refusing invalid token ids and temperatures),
+which a report words apart from the math and ``--only``/``--skip contract`` select as one.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from hypothesis import given
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
 
-__all__ = ["Property", "PropertyFailure", "REGISTRY", "prop", "properties", "applicable", "get"]
+__all__ = ["Property", "PropertyFailure", "REGISTRY", "CONTRACT", "TAGS", "prop", "properties", "applicable", "get"]
 
 
 class PropertyFailure(AssertionError):
@@ -38,6 +44,13 @@ class Property:
     statement: str  # one line, in the words of the math
     body: Callable[[Any, Any], None]
     strategy: Callable[[], st.SearchStrategy[Any]]  # built lazily, on first use
+    requires: tuple[str, ...] = ()  # what only some domains allow (domain.REQUIREMENTS): "causal=False", ...
+    tags: tuple[str, ...] = ()  # "contract": checks the spec's input contract, not the math
+
+    @property
+    def contract(self) -> bool:
+        """Whether it checks the spec's own input contract (refusing invalid input) rather than the math."""
+        return CONTRACT in self.tags
 
     def applies_to(self, impl: Any) -> bool:
         """Whether ``impl`` provides every function this property needs."""
@@ -76,6 +89,10 @@ class Property:
 
 REGISTRY: dict[str, Property] = {}
 
+CONTRACT = "contract"
+TAGS = {CONTRACT: "the spec's input contract: refusing invalid input (token ids, temperatures), not the math"}
+"""The tags a property may carry, each a name ``--only``/``--skip`` accept like a family."""
+
 
 def prop(
     name: str,
@@ -83,14 +100,24 @@ def prop(
     needs: Iterable[str],
     statement: str,
     strategy: Callable[[], st.SearchStrategy[Any]],
+    requires: Iterable[str] = (),
+    tags: Iterable[str] = (),
 ) -> Callable[[Callable[[Any, Any], None]], Property]:
-    """Register ``body`` as the property ``name`` (family = the part before the first dot)."""
+    """Register ``body`` as the property ``name`` (family = the part before the first dot).
+
+    ``requires``: what the property cannot be stated without, from :data:`.domain.REQUIREMENTS`
+    (a declared domain that excludes it makes the property "not applicable"); ``tags``: "contract"
+    for a check of the spec's input contract (``--skip contract`` skips them all)."""
+    from .domain import REQUIREMENTS
 
     def register(body: Callable[[Any, Any], None]) -> Property:
         if name in REGISTRY:
             raise ValueError(f"property {name!r} is registered twice")
+        unknown = [r for r in requires if r not in REQUIREMENTS] + [t for t in tags if t not in TAGS]
+        if unknown:
+            raise ValueError(f"property {name!r}: unknown requirement or tag {unknown}")
         family = name.split(".", 1)[0]
-        p = Property(name, family, tuple(needs), statement, body, strategy)
+        p = Property(name, family, tuple(needs), statement, body, strategy, tuple(requires), tuple(tags))
         REGISTRY[name] = p
         return p
 

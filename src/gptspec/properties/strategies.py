@@ -51,6 +51,7 @@ from hypothesis.extra import numpy as hnp
 
 from ..spec import BlockWeights, Config, Weights
 from ..spec import hints
+from . import domain
 
 __all__ = [
     "Reach", "reach", "current_reach", "DTYPES", "UNIT", "SMALL", "LARGE", "LOGIT_LARGE",
@@ -102,16 +103,18 @@ def _reused(factory: Callable[_P, st.SearchStrategy[_T]]) -> Callable[_P, st.Sea
 
     Hypothesis validates a strategy object once, on its first draw; composites that build their
     inner strategies on every draw would pay that on every example, more than the draw itself.
-    The reach is part of the key: some factories (``recipes``) read it when they build.
+    The reach and the declared domain are part of the key: some factories (``recipes``) read the
+    reach when they build, and one built inside a domain must not serve outside it.
     """
 
     @functools.lru_cache(maxsize=1024)
-    def cached(reach: Reach, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> st.SearchStrategy[_T]:
+    def cached(reach: Reach, within: domain.Domain, args: tuple[Any, ...],
+               kwargs: tuple[tuple[str, Any], ...]) -> st.SearchStrategy[_T]:
         return factory(*args, **dict(kwargs))
 
     @functools.wraps(factory)
     def reuse(*args: _P.args, **kwargs: _P.kwargs) -> st.SearchStrategy[_T]:
-        key = (current_reach(), args, tuple(sorted(kwargs.items())))
+        key = (current_reach(), domain.current().domain, args, tuple(sorted(kwargs.items())))
         try:
             hash(key)
         except TypeError:  # an unhashable argument: build afresh
@@ -129,8 +132,12 @@ _DTYPES: st.SearchStrategy[np.dtype] = st.sampled_from(DTYPES)
 
 
 def dtypes() -> st.SearchStrategy[np.dtype]:
-    """float64 or float32 (shrinks to float64)."""
-    return _DTYPES
+    """float64 or float32 (shrinks to float64); only the declared one under ``--assume float32|float64``."""
+    allowed = domain.current().domain.allowed_dtypes(DTYPES)
+    if allowed == DTYPES:
+        return _DTYPES
+    domain.current().narrow("dtype", f"{'/'.join(d.name for d in allowed)} only")
+    return st.sampled_from(allowed)
 
 
 def magnitudes(large: tuple[float, ...] = LARGE) -> st.SearchStrategy[float]:
@@ -292,12 +299,27 @@ def configs(
     min_d_head: int = 1,
     min_ctx: int = 1,
 ) -> Config:
-    """A small config; every field shrinks towards its minimum, d_model and n_heads·d_head independent."""
+    """A small config; every field shrinks towards its minimum, d_model and n_heads·d_head independent.
+
+    Inside a declared domain (:mod:`.domain`): d_model = n_heads·d_head is drawn as n_heads and
+    d_head (never filtered), and n_ctx is at most max-ctx."""
+    scope = domain.current()
+    max_ctx = domain.ctx_limit(max_ctx)
+    vocab = draw(st.integers(min_vocab, max(min_vocab, max_vocab)))
+    if scope.domain.heads_fill:
+        heads = (min_heads, max(min_heads, max_heads))
+        head = (min_d_head, max(min_d_head, max_d_head))
+        count = "1 head" if heads == (1, 1) else f"heads {domain.describe_range(*heads)}"
+        scope.narrow("heads", f"d_model = n_heads·d_head: {count} of d_head {domain.describe_range(*head)}")
+        n_heads, d_head = draw(st.integers(*heads)), draw(st.integers(*head))
+        d_model = n_heads * d_head
+    else:
+        d_model = draw(st.integers(min_d_model, max(min_d_model, max_d_model)))
+        n_heads = draw(st.integers(min_heads, max(min_heads, max_heads)))
+        d_head = draw(st.integers(min_d_head, max(min_d_head, max_d_head)))
+    scope.note_heads(d_model, n_heads, d_head)
     return Config(
-        vocab=draw(st.integers(min_vocab, max(min_vocab, max_vocab))),
-        d_model=draw(st.integers(min_d_model, max(min_d_model, max_d_model))),
-        n_heads=draw(st.integers(min_heads, max(min_heads, max_heads))),
-        d_head=draw(st.integers(min_d_head, max(min_d_head, max_d_head))),
+        vocab=vocab, d_model=d_model, n_heads=n_heads, d_head=d_head,
         n_ctx=draw(st.integers(min_ctx, max(min_ctx, max_ctx))),
         n_layers=draw(st.integers(1, max_layers)),
         d_mlp=draw(st.integers(1, max_d_mlp)),
@@ -521,11 +543,13 @@ def _matrix(draw: st.DrawFn, dtype: np.dtype, shape: tuple[int, ...], magnitude:
 def multi_heads(draw: st.DrawFn, *, dtype: np.dtype | None = None, config: st.SearchStrategy[Config] | None = None,
                 magnitude: float | None = None, min_ctx: int = 1, single: bool = False) -> MultiHead:
     """Multi-head inputs for a drawn config (n_heads·d_head independent of d_model); ``single``: one head."""
-    c = draw(config if config is not None else configs(min_ctx=min_ctx))
+    one_head_fills = single and domain.current().domain.heads_fill  # one head of d_head = d_model
+    c = draw(config if config is not None else configs(min_ctx=min_ctx, **({"max_heads": 1} if one_head_fills else {})))
     dt = dtype or draw(dtypes())
     m = draw(magnitudes()) if magnitude is None else magnitude
     ctx = draw(st.integers(min_ctx, c.n_ctx))
     n_heads = 1 if single else c.n_heads
+    domain.current().note_heads(c.d_model, n_heads, c.d_head)
     stacked = (n_heads, c.d_head, c.d_model)
     return MultiHead(
         _matrix(draw, dt, (c.d_model, ctx), m), _matrix(draw, dt, stacked, m), _matrix(draw, dt, stacked, m),
@@ -569,7 +593,7 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
     ctx = draw(st.integers(1, c.n_ctx))
     plan = hints.Plan.of(spec_fn)
     params = list(plan.names)
-    causal = draw(st.booleans()) if "causal" in params else False
+    causal = draw(domain.causal_flags()) if "causal" in params else False
     ctx_k = ctx if causal or "E_kv" not in params and "K" not in params else draw(st.integers(1, c.n_ctx))
     sizes = hints.dim_sizes(c, ctx, ctx_k)
     args: list[Any] = []

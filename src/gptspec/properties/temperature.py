@@ -4,6 +4,12 @@ Hotter is flatter: entropy never falls and the top probability never rises as T 
 never moves; T → 0 is one-hot at a unique maximum, T → ∞ uniform. ``sample(logits, T, rng)`` is
 argmax at T = 0 (even between maxima 1e-9 apart), draws from softmax(logits / T) for 0 < T <= 2,
 and refuses any other T.
+
+The two refusals (``temperature.invalid_rejected``, ``temperature.sample_rejects_out_of_range``)
+check the spec's input contract, not the math, and are tagged ``contract``: libraries such as
+Hugging Face's ``TemperatureLogitsWarper`` accept T > 2 and never promised to refuse it, so a
+report words their failure as the contract's and ``--skip contract`` skips them. They apply
+under every declared domain (:mod:`.domain`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from hypothesis import strategies as st
 
 from . import expect
 from .common import plain_softmax, repeated
-from .registry import prop
+from .registry import CONTRACT, prop
 from .strategies import logit_vectors, sample_temperatures, temperatures
 from .tolerance import tolerance
 
@@ -153,7 +159,7 @@ def hot_is_uniform(impl: Any, x: np.ndarray) -> None:
 
 @prop("temperature.invalid_rejected", needs=SOFTMAX,
       statement="softmax refuses T <= 0, NaN and ±inf (raises; returning anything is a failure)",
-      strategy=lambda: st.tuples(logit_vectors(), st.sampled_from(INVALID_SOFTMAX_T)))
+      strategy=lambda: st.tuples(logit_vectors(), st.sampled_from(INVALID_SOFTMAX_T)), tags=(CONTRACT,))
 def invalid_rejected(impl: Any, example: tuple[np.ndarray, float]) -> None:
     x, T = example
     expect.rejects(f"softmax(x, T={T!r})", lambda: impl.softmax(x, T, -1))
@@ -227,7 +233,7 @@ def sample_follows_softmax(impl: Any, case: Draw) -> None:
 
 @prop("temperature.sample_rejects_out_of_range", needs=SAMPLE,
       statement="sample refuses T < 0, T > 2 and NaN (raises; returning a token is a failure)",
-      strategy=lambda: _draws(st.sampled_from(INVALID_SAMPLE_T)))
+      strategy=lambda: _draws(st.sampled_from(INVALID_SAMPLE_T)), tags=(CONTRACT,))
 def sample_rejects_out_of_range(impl: Any, case: Draw) -> None:
     expect.rejects(f"sample(logits, T={case.T!r})",
                    lambda: impl.sample(case.logits, case.T, np.random.default_rng(case.seed)))

@@ -14,6 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from . import expect
+from .domain import NEEDS_HEADS_BELOW
 from .registry import prop
 from .strategies import UNIT, Head, MultiHead, configs, heads, multi_heads
 from .tolerance import tolerance
@@ -62,7 +63,7 @@ def head_rank_at_most_d_head(impl: Any, h: Head) -> None:
 
 @prop("value.mha_rank_at_most_heads_times_d_head", needs=("multi_head_attention",),
       statement="rank(multi_head_attention's ΔE) <= n_heads · d_head",
-      strategy=lambda: multi_heads(config=low_rank_configs(), magnitude=UNIT))
+      strategy=lambda: multi_heads(config=low_rank_configs(), magnitude=UNIT), requires=(NEEDS_HEADS_BELOW,))
 def mha_rank_at_most_heads_times_d_head(impl: Any, h: MultiHead) -> None:
     n_heads = h.W_Q.shape[0]
     scale = sum(_value_scale(h.E, one.W_V_up, one.W_V_down) for one in map(h.head, range(n_heads)))

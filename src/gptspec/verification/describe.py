@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["counterexample_lines", "array_summary", "MAX_WHOLE", "MAX_ENTRIES"]
+__all__ = ["counterexample_lines", "array_summary", "in_layout", "MAX_WHOLE", "MAX_ENTRIES"]
 
 MAX_WHOLE = 8  # arrays with at most this many entries are printed whole
 MAX_ENTRIES = 4  # otherwise at most this many nonzero entries are listed
@@ -92,3 +92,77 @@ def counterexample_lines(example: Any, label: str = "example") -> list[str]:
         sub = f"{label}{key}" if key.startswith("[") else (key if label == "example" else f"{label}.{key}")
         lines.extend(counterexample_lines(value, sub))
     return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# A counterexample in the user's layout
+
+_ALIASES = {"E1": "E", "E2": "E", "after": "E", "W": "W_E"}
+"""Example fields that are not spec parameters but hold one's kind of tensor: a pair's embeddings,
+the new columns of a future edit, a lookup's embedding matrix (2-D either way)."""
+
+_SAME = frozenset({"x", "logits"})
+"""softmax's and sample's arguments: the same in both layouts (softmax takes its axis explicitly)."""
+
+
+def _spec_hints() -> dict[str, list[Any]]:
+    from ..spec import SIGNATURES
+    from ..spec.hints import Plan, is_array
+
+    found: dict[str, list[Any]] = {}
+    for name in SIGNATURES:
+        plan = Plan.of(name)
+        for param, hint in zip(plan.signature.parameters, plan.hints):
+            if is_array(hint):
+                found.setdefault(param, []).append(hint)
+    return found
+
+
+def _rows_leaf(name: str | None, value: np.ndarray, hints: dict[str, list[Any]]) -> tuple[Any, bool]:
+    """(value as the rows layout has it, whether the rows layout is known for it)."""
+    from ..spec.hints import n_axes
+    from .adapters import to_rows
+
+    if value.ndim < 2 or name in _SAME:
+        return value, True
+    for hint in hints.get(_ALIASES.get(name or "", name or ""), ()):
+        if n_axes(hint) == value.ndim:
+            return to_rows(value, hint), True
+    return value, False
+
+
+def in_layout(example: Any, layout: str) -> tuple[Any, list[str]]:
+    """``example`` (in the spec's columns layout) as a user of ``layout`` passes it: every spec
+    tensor transposed as the adapters transpose it (:func:`.adapters.to_rows`), weights containers
+    field by field. Returns the example and the names of any tensors it could not place (left in
+    the spec's layout, and said so)."""
+    if layout == "columns":
+        return example, []
+    from ..spec import BlockWeights, Weights
+    from .adapters import to_rows
+
+    hints = _spec_hints()
+    unknown: list[str] = []
+
+    def walk(value: Any, name: str | None, label: str) -> Any:
+        if isinstance(value, np.ndarray):
+            out, known = _rows_leaf(name, value, hints)
+            if not known:
+                unknown.append(label)
+            return out
+        if isinstance(value, (Weights, BlockWeights)):  # the spec's containers: field by field
+            return to_rows(value, type(value))
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            items = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            if not any(isinstance(v, np.ndarray) or dataclasses.is_dataclass(v) or isinstance(v, (dict, list, tuple))
+                       for v in items.values()):
+                return value  # a Config and the like: shown on one line as it is
+            return {k: walk(v, k, k if label == "example" else f"{label}.{k}") for k, v in items.items()}
+        if isinstance(value, dict):
+            return {k: walk(v, str(k), str(k) if label == "example" else f"{label}.{k}") for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(walk(v, None, f"{label}[{i}]") for i, v in enumerate(value)) \
+                if isinstance(value, list) or type(value) is tuple else value
+        return value
+
+    return walk(example, None, "example"), unknown

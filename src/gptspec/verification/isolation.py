@@ -92,6 +92,7 @@ class Loaded:
     provides: tuple[str, ...]
     missing: tuple[str, ...]
     framework: str
+    assume: tuple[str, ...] = ()  # the module's GPTSPEC_ASSUME, as written (the verifier parses it)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,6 +133,18 @@ def _answer(result: Any) -> Any:
     return result
 
 
+def declared_domain(obj: Any, label: str) -> tuple[str, ...]:
+    """The target's own ``GPTSPEC_ASSUME`` (a list of words, or one word), read here in its
+    process; the words are checked by the verifier, which knows them."""
+    declared = getattr(obj, "GPTSPEC_ASSUME", ())
+    if isinstance(declared, str):
+        declared = (declared,)
+    if not isinstance(declared, (list, tuple)) or not all(isinstance(w, str) for w in declared):
+        raise TargetError(f"GPTSPEC_ASSUME in {label} must be a list of strings such as ['causal-only'], "
+                          f"got {declared!r:.60}")
+    return tuple(declared)
+
+
 def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
     """The target process: load the target, then answer calls until told to stop."""
     orphan_guard()
@@ -143,13 +156,14 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
         target = load(setup.address)
         framework = setup.framework or detect_framework(target.obj, target.provides)
         impl = adapt(target.obj, target.provides, layout=setup.layout, framework=framework, label=target.label, guard=guard)
+        assume = declared_domain(target.obj, target.label)
     except TargetError as exc:
         conn.send(("load_error", str(exc)))
         return
     except BaseException as exc:  # noqa: BLE001 - say why the target could not be set up
         conn.send(("load_error", f"setting up {setup.address.label} raised {type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", Loaded(target.label, target.provides, target.missing, framework)))
+    conn.send(("ready", Loaded(target.label, target.provides, target.missing, framework, assume)))
     while True:
         try:
             message = conn.recv()

@@ -6,7 +6,9 @@ Inert unless ``--gptspec-target`` is given: it then adds one item per property o
 process of its own (one per xdist worker), with the profile's fixed number of examples and the
 run's seed. A failure is drawn in the same layout as the command's (:func:`.report.failure_lines`)
 with the same reproduce command. A property whose functions the target lacks is skipped with the
-reason "not provided: needs ...".
+reason "not provided: needs ...". ``--gptspec-assume WORD`` (repeatable) declares the target's
+domain as ``gptspec verify --assume`` does (a property it excludes is skipped as "not
+applicable: ..."); ``--gptspec-strict`` counts fragile properties as failed.
 
 Under pytest-xdist (``-n auto``) the controller hands its seed to the workers, so one seed
 covers the whole run, and each property's verdict is the same whichever worker runs it.
@@ -45,6 +47,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gptspec-seed", type=int, default=None, help="seed of the search (default: a fresh one)")
     group.addoption("--gptspec-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                     help="per-call time limit, after which the target's process is killed (0: none)")
+    group.addoption("--gptspec-assume", action="append", default=[], metavar="WORD",
+                    help="declare what the target supports (repeatable, as gptspec verify --assume): causal-only, "
+                    "d_model=n_heads*d_head, float32, float64, max-ctx=N; a property it excludes is skipped as "
+                    "not applicable")
+    group.addoption("--gptspec-strict", action="store_true", default=False, help="count fragile properties as failed")
 
 
 def _target(config: pytest.Config) -> str | None:
@@ -61,17 +68,23 @@ def pytest_configure(config: pytest.Config) -> None:
     if not target:
         return
     from ..target import TargetError
+    from .errors import OptionError
     from .session import Options, Session
 
     worker_input = getattr(config, "workerinput", {})
     seed = worker_input.get("gptspec_seed", config.getoption("gptspec_seed"))
     if seed is None:
         seed = random.SystemRandom().randrange(1_000_000)
-    options = Options(layout=config.getoption("gptspec_layout"), framework=config.getoption("gptspec_framework"),
-                      profile=config.getoption("gptspec_profile"), timeout=config.getoption("gptspec_timeout") or None)
+    words = [w.strip() for v in config.getoption("gptspec_assume") for w in v.split(",") if w.strip()]
+    try:
+        options = Options(layout=config.getoption("gptspec_layout"), framework=config.getoption("gptspec_framework"),
+                          profile=config.getoption("gptspec_profile"), timeout=config.getoption("gptspec_timeout") or None,
+                          assume=tuple(words), strict=config.getoption("gptspec_strict"))
+    except OptionError as exc:
+        raise pytest.UsageError(f"--gptspec-assume: {exc}") from None
     try:
         session = Session(target, options, seed)
-    except TargetError as exc:
+    except (TargetError, OptionError) as exc:
         raise pytest.UsageError(f"--gptspec-target: {exc}") from None
     config.stash[_SESSION] = session
     config.stash[_SEED] = seed
@@ -91,8 +104,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if session is None:
         return None
     loaded = session.loaded
+    assuming = f"; assuming {', '.join(session.domain.words)}" if session.domain else ""
+    strict = "; strict" if session.options.strict else ""
     return (f"gptspec: verifying {loaded.label} ({session.options.layout}, {loaded.framework}, "
-            f"profile {session.options.profile}, seed {session.seed}); provides {', '.join(loaded.provides)}")
+            f"profile {session.options.profile}, seed {session.seed}{assuming}{strict}); "
+            f"provides {', '.join(loaded.provides)}")
 
 
 class PropertyFailed(Exception):
@@ -119,6 +135,10 @@ class PropertyItem(pytest.Item):
         if result.status == "not provided":
             missing = [n for n in self.prop.needs if n not in session.loaded.provides]
             pytest.skip(f"not provided: {self.prop.name} needs {', '.join(missing)}")
+        if result.status == "not applicable":
+            pytest.skip(result.notes[0] if result.notes else f"not applicable: {self.prop.name}")
+        if result.status == "fragile" and not session.options.strict:
+            return  # holds on the ordinary domain; --gptspec-strict counts it as failed
         if result.failure is not None:
             raise PropertyFailed(result)
         if result.status != "passed":  # never a pass for a search that did not run to its end

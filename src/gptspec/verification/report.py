@@ -19,7 +19,8 @@ from rich.text import Text
 
 from ..target import SPEC_NAMES
 
-__all__ = ["STATUSES", "Failure", "Onset", "PropertyResult", "Report", "render", "failure_lines"]
+__all__ = ["STATUSES", "Failure", "Onset", "PropertyResult", "Report", "render", "failure_lines", "domain_lines",
+           "MISSING_ROWS"]
 
 STATUSES = ("passed", "failed", "fragile", "error", "not applicable", "not provided", "interrupted", "not run")
 """failed: the property does not hold on an ordinary example. fragile: it holds on every ordinary
@@ -29,6 +30,14 @@ domain (``--assume``) excludes what the property needs. not provided: the target
 the property needs (not a failure).
 interrupted: Ctrl-C ended its search. not run: the run ended before it (Ctrl-C, the run's time
 cap, a lost worker); never counted as passed."""
+
+MISSING_ROWS = 5
+"""Up to this many "not provided" properties are rows of the property table; more are one
+summary row (a target with only attention lacks the functions of some forty properties, whose
+rows would bury the dozen that ran). ``--hide-missing`` leaves them out altogether."""
+
+CONTRACT_NOTE = ("this checks the spec's input contract (refusing invalid input), not the math: libraries such as "
+                 "HF's TemperatureLogitsWarper never promised it; --skip contract skips these checks")
 
 _STYLE = {"passed": "green", "failed": "bold red", "fragile": "bold yellow", "error": "bold magenta",
           "not applicable": "dim cyan", "not provided": "dim", "interrupted": "yellow", "not run": "dim yellow"}
@@ -43,12 +52,17 @@ class Failure:
     function: str | None  # the target function that raised or hung, when known
     counterexample: list[str]  # "E: float32[2 3] nonzero: [0,1]=1e+05; 0 elsewhere", ...
     reproduce: str  # a one-line command that runs this property again on this example
+    layout: str = "columns"  # the layout the counterexample is shown in: the user's
+    framework: str = "numpy"
 
     @property
     def heading(self) -> str:
         """What the counterexample lines are: a hang or crash is not shrunk (each try would cost a restart)."""
         what = {"timed out": "the example it hung on", "crashed": "the example it crashed on"}.get(self.kind, "minimal counterexample")
-        return f"{what} (spec layout, columns are tokens):"
+        if self.layout == "columns":
+            return f"{what} (spec layout, columns are tokens):"
+        given = "torch tensors" if self.framework == "torch" else "arrays"
+        return f"{what} ({self.layout} layout, as your functions receive these {given}: tokens are rows):"
 
     def lines(self) -> list[str]:
         """The failure as plain lines, after its one-line headline: the counterexample and the reproduce command."""
@@ -88,6 +102,13 @@ class PropertyResult:
     notes: list[str] = dataclasses.field(default_factory=list)  # output, warnings, missing functions
     onset: Onset | None = None  # fragile: where the failures start
     narrowed: str | None = None  # how the declared domain narrowed this property's examples
+    tags: tuple[str, ...] = ()  # "contract": a check of the spec's input contract, not of the math
+    error_cluster: tuple[str, ...] = ()  # --assume words that exclude every example it errored on
+    ran_inside: tuple[str, ...] = ()  # --assume words whose domain it drew examples in that the target answered
+
+    @property
+    def contract(self) -> bool:
+        return "contract" in self.tags
 
 
 @dataclasses.dataclass
@@ -168,18 +189,36 @@ def function_table(report: Report) -> Table:
     table = Table(title="Spec functions (properties that need each one)", title_justify="left")
     table.add_column("function", no_wrap=True)
     table.add_column("provided", no_wrap=True)
-    for status in ("passed", "failed", "error", "not provided"):
+    shown = ("passed", "failed", "error") + (("not applicable",) if report.counts()["not applicable"] else ()) + ("not provided",)
+    for status in shown:
         table.add_column(status, justify="right", no_wrap=True)
     for name, c in report.by_function().items():
         cells = [f"[{_STYLE[s]}]{c[s]}[/{_STYLE[s]}]" if c[s] and s in ("failed", "error") else str(c[s])
-                 for s in ("passed", "failed", "error", "not provided")]
+                 for s in shown]
         provided = "yes" if name in report.provides else "[dim]not provided[/dim]"
         table.add_row(name, provided, *cells)
     return table
 
 
-def property_table(report: Report, *, statements: bool = True) -> Table:
-    """One row per property, grouped by family; ``statements`` adds what each one states."""
+def _statement(r: PropertyResult, report: Report) -> str:
+    """The statement cell: what the property states (and how the domain narrowed it), or why it did not run."""
+    if r.status == "not provided":
+        return f"[dim]needs {', '.join(n for n in r.needs if n not in report.provides)}[/dim]"
+    if r.status == "not applicable":
+        reason = next((n for n in r.notes if n.startswith("not applicable:")), "not applicable")
+        return f"[dim cyan]{escape(reason.split(' ', 3)[-1] if reason.count(' ') >= 3 else reason)}[/dim cyan]"
+    text = escape(r.statement)
+    if r.contract:
+        text = f"[dim]the spec's input contract:[/dim] {text}"
+    if r.narrowed:
+        text += f"\n[dim cyan]narrowed: {escape(r.narrowed)}[/dim cyan]"
+    return text
+
+
+def property_table(report: Report, *, statements: bool = True, hide_missing: bool = False) -> Table:
+    """One row per property, grouped by family; ``statements`` adds what each one states. "not
+    provided" properties are rows when at most :data:`MISSING_ROWS` of them, else one summary
+    row; ``hide_missing`` leaves them out."""
     table = Table(title="Properties", title_justify="left")
     table.add_column("property", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -187,17 +226,28 @@ def property_table(report: Report, *, statements: bool = True) -> Table:
     table.add_column("time", justify="right", no_wrap=True)
     if statements:
         table.add_column("statement (or the functions missing)", ratio=1)
+    missing = [r for r in report.results if r.status == "not provided"]
+    summarise = hide_missing or len(missing) > MISSING_ROWS
     family = None
     for r in report.results:
+        if summarise and r.status == "not provided":
+            continue
         if family is not None and r.family != family:
             table.add_section()
         family = r.family
         style = _STYLE[r.status]
-        cells = [r.name, f"[{style}]{r.status}[/{style}]", str(r.examples) if r.examples else "",
+        status = f"{r.status} (contract)" if r.contract and r.status in ("failed", "error") else r.status
+        cells = [r.name, f"[{style}]{status}[/{style}]", str(r.examples) if r.examples else "",
                  _time(r.seconds) if r.examples else ""]
         if statements:
-            missing = [n for n in r.needs if n not in report.provides]
-            cells.append(f"[dim]needs {', '.join(missing)}[/dim]" if r.status == "not provided" else escape(r.statement))
+            cells.append(_statement(r, report))
+        table.add_row(*cells)
+    if missing and summarise and not hide_missing:
+        table.add_section()
+        needs = sorted({n for r in missing for n in r.needs if n not in report.provides}, key=SPEC_NAMES.index)
+        cells = [f"… {len(missing)} more", f"[{_STYLE['not provided']}]not provided[/{_STYLE['not provided']}]", "", ""]
+        if statements:
+            cells.append(f"[dim]need {', '.join(needs)} (--hide-missing leaves this row out)[/dim]")
         table.add_row(*cells)
     return table
 
@@ -208,6 +258,8 @@ def failure_lines(r: PropertyResult) -> list[tuple[str, str]]:
     f = r.failure
     assert f is not None
     lines = [("italic", r.statement), ("", f.headline)]
+    if r.contract:
+        lines.append(("dim", CONTRACT_NOTE))
     if r.onset is not None:
         lines.append(("bold yellow", f"fragile beyond the ordinary domain: {r.onset}"))
     if f.counterexample:
@@ -219,7 +271,8 @@ def failure_lines(r: PropertyResult) -> list[tuple[str, str]]:
 
 def failure_panel(r: PropertyResult) -> Panel:
     lines = [Text(text, style=style) for style, text in failure_lines(r)]
-    return Panel(Group(*lines), title=f"[{_STYLE[r.status]}]{r.status}: {r.name}", title_align="left")
+    what = f"{r.status} (the spec's input contract)" if r.contract else r.status
+    return Panel(Group(*lines), title=f"[{_STYLE[r.status]}]{what}: {r.name}", title_align="left")
 
 
 def summary_line(report: Report) -> Text:
@@ -234,13 +287,31 @@ def summary_line(report: Report) -> Text:
     )
 
 
-def render(report: Report, console: Console) -> None:
+def domain_lines(report: Report) -> list[str]:
+    """How the declared domain bore on the run: the properties it narrowed, and how; those it
+    made not applicable."""
+    if not report.assumptions:
+        return []
+    narrowed: dict[str, list[str]] = {}
+    for r in report.results:
+        if r.narrowed and r.status != "not provided":
+            narrowed.setdefault(r.narrowed, []).append(r.name)
+    lines = [f"narrowed ({len(names)} propert{'ies' if len(names) > 1 else 'y'}): {text}" for text, names in narrowed.items()]
+    excluded = [r.name for r in report.results if r.status == "not applicable"]
+    if excluded:
+        lines.append(f"not applicable ({len(excluded)}): {', '.join(excluded)}")
+    return lines
+
+
+def render(report: Report, console: Console, *, hide_missing: bool = False) -> None:
     """Print the declared domain, the function table, the property table, a panel per failure
     (fragile findings in their own section), suggestions, and the verdict."""
     if report.assumptions:
         console.print(Text(f"assuming: {', '.join(report.assumptions)}", style="bold cyan"))
+        for line in domain_lines(report):
+            console.print(Text(f"  {line}", style="cyan"))
     console.print(function_table(report))
-    console.print(property_table(report, statements=console.width >= 120))
+    console.print(property_table(report, statements=console.width >= 120, hide_missing=hide_missing))
     fragile_heading = False
     for r in report.failures():
         if r.status == "fragile" and not fragile_heading:

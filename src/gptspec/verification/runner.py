@@ -29,12 +29,14 @@ import numpy as np
 from hypothesis import HealthCheck, Verbosity, seed as hypothesis_seed
 from hypothesis import settings as Settings
 
-from ..properties.registry import Property, PropertyFailure
+from ..properties import domain as domains
+from ..properties.domain import Domain, Features
+from ..properties.registry import TAGS, Property, PropertyFailure
 from ..spec.hints import is_array
 from ..target import SPEC_NAMES
 from .adapters import Plan
 from .choices import DEFAULT_TIMEOUT, PROFILE_EXAMPLES, SHRINK_TRIES
-from .describe import counterexample_lines
+from .describe import counterexample_lines, in_layout
 from .errors import SelectionError
 from .guard import exception_text, raised_by
 from .isolation import CallTimeout, TargetCrashed
@@ -109,23 +111,26 @@ class _Silent(Progress):
 
 
 def _matches(prop: Property, pattern: str) -> bool:
-    return pattern in (prop.name, prop.family) or pattern in prop.needs or fnmatch.fnmatchcase(prop.name, pattern)
+    return (pattern in (prop.name, prop.family) or pattern in prop.needs or pattern in prop.tags
+            or fnmatch.fnmatchcase(prop.name, pattern))
 
 
 def select(catalogue: Sequence[Property], only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Property]:
     """The properties named by ``only`` (all if empty) minus those named by ``skip``.
 
-    A name is a property (``softmax.sums_to_one``), a family (``softmax``), a spec function the
-    property needs (``attention_pattern``), or a glob over property names (``causality.*``).
+    A name is a property (``softmax.sums_to_one``), a family (``softmax``), a tag (``contract``:
+    the checks of the spec's input contract), a spec function the property needs
+    (``attention_pattern``), or a glob over property names (``causality.*``).
     """
     only, skip = list(only), list(skip)
-    known_functions = set(SPEC_NAMES)
+    known = set(SPEC_NAMES) | set(TAGS)
     for pattern in only + skip:
-        if pattern not in known_functions and not any(_matches(p, pattern) for p in catalogue):
+        if pattern not in known and not any(_matches(p, pattern) for p in catalogue):
             families = sorted({p.family for p in catalogue})
             raise SelectionError(
-                f"{pattern!r} names no property, family or spec function "
-                f"(families: {', '.join(families) or 'none registered'}; functions: {', '.join(SPEC_NAMES)})"
+                f"{pattern!r} names no property, family, tag or spec function "
+                f"(families: {', '.join(families) or 'none registered'}; tags: {', '.join(TAGS)}; "
+                f"functions: {', '.join(SPEC_NAMES)})"
             )
     chosen = [p for p in catalogue if not only or any(_matches(p, o) for o in only)]
     return [p for p in chosen if not any(_matches(p, s) for s in skip)]
@@ -136,12 +141,18 @@ class _Recorder:
     happened on) and of the last failing one (while shrinking, the smallest failure found so
     far); ends shrinking after ``max_shrinks`` tries and the search at the run's time cap."""
 
-    def __init__(self, progress: Progress, max_shrinks: int, deadline: float | None) -> None:
+    def __init__(self, progress: Progress, max_shrinks: int, deadline: float | None,
+                 scope: domains.Scope | None = None) -> None:
         self.progress, self.max_shrinks, self.deadline = progress, max_shrinks, deadline
+        self.scope = scope or domains.Scope(Domain(), heads_bear=False)
         self.count = 0
         self.shrinks = 0
         self.last: Any = None
+        self.features = Features()  # of the last example: what a declaration could exclude about it
         self.failure: tuple[Any, BaseException] | None = None
+        self.failure_features = Features()
+        self.raised: list[Features] = []  # every example on which the target raised, crashed or hung
+        self.ran: list[Features] = []  # every example on which it answered (right or wrong)
         self.started = time.perf_counter()
 
     def seen(self, example: Any) -> None:
@@ -152,6 +163,7 @@ class _Recorder:
                 raise _ShrinkingDone
             self.shrinks += 1
         self.count += 1
+        self.features = self.scope.take_features()
         try:  # a copy, in case the property writes into it
             self.last = copy.deepcopy(example)
         except Exception:
@@ -162,9 +174,15 @@ class _Recorder:
         def recorded(impl: Any, example: Any) -> None:
             try:
                 body(impl, example)
-            except Exception as exc:
-                self.failure = (self.last, exc)
+            except PropertyFailure as exc:
+                self.failure, self.failure_features = (self.last, exc), self.features
+                self.ran.append(self.features)
                 raise
+            except (Exception, CallTimeout, TargetCrashed) as exc:
+                self.failure, self.failure_features = (self.last, exc), self.features
+                self.raised.append(self.features)
+                raise
+            self.ran.append(self.features)
 
         return recorded
 
@@ -184,20 +202,31 @@ def as_arguments(prop: Property, example: Any) -> Any:
     return dict(zip(names, example))
 
 
-def _failure(exc: BaseException, example: Any, reproduce: str) -> tuple[str, Failure]:
-    """The status and failure record for the exception a search ended with."""
-    lines = counterexample_lines(example) if example is not None else []
+def _failure(exc: BaseException, example: Any, reproduce: str, *, layout: str = "columns", framework: str = "numpy",
+             features: Features | None = None) -> tuple[str, Failure]:
+    """The status and failure record for the exception a search ended with: the counterexample
+    in the user's layout, and the config dims when the example's heads do not fill d_model."""
+    shown, unplaced = in_layout(example, layout) if example is not None else (None, [])
+    lines = counterexample_lines(shown) if example is not None else []
     if len(lines) > MAX_LINES:  # a model's weights: the first layer tells the story
         lines = lines[: MAX_LINES - 1] + [f"… and {len(lines) - MAX_LINES + 1} more tensors"]
+    if unplaced:
+        lines.append(f"({', '.join(unplaced)}: in the spec's layout, columns are tokens)")
+    heads = features.heads_text() if features is not None else None
+    dims = f" (the example has {heads})" if heads else ""
     function = raised_by(exc)
+
+    def record(kind: str, message: str, function: str | None) -> Failure:
+        return Failure(kind, message + dims, function, lines, reproduce, layout=layout, framework=framework)
+
     if isinstance(exc, CallTimeout):
-        return "error", Failure("timed out", str(exc), function, lines, reproduce)
+        return "error", record("timed out", str(exc), function)
     if isinstance(exc, TargetCrashed):
-        return "error", Failure("crashed", str(exc), function, lines, reproduce)
+        return "error", record("crashed", str(exc), function)
     if isinstance(exc, PropertyFailure):
-        return "failed", Failure("does not hold", str(exc), None, lines, reproduce)
+        return "failed", record("does not hold", str(exc), None)
     kind = "raised" if function is not None else "property raised"
-    return "error", Failure(kind, exception_text(exc), function, lines, reproduce)
+    return "error", record(kind, exception_text(exc), function)
 
 
 def run_property(
@@ -210,6 +239,9 @@ def run_property(
     *,
     notes: Callable[[], list[str]] = list,
     deadline: float | None = None,
+    domain: Domain | None = None,
+    layout: str = "columns",
+    framework: str = "numpy",
 ) -> PropertyResult:
     """Search ``profile.max_examples`` examples for a counterexample to ``prop`` on ``impl``, and
     shrink a failure for at most ``profile.max_shrinks`` tries.
@@ -218,16 +250,38 @@ def run_property(
     verify run); ``notes()`` says what the target printed or warned meanwhile; ``deadline``
     (``time.monotonic()`` seconds, None: none) is the run's own time cap: past it the search
     ends and the property is "not run", never "passed". Ctrl-C: status "interrupted".
+    ``domain`` is the target's declared domain: the examples are drawn inside it (a property it
+    excludes is "not applicable"; how it narrowed the others is ``result.narrowed``). ``layout``
+    and ``framework`` are the user's: a counterexample is shown as their functions receive it.
     """
     progress = progress or _Silent()
-    result = PropertyResult(prop.name, prop.family, prop.statement, prop.needs, "passed")
+    domain = domain or Domain()
+    result = result_for(prop)
     if not prop.applies_to(impl):
         result.status = "not provided"
         return result
-    recorder = _Recorder(progress, profile.max_shrinks, deadline)
+    excluded = domain.excludes(prop.requires)
+    if excluded is not None:
+        result.status = "not applicable"
+        result.notes = [f"not applicable: {prop.name} {excluded}"]
+        return result
+    with domains.scoped(domain, prop.needs) as scope:
+        return _search(prop, impl, profile, seed, reproduce, progress, notes, deadline, scope, result, layout, framework)
+
+
+def result_for(prop: Property, status: str = "passed") -> PropertyResult:
+    """A result for ``prop`` that has not run yet."""
+    return PropertyResult(prop.name, prop.family, prop.statement, prop.needs, status, tags=prop.tags)
+
+
+def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: str, progress: Progress,
+            notes: Callable[[], list[str]], deadline: float | None, scope: domains.Scope, result: PropertyResult,
+            layout: str, framework: str) -> PropertyResult:
+    recorder = _Recorder(progress, profile.max_shrinks, deadline, scope)
     watched = dataclasses.replace(prop, body=recorder.wrap(prop.body))
     test = hypothesis_seed(seed)(watched.hypothesis_test(impl, settings=profile.settings(), on_example=recorder.seen))
     shrink_note = []
+    shown = {"layout": layout, "framework": framework}
     try:
         test()
     except KeyboardInterrupt:
@@ -237,23 +291,34 @@ def run_property(
     except _ShrinkingDone:
         assert recorder.failure is not None
         example, exc = recorder.failure
-        result.status, result.failure = _failure(exc, as_arguments(prop, example), reproduce)
+        result.status, result.failure = _failure(exc, as_arguments(prop, example), reproduce, **shown,
+                                                 features=recorder.failure_features)
         shrink_note = [f"shrinking stopped after {profile.max_shrinks} tries: the smallest failing example found by then"]
     except (CallTimeout, TargetCrashed) as exc:  # not shrunk: the example it happened on
-        result.status, result.failure = _failure(exc, as_arguments(prop, recorder.last), reproduce)
+        result.status, result.failure = _failure(exc, as_arguments(prop, recorder.last), reproduce, **shown,
+                                                 features=recorder.features)
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
         example = as_arguments(prop, recorder.last) if recorder.count else None
-        result.status, result.failure = _failure(exc, example, reproduce)
+        result.status, result.failure = _failure(exc, example, reproduce, **shown, features=recorder.features)
     finally:
         result.examples = recorder.count
         result.seconds = time.perf_counter() - recorder.started
         result.notes = notes() + shrink_note
+        result.narrowed = scope.narrowed
+        if result.status == "error":
+            result.error_cluster = domains.cover(recorder.raised)
+        result.ran_inside = tuple(w for w in (domains.CAUSAL_ONLY, domains.HEADS_FILL)
+                                  if any(w in f.inside for f in recorder.ran))
     return result
 
 
-def reproducer(label: str, layout: str, framework: str, profile: str, timeout: float | None, seed: int) -> Callable[[str], str]:
-    """The one-line command that reruns one property of this run on the same examples."""
+def reproducer(label: str, layout: str, framework: str, profile: str, timeout: float | None, seed: int,
+               assume: Sequence[str] = ()) -> Callable[[str], str]:
+    """The one-line command that reruns one property of this run on the same examples
+    (``assume``: the declarations given as options; the module's own GPTSPEC_ASSUME needs none)."""
     parts = ["gptspec", "verify", shlex.quote(label)]
+    for word in assume:
+        parts += ["--assume", shlex.quote(word)]
     if layout != "columns":
         parts += ["--layout", layout]
     if framework != "numpy":

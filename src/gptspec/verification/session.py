@@ -13,6 +13,12 @@ passed; 1 one failed or errored (the target raised, crashed or hung); 2 the targ
 loaded or an option is wrong (raised here as :class:`~gptspec.target.TargetError` or
 :class:`.runner.OptionError`); 3 the run could not finish (its time cap, a worker lost); 130
 interrupted.
+
+A target's declared domain (``assume``, with its module's ``GPTSPEC_ASSUME``, read in the target's
+process and sent back in :class:`.isolation.Loaded`) travels in :class:`Options` to every worker;
+each property's search generates inside it (:mod:`gptspec.properties.domain`), a property it
+excludes is "not applicable", and when every error of a run came on examples a declaration would
+exclude, :func:`suggestions` says which ``--assume`` to add.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from ..properties.domain import CAUSAL_ONLY, HEADS_FILL, AssumptionError, Domain, parse
 from ..properties.registry import Property, get, properties
 from ..target import address
 from .adapters import FRAMEWORKS, LAYOUTS
@@ -33,9 +40,9 @@ from .guard import Noise, add_noise, noise_lines
 from .isolation import Child, Loaded, Remote, Setup, TargetProcess, orphan_guard
 from .report import PropertyResult, Report
 from .errors import OptionError
-from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, _Silent, reproducer, run_property, select
+from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, _Silent, reproducer, result_for, run_property, select
 
-__all__ = ["Options", "Session", "verify", "usable_cores"]
+__all__ = ["Options", "Session", "verify", "usable_cores", "suggestions"]
 
 
 def usable_cores() -> int:
@@ -45,14 +52,26 @@ def usable_cores() -> int:
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-    """How a target is verified: its layout and framework, the search profile, the per-call limit."""
+    """How a target is verified: its layout and framework, the search profile, the per-call limit,
+    the declared domain (``assume``, :mod:`gptspec.properties.domain`; the target module's own
+    ``GPTSPEC_ASSUME`` adds to it) and whether fragile counts as failed (``strict``)."""
 
     layout: str = "columns"
     framework: str | None = None  # None: detected from what the target imports
     profile: str = "default"
     timeout: float | None = DEFAULT_TIMEOUT  # seconds per call; None: no limit
+    assume: tuple[str, ...] = ()  # --assume words, in canonical form once validated
+    strict: bool = False  # fragile counts as failed
 
     def __post_init__(self) -> None:
+        if isinstance(self.assume, str):
+            raise OptionError(f"assume takes a list of words, e.g. [{self.assume!r}], not a string")
+        try:
+            declared = parse(self.assume)
+        except AssumptionError as exc:
+            raise OptionError(str(exc)) from None
+        object.__setattr__(self, "assume", declared.words)
+        object.__setattr__(self, "strict", bool(self.strict))
         if self.profile not in PROFILES:
             raise OptionError(f"unknown profile {self.profile!r}; profiles: {', '.join(PROFILES)}")
         if self.layout not in LAYOUTS:
@@ -72,7 +91,15 @@ class Session:
         self.process = TargetProcess(Setup(address(target), options.layout, options.framework, options.timeout))
         self.impl = Remote(self.process)  # starts the process: TargetError if the target cannot be loaded
         loaded = self.loaded
-        self.reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed)
+        try:
+            own = parse(loaded.assume, source=f"GPTSPEC_ASSUME in {loaded.label}")
+        except AssumptionError as exc:
+            self.close()
+            raise OptionError(str(exc)) from None
+        self.domain: Domain = parse((*options.assume, *own.words))
+        """The declared domain: the options' words and the module's, together."""
+        self.reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed,
+                                    options.assume)
 
     @property
     def loaded(self) -> Loaded:
@@ -89,7 +116,8 @@ class Session:
             return noise_lines(self.noise)
 
         return run_property(prop, self.impl, PROFILES[self.options.profile], self.seed, self.reproduce(prop.name),
-                            progress, notes=notes, deadline=deadline)
+                            progress, notes=notes, deadline=deadline, domain=self.domain,
+                            layout=self.options.layout, framework=self.loaded.framework)
 
     def close(self) -> None:
         self.process.close()
@@ -102,7 +130,34 @@ class Session:
 
 
 def _not_run(prop: Property, status: str = "not run") -> PropertyResult:
-    return PropertyResult(prop.name, prop.family, prop.statement, prop.needs, status)
+    return result_for(prop, status)
+
+
+_OUTSIDE = {CAUSAL_ONLY: "causal=False", HEADS_FILL: "d_model ≠ n_heads·d_head"}
+_ONLY = {CAUSAL_ONLY: "causal attention only", HEADS_FILL: "d_model = n_heads·d_head only"}
+
+
+def suggestions(results: Iterable[PropertyResult], declared: Domain) -> list[str]:
+    """The declaration that would exclude every error of a run, when they cluster there.
+
+    Made only when every errored property errored solely on examples such a declaration excludes
+    (each one's ``error_cluster``), and the target answered examples inside it (some
+    ``ran_inside``): a target that raises on every input is told nothing of the kind.
+    """
+    results = list(results)
+    errored = [r for r in results if r.status == "error"]
+    if not errored or any(not r.error_cluster for r in errored):
+        return []
+    words = [w for w in (CAUSAL_ONLY, HEADS_FILL) if any(w in r.error_cluster for r in errored)]
+    evidence = {w for r in results for w in r.ran_inside}
+    if any(w not in evidence or w in declared.words for w in words):
+        return []
+    outside = " or ".join(_OUTSIDE[w] for w in words)
+    flags = " ".join(f"--assume {w}" for w in words)
+    n = len(errored)
+    return [f"the error{'s' if n > 1 else ''} of {n} propert{'ies' if n > 1 else 'y'} came only on examples with "
+            f"{outside}; if your code supports {' and '.join(_ONLY[w] for w in words)}, declare it: add {flags} "
+            f"(or GPTSPEC_ASSUME = {list(words)!r} in the module)"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,6 +253,8 @@ def verify(
     jobs: int | None = None,
     max_seconds: float | None = None,
     progress: Progress | None = None,
+    assume: Iterable[str] = (),
+    strict: bool = False,
 ) -> Report:
     """Run every applicable property of the catalogue against ``target`` and return the report.
 
@@ -209,9 +266,14 @@ def verify(
     report), and a seed reproduces a verdict exactly; ``timeout`` is the per-call limit in seconds
     (None: no limit); ``jobs`` the worker processes (None: the usable cores); ``max_seconds`` an
     optional cap on the run's wall time: hitting it leaves properties "not run" and the run
-    incomplete (exit status 3), never passed.
+    incomplete (exit status 3), never passed. ``assume`` declares the target's domain (words of
+    :data:`gptspec.properties.domain.WORDS`, with the module's own ``GPTSPEC_ASSUME``): the
+    search stays inside it and a property it excludes is "not applicable"; ``strict`` counts
+    fragile as failed.
     """
-    options = Options(layout, framework, profile, timeout)
+    if isinstance(assume, str):
+        assume = [assume]
+    options = Options(layout, framework, profile, timeout, tuple(assume), strict)
     jobs = usable_cores() if jobs is None else int(jobs)
     if jobs < 1:
         raise OptionError(f"jobs must be at least 1, got {jobs}")
@@ -223,9 +285,16 @@ def verify(
     target = address(target)  # what a worker process can load (a module object does not pickle)
     session = Session(target, options, seed)
     loaded = session.loaded
-    report = Report(loaded.label, layout, loaded.framework, profile, seed, loaded.provides, loaded.missing, jobs=jobs)
-    applicable = [p for p in chosen if p.applies_to(session.impl)]
-    results = {p.name: _not_run(p, "not provided") for p in chosen if p not in applicable}
+    report = Report(loaded.label, layout, loaded.framework, profile, seed, loaded.provides, loaded.missing, jobs=jobs,
+                    assumptions=session.domain.words, strict=options.strict)
+    provided = [p for p in chosen if p.applies_to(session.impl)]
+    results = {p.name: _not_run(p, "not provided") for p in chosen if p not in provided}
+    for p in provided:
+        excluded = session.domain.excludes(p.requires)
+        if excluded is not None:
+            results[p.name] = _not_run(p, "not applicable")
+            results[p.name].notes = [f"not applicable: {p.name} {excluded}"]
+    applicable = [p for p in provided if p.name not in results]
     noise: dict[str, Noise] = {}
     progress.start(len(chosen))
     try:
@@ -241,6 +310,7 @@ def verify(
         report.notes = noise_lines(noise)
         report.results = [results.get(p.name) or _not_run(p) for p in chosen]
         report.incomplete = report.incomplete or any(r.status == "not run" for r in report.results)
+        report.suggestions = suggestions(report.results, session.domain)
         report.seconds = time.perf_counter() - started
     return report
 
