@@ -35,6 +35,7 @@ from ..target import SPEC_NAMES
 from .adapters import Plan
 from .choices import DEFAULT_TIMEOUT, PROFILE_EXAMPLES, SHRINK_TRIES
 from .describe import counterexample_lines
+from .fragility import judge
 from .errors import SelectionError
 from .guard import exception_text, raised_by
 from .isolation import CallTimeout, TargetCrashed
@@ -228,6 +229,7 @@ def run_property(
     watched = dataclasses.replace(prop, body=recorder.wrap(prop.body))
     test = hypothesis_seed(seed)(watched.hypothesis_test(impl, settings=profile.settings(), on_example=recorder.seen))
     shrink_note = []
+    shrunk: Any = None  # the raw counterexample a failure ended on, to assess fragility on
     try:
         test()
     except KeyboardInterrupt:
@@ -236,18 +238,23 @@ def run_property(
         result.status = "not run"
     except _ShrinkingDone:
         assert recorder.failure is not None
-        example, exc = recorder.failure
-        result.status, result.failure = _failure(exc, as_arguments(prop, example), reproduce)
+        shrunk, exc = recorder.failure
+        result.status, result.failure = _failure(exc, as_arguments(prop, shrunk), reproduce)
         shrink_note = [f"shrinking stopped after {profile.max_shrinks} tries: the smallest failing example found by then"]
     except (CallTimeout, TargetCrashed) as exc:  # not shrunk: the example it happened on
         result.status, result.failure = _failure(exc, as_arguments(prop, recorder.last), reproduce)
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
         example = as_arguments(prop, recorder.last) if recorder.count else None
         result.status, result.failure = _failure(exc, example, reproduce)
-    finally:
-        result.examples = recorder.count
-        result.seconds = time.perf_counter() - recorder.started
-        result.notes = notes() + shrink_note
+        shrunk = recorder.failure[0] if recorder.failure is not None else None
+    result.examples = recorder.count
+    if shrunk is not None:  # failed, or fragile: only beyond the ordinary domain (see .fragility)
+        try:
+            judge(result, prop, impl, shrunk)
+        except KeyboardInterrupt:
+            result.status = "interrupted"
+    result.notes = notes() + shrink_note + result.notes
+    result.seconds = time.perf_counter() - recorder.started
     return result
 
 
