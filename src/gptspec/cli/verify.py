@@ -31,8 +31,9 @@ def add_parser(sub: Any) -> None:
         "The properties and the search run in gptspec's processes, spread over --jobs worker processes. "
         "Each profile runs a fixed number of examples per property, so a seed reproduces a verdict "
         "exactly, on an idle or a busy machine and for any number of jobs.",
-        epilog="exit status: 0 every applicable property ran to its end and passed; 1 one failed, or "
-        "your code raised, crashed or hung; 2 the target cannot be loaded or an option is wrong; "
+        epilog="exit status: 0 every applicable property ran to its end and passed (or is fragile: fails "
+        "only beyond the ordinary domain); 1 one failed, or your code raised, crashed or hung, or one is fragile "
+        "under --strict; 2 the target cannot be loaded or an option is wrong; "
         "3 the run could not finish (--max-seconds reached, a worker lost); 130 interrupted.",
     )
     p.add_argument("target", metavar="TARGET", help="an importable module name or a path to a .py file")
@@ -55,6 +56,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-seconds", type=float, default=None, metavar="S",
                    help="cap on the run's wall time: properties not searched by then are 'not run' and "
                    "the run exits 3, never 0")
+    p.add_argument("--strict", action="store_true",
+                   help="count fragile properties (they fail only beyond the ordinary domain: scores above 1e6, "
+                   "T below 0.01, ...) as failed: exit 1")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON to FILE")
     p.set_defaults(func=run)
 
@@ -128,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         args.target, layout=args.layout, framework=args.framework, profile=args.profile,
         only=_names(args.only), skip=_names(args.skip), seed=args.seed,
         timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
+        strict=args.strict,
     )
     render(report, out)
     if args.json:

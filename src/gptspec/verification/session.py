@@ -51,6 +51,7 @@ class Options:
     framework: str | None = None  # None: detected from what the target imports
     profile: str = "default"
     timeout: float | None = DEFAULT_TIMEOUT  # seconds per call; None: no limit
+    strict: bool = False  # fragile counts as failed (exit 1); the search is the same either way
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -198,6 +199,7 @@ def verify(
     jobs: int | None = None,
     max_seconds: float | None = None,
     progress: Progress | None = None,
+    strict: bool = False,
 ) -> Report:
     """Run every applicable property of the catalogue against ``target`` and return the report.
 
@@ -209,9 +211,10 @@ def verify(
     report), and a seed reproduces a verdict exactly; ``timeout`` is the per-call limit in seconds
     (None: no limit); ``jobs`` the worker processes (None: the usable cores); ``max_seconds`` an
     optional cap on the run's wall time: hitting it leaves properties "not run" and the run
-    incomplete (exit status 3), never passed.
+    incomplete (exit status 3), never passed. ``strict``: a fragile property (one that fails only
+    beyond the ordinary domain, :mod:`gptspec.properties.domain`) counts as failed, exit status 1.
     """
-    options = Options(layout, framework, profile, timeout)
+    options = Options(layout, framework, profile, timeout, strict=strict)
     jobs = usable_cores() if jobs is None else int(jobs)
     if jobs < 1:
         raise OptionError(f"jobs must be at least 1, got {jobs}")
@@ -222,7 +225,8 @@ def verify(
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     session = Session(target, options, seed)
     loaded = session.loaded
-    report = Report(loaded.label, layout, loaded.framework, profile, seed, loaded.provides, loaded.missing, jobs=jobs)
+    report = Report(loaded.label, layout, loaded.framework, profile, seed, loaded.provides, loaded.missing, jobs=jobs,
+                    strict=options.strict)
     applicable = [p for p in chosen if p.applies_to(session.impl)]
     results = {p.name: _not_run(p, "not provided") for p in chosen if p not in applicable}
     noise: dict[str, Noise] = {}
