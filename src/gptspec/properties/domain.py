@@ -199,10 +199,12 @@ def divide_first_cause(logits: np.ndarray, T: float) -> str | None:
     """A temperature that fails once logits / T overflows: the division comes before the max-subtraction."""
     top = float(np.finfo(logits.dtype).max)
     size = finite_size(logits)
+    fix = f"divide (logits − max logits) by T, or treat T below {T_MIN:g} as greedy"
+    if logits.dtype.type(T) == 0:
+        return f"T rounds to 0 in {logits.dtype}, so logits / T is ±∞ or 0/0 = NaN: {fix}"
     if size == 0 or size / T < top / 16:
         return None
-    return (f"logits / T overflows {logits.dtype} (|logits / T| > {short(top)}) before the softmax subtracts its max: "
-            f"divide (logits − max logits) by T, or treat T below {T_MIN:g} as greedy")
+    return f"logits / T overflows {logits.dtype} (|logits / T| > {short(top)}) before the softmax subtracts its max: {fix}"
 
 
 def temperature_argument(index: int) -> Scale:
