@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 
 import pytest
 
@@ -64,3 +65,13 @@ def test_a_planted_bug_in_picogpt_fails_not_fragile(example, prop):
     (result,) = report.results
     assert result.status == "failed" and result.onset is None, (result.status, result.notes)
     assert report.exit_code == 1
+
+
+def test_the_readme_table_says_which_examples_fail_and_which_are_fragile():
+    from .test_examples import CATCHES
+
+    readme = (HERE.parents[1] / "README.md").read_text()
+    cells = [re.split(r"(?<!\\)\|", line) for line in readme.splitlines() if line.startswith("| `")]
+    rows = {c[1].strip().strip("`"): c[-2] for c in cells if c[1].strip().endswith(".py`")}
+    assert all(rows[example].strip().startswith("failed") for example in CATCHES)
+    assert rows["tests/examples/picogpt_style.py"].strip().startswith("fragile")

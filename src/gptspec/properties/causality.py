@@ -6,6 +6,9 @@ must leave every output column <= i bit-for-bit unchanged: those columns are com
 same numbers, and a future key's weight must be exactly 0, not merely small. A prefix gives the
 same columns as the whole (up to rounding: the shapes differ). Cross-attention has no mask and
 does not care in which order its keys and values come.
+
+The ordinary domain (:mod:`.domain`): |scores| = |KᵀQ|/√d_head up to 1e6. A finite mask constant
+that leaks only beyond (−1e10) is fragile, with its onset; one that leaks inside (−1e4, −1e5) fails.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """Softmax: a distribution along its axis, blind to a shift, keeping order, finite for any finite x.
 
 softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``axis``; the properties call ``impl.softmax(x, 1.0, axis)``.
+
+The ordinary domain (:mod:`.domain`): |x| up to 1e6; ``finite_for_finite_input`` searches up to the
+dtype's limits, where a failure is fragile unless the same input scaled into the ordinary domain fails too.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Hotter is flatter: entropy never falls and the top probability never rises as T 
 never moves; T → 0 is one-hot at a unique maximum, T → ∞ uniform. ``sample(logits, T, rng)`` is
 argmax at T = 0 (even between maxima 1e-9 apart), draws from softmax(logits / T) for 0 < T <= 2,
 and refuses any other T.
+
+The ordinary domain (:mod:`.domain`): |x / T| up to 1e6 for softmax, 0.01 <= T <= 2 for ``sample``; a
+``softmax(logits / T)`` that overflows at a subnormal T is fragile, not failed.
 """
 
 from __future__ import annotations
