@@ -334,7 +334,6 @@ MUTANTS: dict[str, types.SimpleNamespace] = {
         derive("mask_minus_1e4", masked_pattern=_finite_mask(-1e4)),
         derive("mask_minus_1e5", masked_pattern=_finite_mask(-1e5)),
         derive("mask_minus_1e10", masked_pattern=_finite_mask(-1e10)),
-        derive("mask_finfo_min", masked_pattern=mask_finfo_min),
         derive("pattern_softmax_over_queries", masked_pattern=pattern_softmax_over_queries),
         derive("cross_attention_masked", cross_attention_head=cross_attention_masked),
         derive("pattern_missing_sqrt", attention_pattern=pattern_missing_sqrt),
@@ -429,5 +428,8 @@ input) unless listed here as "fragile" (it fails only beyond the ordinary domain
 real scores reach 1e5 (TransformerLens issue 318); a −1e10 mask is fragile, with its onset at
 |scores| ≈ 1e10; a softmax without max-subtraction fails (float32 overflows at 89)."""
 
-NOT_BUGS = ("mask_finfo_min",)
-"""Planted variants that are no bug: every property passes on them (a mask of finfo(dtype).min)."""
+NOT_BUGS: dict[str, types.SimpleNamespace] = {
+    m.__name__: m for m in (derive("mask_finfo_min", masked_pattern=mask_finfo_min),)
+}
+"""Variants of the reference that look like bugs and are none: every property passes on them
+(a mask of finfo(dtype).min). Not planted: nothing is to be found."""

@@ -115,7 +115,7 @@ def verdict(report):
 
 def test_a_seed_gives_the_same_verdict_on_a_busy_machine_and_for_any_number_of_jobs(tmp_path):
     target = pathlib.Path(__file__).resolve().parents[2] / "examples" / "bug_mask_constant.py"
-    run = dict(layout="rows", profile="quick", seed=11,
+    run = dict(layout="rows", profile="quick", seed=0,  # a seed whose 25 examples find the −1e5 mask
                only=["causality.masked_entries_zero", "causality.columns_sum_to_one", "agreement.attention_pattern"])
     idle = verify(target, jobs=1, **run)
     assert {r.status for r in idle.results} >= {"passed", "failed"}  # a verdict with both in it
