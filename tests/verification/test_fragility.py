@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gptspec import impl
-from gptspec.properties import domain
+from gptspec.properties import ordinary as domain
 from gptspec.properties.registry import get, properties
 from gptspec.verification.fragility import EVALUATIONS, assess
 from gptspec.verification.report import Onset, PropertyResult, Report

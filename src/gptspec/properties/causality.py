@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from .. import impl as reference
 from ..spec import BlockWeights, Weights
 from . import expect
-from .domain import SCORES_MAX, Scale, head_scores_size, mask_cause, scaled, scores_size, times, with_rows
+from .ordinary import SCORES_MAX, Scale, head_scores_size, mask_cause, scaled, scores_size, times, with_rows
 from .common import model_prefixes, model_tolerance, plain_softmax
 from .registry import prop
 from .strategies import (

@@ -15,7 +15,7 @@ from typing import Any
 from ..spec import SIGNATURES, SpecError, check_result, hints
 from . import expect
 from .common import describe
-from .domain import scaled, temperature_argument
+from .ordinary import scaled, temperature_argument
 from .registry import Property, prop
 from .strategies import arguments
 

@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from . import expect
-from .domain import LOGITS_MAX, Scale, finite_size, overflow_cause, scaled, times
+from .ordinary import LOGITS_MAX, Scale, finite_size, overflow_cause, scaled, times
 from .registry import prop
 from .strategies import SoftmaxInput, softmax_inputs
 from .tolerance import tolerance

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from . import expect
 from .common import plain_softmax, repeated
-from .domain import LOGITS_MAX, T_MAX, T_MIN, Scale, divide_first_cause, finite_size, overflow_cause, scaled, times
+from .ordinary import LOGITS_MAX, T_MAX, T_MIN, Scale, divide_first_cause, finite_size, overflow_cause, scaled, times
 from .registry import prop
 from .strategies import logit_vectors, sample_temperatures, temperatures
 from .tolerance import tolerance

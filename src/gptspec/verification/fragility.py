@@ -31,7 +31,7 @@ from typing import Any
 
 from hypothesis.errors import UnsatisfiedAssumption
 
-from ..properties.domain import Scale, scale_of, short
+from ..properties.ordinary import Scale, scale_of, short
 from ..properties.registry import Property
 from .report import Onset, PropertyResult
 
