@@ -424,7 +424,7 @@ VERDICTS: dict[tuple[str, str], str] = {
 }
 """What ``gptspec verify`` calls each planted bug it finds: "failed" (it fails on an ordinary
 input) unless listed here as "fragile" (it fails only beyond the ordinary domain of
-:mod:`gptspec.properties.domain`: scores past 1e6, T below 0.01). −1e4 and −1e5 masks fail:
+:mod:`gptspec.properties.ordinary`: scores past 1e6, T below 0.01). −1e4 and −1e5 masks fail:
 real scores reach 1e5 (TransformerLens issue 318); a −1e10 mask is fragile, with its onset at
 |scores| ≈ 1e10; a softmax without max-subtraction fails (float32 overflows at 89)."""
 

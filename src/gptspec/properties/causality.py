@@ -7,7 +7,7 @@ same numbers, and a future key's weight must be exactly 0, not merely small. A p
 same columns as the whole (up to rounding: the shapes differ). Cross-attention has no mask and
 does not care in which order its keys and values come.
 
-The ordinary domain (:mod:`.domain`): |scores| = |KᵀQ|/√d_head up to 1e6. A finite mask constant
+The ordinary domain (:mod:`.ordinary`): |scores| = |KᵀQ|/√d_head up to 1e6. A finite mask constant
 that leaks only beyond (−1e10) is fragile, with its onset; one that leaks inside (−1e4, −1e5) fails.
 """
 
@@ -63,7 +63,7 @@ def queries_keys(draw: st.DrawFn, *, same_length: bool = True) -> QK:
     return QK(draw(arrays(dt, (c.d_head, ctx_q), m)), draw(arrays(dt, (c.d_head, ctx_k), m)))
 
 
-# The ordinary domain (see .domain): |scores| = max |KᵀQ| / √d_head over every key and query (and
+# The ordinary domain (see .ordinary): |scores| = max |KᵀQ| / √d_head over every key and query (and
 # head, and layer) the example makes, up to SCORES_MAX; an example moves along its scale by
 # multiplying Q and K (or W_Q and W_K, of every head and block) by the same factor √(value / now).
 

@@ -2,7 +2,7 @@
 
 softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``axis``; the properties call ``impl.softmax(x, 1.0, axis)``.
 
-The ordinary domain (:mod:`.domain`): |x| up to 1e6; ``finite_for_finite_input`` searches up to the
+The ordinary domain (:mod:`.ordinary`): |x| up to 1e6; ``finite_for_finite_input`` searches up to the
 dtype's limits, where a failure is fragile unless the same input scaled into the ordinary domain fails too.
 """
 
@@ -29,7 +29,7 @@ def _at(case: SoftmaxInput, value: float) -> SoftmaxInput:
 
 SIZE = Scale("|x|", lambda case: finite_size(case.x), _at, high=LOGITS_MAX,
              cause=lambda case, holds, fails: overflow_cause(case.x.dtype, fails))
-"""The ordinary domain (see .domain): |x| = the largest finite |x_i|, up to LOGITS_MAX; an example
+"""The ordinary domain (see .ordinary): |x| = the largest finite |x_i|, up to LOGITS_MAX; an example
 moves along its scale by multiplying x (−∞ stays −∞)."""
 
 

@@ -5,7 +5,7 @@ never moves; T → 0 is one-hot at a unique maximum, T → ∞ uniform. ``sample
 argmax at T = 0 (even between maxima 1e-9 apart), draws from softmax(logits / T) for 0 < T <= 2,
 and refuses any other T.
 
-The ordinary domain (:mod:`.domain`): |x / T| up to 1e6 for softmax, 0.01 <= T <= 2 for ``sample``; a
+The ordinary domain (:mod:`.ordinary`): |x / T| up to 1e6 for softmax, 0.01 <= T <= 2 for ``sample``; a
 ``softmax(logits / T)`` that overflows at a subnormal T is fragile, not failed.
 """
 
@@ -55,7 +55,7 @@ def tempered(draw: st.DrawFn) -> Tempered:
     return Tempered(x, T1, T2)
 
 
-# The ordinary domain (see .domain). Plain logits: |x| up to LOGITS_MAX. Tempered: the effective
+# The ordinary domain (see .ordinary). Plain logits: |x| up to LOGITS_MAX. Tempered: the effective
 # logits |x / T| at the colder temperature, up to LOGITS_MAX; both move by multiplying x.
 # ``sample``: T itself, from T_MIN to T_MAX; it moves by setting T.
 

@@ -1,7 +1,7 @@
 """Failed or fragile: where a property's shrunk counterexample lies, and where along its scale it starts to fail.
 
 A search ends with a shrunk counterexample. If the property declares the quantity that decides
-whether an example is ordinary (:mod:`gptspec.properties.domain`) and the counterexample lies
+whether an example is ordinary (:mod:`gptspec.properties.ordinary`) and the counterexample lies
 beyond the ordinary domain, :func:`assess` asks two things of the same example moved along its
 own scale (scores scaled by scaling Q and K, logits scaled, T set):
 

@@ -212,7 +212,7 @@ def verify(
     (None: no limit); ``jobs`` the worker processes (None: the usable cores); ``max_seconds`` an
     optional cap on the run's wall time: hitting it leaves properties "not run" and the run
     incomplete (exit status 3), never passed. ``strict``: a fragile property (one that fails only
-    beyond the ordinary domain, :mod:`gptspec.properties.domain`) counts as failed, exit status 1.
+    beyond the ordinary domain, :mod:`gptspec.properties.ordinary`) counts as failed, exit status 1.
     """
     options = Options(layout, framework, profile, timeout, strict=strict)
     jobs = usable_cores() if jobs is None else int(jobs)
