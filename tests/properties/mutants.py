@@ -6,6 +6,7 @@ reaches every function that calls it (attention_head, block, forward, ...), as i
 user's code. The copies are the unchecked functions (the run-time shape checks would otherwise
 stop some bugs before a property sees them).
 
+``VERDICTS`` says which of them ``gptspec verify`` calls fragile rather than failed (the rest fail).
 ``PLANTED`` maps every property name to the planted bugs it must find, each marked with what the
 search needs to find it: ``"extremes"`` (large magnitudes: scores of 1e5 and beyond), ``"near_ties"``
 (logits 1e-9..1e-5 apart), ``"extremes|near_ties"`` (either one suffices), or nothing (found at unit
@@ -139,6 +140,16 @@ def sample_times_T(logits, temperature, rng):
     return impl.sample(logits * logits.dtype.type(temperature * temperature), temperature, rng)
 
 
+def sample_divides_first(logits, temperature, rng):
+    """Draws from softmax(logits / T) with T divided in before the max is subtracted (nanoGPT's and
+    HF's ``torch.softmax(logits / T)``): logits / T overflows at a subnormal T, the draw gets NaN."""
+    if temperature == 0:
+        return impl.sample(logits, 0.0, rng)
+    z = logits / temperature
+    cdf = np.cumsum(np.exp(z - np.max(z)))
+    return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))  # NaN: an id past the vocab
+
+
 def sample_no_upper_bound(logits, temperature, rng):
     """Accepts T > 2 (clamps it to 2) instead of rejecting it."""
     return impl.sample(logits, min(temperature, 2.0), rng)
@@ -161,6 +172,16 @@ def _finite_mask(constant: float) -> Callable[..., np.ndarray]:
 
     masked_pattern.__doc__ = f"Masked scores set to {constant:g} instead of −∞: leaks once |scores| ≳ {-constant:g}."
     return masked_pattern
+
+
+def mask_finfo_min(scores, causal, fn):
+    """Masked scores set to finfo(dtype).min (HF's choice since transformers 4.21): not a bug, finite or not.
+
+    No score a property draws reaches it, and exp(min − s) is 0 for every score s ≤ 0 below the
+    dtype's range, so the masked entries get exactly 0 as with −∞."""
+    if causal:
+        scores = np.where(impl.causal_mask(scores.shape[-1]), scores, np.finfo(scores.dtype).min)
+    return impl.softmax(scores, 1.0, -2)
 
 
 def pattern_softmax_over_queries(scores, causal, fn):
@@ -307,10 +328,12 @@ MUTANTS: dict[str, types.SimpleNamespace] = {
         derive("sample_T0_as_tiny", sample=sample_T0_as_tiny),
         derive("sample_argmax_half", sample=sample_argmax_half),
         derive("sample_times_T", sample=sample_times_T),
+        derive("sample_divides_first", sample=sample_divides_first),
         derive("sample_no_upper_bound", sample=sample_no_upper_bound),
         derive("mask_wrong_triangle", causal_mask=mask_wrong_triangle),
         derive("mask_minus_1e4", masked_pattern=_finite_mask(-1e4)),
         derive("mask_minus_1e5", masked_pattern=_finite_mask(-1e5)),
+        derive("mask_minus_1e10", masked_pattern=_finite_mask(-1e10)),
         derive("pattern_softmax_over_queries", masked_pattern=pattern_softmax_over_queries),
         derive("cross_attention_masked", cross_attention_head=cross_attention_masked),
         derive("pattern_missing_sqrt", attention_pattern=pattern_missing_sqrt),
@@ -348,14 +371,17 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "temperature.hot_is_uniform": [("softmax_times_T", "")],
     "temperature.invalid_rejected": [("softmax_abs_T", "")],
     "temperature.sample_greedy_at_zero": [("sample_T0_as_tiny", "near_ties"), ("sample_argmax_half", "extremes|near_ties")],
-    "temperature.sample_follows_softmax": [("sample_times_T", "")],
+    "temperature.sample_follows_softmax": [("sample_times_T", ""), ("sample_divides_first", "")],
     "temperature.sample_rejects_out_of_range": [("sample_no_upper_bound", "")],
     "causality.mask_is_upper_triangle": [("mask_wrong_triangle", "")],
     "causality.masked_entries_zero": [
         ("mask_wrong_triangle", ""), ("mask_minus_1e4", "extremes"), ("mask_minus_1e5", "extremes"),
+        ("mask_minus_1e10", "extremes"),
     ],
     "causality.columns_sum_to_one": [("pattern_softmax_over_queries", "")],
-    "causality.head_future_independent": [("mask_wrong_triangle", ""), ("mask_minus_1e5", "extremes")],
+    "causality.head_future_independent": [
+        ("mask_wrong_triangle", ""), ("mask_minus_1e5", "extremes"), ("mask_minus_1e10", "extremes"),
+    ],
     "causality.mha_future_independent": [("mask_wrong_triangle", ""), ("mask_minus_1e4", "extremes")],
     "causality.block_future_independent": [("mask_wrong_triangle", ""), ("mask_minus_1e4", "extremes")],
     "causality.forward_future_independent": [("mask_wrong_triangle", ""), ("mask_minus_1e4", "extremes")],
@@ -390,3 +416,20 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "agreement.forward": [("forward_no_positions", "")],
     "agreement.next_token_probs": [("next_token_first_column", "")],
 }
+
+VERDICTS: dict[tuple[str, str], str] = {
+    ("causality.masked_entries_zero", "mask_minus_1e10"): "fragile",
+    ("causality.head_future_independent", "mask_minus_1e10"): "fragile",
+    ("temperature.sample_follows_softmax", "sample_divides_first"): "fragile",
+}
+"""What ``gptspec verify`` calls each planted bug it finds: "failed" (it fails on an ordinary
+input) unless listed here as "fragile" (it fails only beyond the ordinary domain of
+:mod:`gptspec.properties.ordinary`: scores past 1e6, T below 0.01). −1e4 and −1e5 masks fail:
+real scores reach 1e5 (TransformerLens issue 318); a −1e10 mask is fragile, with its onset at
+|scores| ≈ 1e10; a softmax without max-subtraction fails (float32 overflows at 89)."""
+
+NOT_BUGS: dict[str, types.SimpleNamespace] = {
+    m.__name__: m for m in (derive("mask_finfo_min", masked_pattern=mask_finfo_min),)
+}
+"""Variants of the reference that look like bugs and are none: every property passes on them
+(a mask of finfo(dtype).min). Not planted: nothing is to be found."""

@@ -31,8 +31,9 @@ def add_parser(sub: Any) -> None:
         "The properties and the search run in gptspec's processes, spread over --jobs worker processes. "
         "Each profile runs a fixed number of examples per property, so a seed reproduces a verdict "
         "exactly, on an idle or a busy machine and for any number of jobs.",
-        epilog="exit status: 0 every applicable property ran to its end and passed; 1 one failed, or "
-        "your code raised, crashed or hung; 2 the target cannot be loaded or an option is wrong; "
+        epilog="exit status: 0 every applicable property ran to its end and passed (or is fragile: fails "
+        "only beyond the ordinary domain); 1 one failed, or your code raised, crashed or hung, or one is fragile "
+        "under --strict; 2 the target cannot be loaded or an option is wrong; "
         "3 the run could not finish (--max-seconds reached, a worker lost); 130 interrupted.",
     )
     p.add_argument("target", metavar="TARGET", help="an importable module name or a path to a .py file")
@@ -50,7 +51,6 @@ def add_parser(sub: Any) -> None:
                    help="declare what your code supports, so the search stays inside it (repeatable): causal-only, "
                    "d_model=n_heads*d_head, float32, float64, max-ctx=N; adds to the module's GPTSPEC_ASSUME. "
                    "A property the declaration excludes is 'not applicable'")
-    p.add_argument("--strict", action="store_true", help="count fragile properties as failed")
     p.add_argument("--hide-missing", action="store_true",
                    help="leave the properties of functions your code does not provide out of the table")
     p.add_argument("--seed", type=int, default=None, help="seed of the search (default: a fresh one, printed)")
@@ -62,6 +62,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-seconds", type=float, default=None, metavar="S",
                    help="cap on the run's wall time: properties not searched by then are 'not run' and "
                    "the run exits 3, never 0")
+    p.add_argument("--strict", action="store_true",
+                   help="count fragile properties (they fail only beyond the ordinary domain: scores above 1e6, "
+                   "T below 0.01, ...) as failed: exit 1")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON to FILE")
     p.set_defaults(func=run)
 

@@ -6,18 +6,24 @@ must leave every output column <= i bit-for-bit unchanged: those columns are com
 same numbers, and a future key's weight must be exactly 0, not merely small. A prefix gives the
 same columns as the whole (up to rounding: the shapes differ). Cross-attention has no mask and
 does not care in which order its keys and values come.
+
+The ordinary domain (:mod:`.ordinary`): |scores| = |KᵀQ|/√d_head up to 1e6. A finite mask constant
+that leaks only beyond (−1e10) is fragile, with its onset; one that leaks inside (−1e4, −1e5) fails.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
-from ..spec import BlockWeights
+from .. import impl as reference
+from ..spec import BlockWeights, Weights
 from . import expect
+from .ordinary import SCORES_MAX, Scale, head_scores_size, mask_cause, scaled, scores_size, times, with_rows
 from .common import model_prefixes, model_tolerance, plain_softmax
 from .domain import NEEDS_FLOAT64, NEEDS_NON_CAUSAL, NEEDS_TWO_TOKENS, causal_flags, ctx_limit
 from .registry import prop
@@ -58,6 +64,23 @@ def queries_keys(draw: st.DrawFn, *, same_length: bool = True) -> QK:
     return QK(draw(arrays(dt, (c.d_head, ctx_q), m)), draw(arrays(dt, (c.d_head, ctx_k), m)))
 
 
+# The ordinary domain (see .ordinary): |scores| = max |KᵀQ| / √d_head over every key and query (and
+# head, and layer) the example makes, up to SCORES_MAX; an example moves along its scale by
+# multiplying Q and K (or W_Q and W_K, of every head and block) by the same factor √(value / now).
+
+
+def _factor(now: float, value: float) -> float:
+    return math.sqrt(value / now) if now > 0 else 1.0
+
+
+def _qk_at(qk: QK, value: float) -> QK:
+    c = _factor(scores_size(qk.Q, qk.K), value)
+    return QK(times(qk.Q, c), times(qk.K, c))
+
+
+QK_SCORES = Scale("|scores|", lambda qk: scores_size(qk.Q, qk.K), _qk_at, high=SCORES_MAX, cause=mask_cause)
+
+
 def pattern(impl: Any, qk: QK, causal: bool = True) -> np.ndarray:
     shape = (qk.K.shape[1], qk.Q.shape[1])
     return expect.shape(f"attention_pattern(Q {qk.Q.shape}, K {qk.K.shape})", impl.attention_pattern(qk.Q, qk.K, causal), shape)
@@ -73,6 +96,7 @@ def mask_is_upper_triangle(impl: Any, ctx: int) -> None:
                  note="True means key k may inform query q")
 
 
+@scaled(QK_SCORES)
 @prop("causality.masked_entries_zero", needs=("attention_pattern",),
       statement="A[k, q] = 0 exactly for every key k after query q, at any score magnitude",
       strategy=lambda: queries_keys())
@@ -84,6 +108,8 @@ def masked_entries_zero(impl: Any, qk: QK) -> None:
                  np.zeros(A.shape), note=f"max |score| = {expect.fmt(scores)}")
 
 
+@scaled(Scale("|scores|", lambda e: scores_size(e[0].Q, e[0].K), lambda e, v: (_qk_at(e[0], v), e[1]),
+              high=SCORES_MAX))
 @prop("causality.columns_sum_to_one", needs=("attention_pattern",),
       statement="Σ_k A[k, q] = 1 for every query q, causal or not",
       strategy=lambda: st.tuples(queries_keys(same_length=False), causal_flags()))
@@ -140,6 +166,21 @@ def attention_unchanged_up_to_i(impl: Any, fn: str, edit: FutureEdit) -> None:
     unchanged_up_to_i(f"{fn} ΔE", attend(h.E, *rest, True), attend(edit.edit(h.E), *rest, True), edit, h.E.shape)
 
 
+def _edit_size(edit: FutureEdit) -> float:
+    """|scores| of the head(s) on E and on the edited E."""
+    h = edit.case
+    return max(head_scores_size(h.E, h.W_Q, h.W_K), head_scores_size(edit.edit(h.E), h.W_Q, h.W_K))
+
+
+def _edit_at(edit: FutureEdit, value: float) -> FutureEdit:
+    c = _factor(_edit_size(edit), value)
+    return dataclasses.replace(edit, case=with_rows(edit.case, c, "W_Q", "W_K"))
+
+
+HEAD_EDIT_SCORES = Scale("|scores|", _edit_size, _edit_at, high=SCORES_MAX, cause=mask_cause)
+
+
+@scaled(HEAD_EDIT_SCORES)
 @prop("causality.head_future_independent", needs=("attention_head",),
       statement="changing E's columns after i leaves attention_head's ΔE[:, :i+1] exactly unchanged",
       strategy=lambda: future_edits(heads(min_ctx=2), lambda h: h.E), requires=(NEEDS_TWO_TOKENS,))
@@ -147,6 +188,7 @@ def head_future_independent(impl: Any, edit: FutureEdit) -> None:
     attention_unchanged_up_to_i(impl, "attention_head", edit)
 
 
+@scaled(HEAD_EDIT_SCORES)
 @prop("causality.mha_future_independent", needs=("multi_head_attention",),
       statement="changing E's columns after i leaves multi_head_attention's ΔE[:, :i+1] exactly unchanged",
       strategy=lambda: future_edits(multi_heads(min_ctx=2), lambda h: h.E), requires=(NEEDS_TWO_TOKENS,))
@@ -179,6 +221,51 @@ def block_inputs(draw: st.DrawFn) -> BlockInput:
     return BlockInput(draw(arrays(dt, (c.d_model, ctx), r.magnitude)), r.build(BlockWeights, c, dt), r)
 
 
+def _block_size(E: np.ndarray, w: BlockWeights) -> float:
+    """|scores| of a block's heads: on LN₁(E), computed with the reference's layer norm."""
+    with np.errstate(all="ignore"):
+        return head_scores_size(reference.layer_norm(E, w.ln1_gain, w.ln1_bias), w.W_Q, w.W_K)
+
+
+def _block_at(w: BlockWeights, c: float) -> BlockWeights:
+    return with_rows(w, c, "W_Q", "W_K")
+
+
+def _block_edit_size(edit: FutureEdit) -> float:
+    b: BlockInput = edit.case
+    return max(_block_size(b.E, b.weights), _block_size(edit.edit(b.E), b.weights))
+
+
+def _block_edit_at(edit: FutureEdit, value: float) -> FutureEdit:
+    b: BlockInput = edit.case
+    c = _factor(_block_edit_size(edit), value)
+    return dataclasses.replace(edit, case=dataclasses.replace(b, weights=_block_at(b.weights, c)))
+
+
+def _model_size(tokens: np.ndarray, w: Weights) -> float:
+    """|scores| of every head of every layer, the layers' inputs computed with the reference."""
+    with np.errstate(all="ignore"):
+        E = reference.embed(tokens, w.W_E) + w.W_pos[:, : tokens.shape[0]]
+        size = 0.0
+        for layer in w.blocks:
+            size = max(size, _block_size(E, layer))
+            E = reference.block(E, layer)
+    return size
+
+
+def _model_edit_size(edit: FutureEdit) -> float:
+    m: Model = edit.case
+    return max(_model_size(m.tokens, m.weights), _model_size(edit.edit(m.tokens), m.weights))
+
+
+def _model_edit_at(edit: FutureEdit, value: float) -> FutureEdit:
+    m: Model = edit.case
+    c = _factor(_model_edit_size(edit), value)
+    weights = dataclasses.replace(m.weights, blocks=tuple(_block_at(b, c) for b in m.weights.blocks))
+    return dataclasses.replace(edit, case=dataclasses.replace(m, weights=weights))
+
+
+@scaled(Scale("|scores|", _block_edit_size, _block_edit_at, high=SCORES_MAX, cause=mask_cause))
 @prop("causality.block_future_independent", needs=("block",),
       statement="changing E's columns after i leaves block(E)[:, :i+1] exactly unchanged",
       strategy=lambda: future_edits(block_inputs(), lambda b: b.E), requires=(NEEDS_TWO_TOKENS,))
@@ -187,6 +274,7 @@ def block_future_independent(impl: Any, edit: FutureEdit) -> None:
     unchanged_up_to_i("block(E)", impl.block(b.E, b.weights), impl.block(edit.edit(b.E), b.weights), edit, b.E.shape)
 
 
+@scaled(Scale("|scores|", _model_edit_size, _model_edit_at, high=SCORES_MAX, cause=mask_cause))
 @prop("causality.forward_future_independent", needs=("forward",),
       statement="changing the tokens after i leaves forward(tokens)[:, :i+1] exactly unchanged",
       strategy=lambda: future_edits(models(min_ctx=2), lambda m: m.tokens), requires=(NEEDS_TWO_TOKENS,))
@@ -209,6 +297,9 @@ def next_token_sees_only_prefix(impl: Any, example: tuple[Model, int]) -> None:
                  note=f"compared with softmax(forward(tokens)[:, {p - 1}]) over all {m.tokens.shape[0]} tokens")
 
 
+@scaled(Scale("|scores|", lambda e: head_scores_size(e[0].E, e[0].W_Q, e[0].W_K),
+              lambda e, v: (with_rows(e[0], _factor(head_scores_size(e[0].E, e[0].W_Q, e[0].W_K), v), "W_Q", "W_K"), e[1]),
+              high=SCORES_MAX, cause=mask_cause))
 @prop("causality.prefix_same_columns", needs=("attention_head",),
       statement="attention_head(E[:, :p]) = attention_head(E)[:, :p] for every prefix length p",
       strategy=lambda: st.tuples(heads(min_ctx=2), st.integers(1, 4)), requires=(NEEDS_TWO_TOKENS,))

@@ -15,6 +15,7 @@ from typing import Any
 from ..spec import SIGNATURES, SpecError, check_result, hints
 from . import expect
 from .common import describe
+from .ordinary import scaled, temperature_argument
 from .registry import Property, prop
 from .strategies import arguments
 
@@ -39,3 +40,5 @@ def _shape_property(name: str, spec_fn: Callable[..., Any]) -> Property:
 
 SHAPE_PROPERTIES = tuple(_shape_property(name, fn) for name, fn in SIGNATURES.items())
 """One property per function of the spec, in the spec's order."""
+
+scaled(temperature_argument(1))(next(p for p in SHAPE_PROPERTIES if p.name == "shapes.sample"))  # sample(logits, T, rng)

@@ -1,6 +1,9 @@
 """Softmax: a distribution along its axis, blind to a shift, keeping order, finite for any finite x.
 
 softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``axis``; the properties call ``impl.softmax(x, 1.0, axis)``.
+
+The ordinary domain (:mod:`.ordinary`): |x| up to 1e6; ``finite_for_finite_input`` searches up to the
+dtype's limits, where a failure is fragile unless the same input scaled into the ordinary domain fails too.
 """
 
 from __future__ import annotations
@@ -11,11 +14,23 @@ import numpy as np
 from hypothesis import strategies as st
 
 from . import expect
+from .ordinary import LOGITS_MAX, Scale, finite_size, overflow_cause, scaled, times
 from .registry import prop
 from .strategies import SoftmaxInput, softmax_inputs
 from .tolerance import tolerance
 
 NEEDS = ("softmax",)
+
+
+def _at(case: SoftmaxInput, value: float) -> SoftmaxInput:
+    now = finite_size(case.x)
+    return SoftmaxInput(times(case.x, value / now if now > 0 else 1.0), case.axis)
+
+
+SIZE = Scale("|x|", lambda case: finite_size(case.x), _at, high=LOGITS_MAX,
+             cause=lambda case, holds, fails: overflow_cause(case.x.dtype, fails))
+"""The ordinary domain (see .ordinary): |x| = the largest finite |x_i|, up to LOGITS_MAX; an example
+moves along its scale by multiplying x (−∞ stays −∞)."""
 
 
 def softmax_of(impl: Any, case: SoftmaxInput) -> np.ndarray:
@@ -24,12 +39,14 @@ def softmax_of(impl: Any, case: SoftmaxInput) -> np.ndarray:
                         impl.softmax(case.x, 1.0, case.axis), case.x.shape)
 
 
+@scaled(SIZE)
 @prop("softmax.non_negative", needs=NEEDS, statement="every softmax(x)_i >= 0",
       strategy=lambda: softmax_inputs())
 def non_negative(impl: Any, case: SoftmaxInput) -> None:
     expect.within("softmax(x)", softmax_of(impl, case), 0.0, np.inf)
 
 
+@scaled(SIZE)
 @prop("softmax.sums_to_one", needs=NEEDS, statement="Σ_i softmax(x)_i = 1 along the given axis",
       strategy=lambda: softmax_inputs())
 def sums_to_one(impl: Any, case: SoftmaxInput) -> None:
@@ -46,6 +63,20 @@ def _shifted(draw: st.DrawFn) -> tuple[SoftmaxInput, float]:
     return case, float(draw(st.integers(-8, 8))) * max(1.0, float(np.max(np.abs(case.x))))
 
 
+def _shifted_size(example: tuple[SoftmaxInput, float]) -> float:
+    case, c = example
+    return max(finite_size(case.x), finite_size(case.x + case.x.dtype.type(c)))
+
+
+def _shifted_at(example: tuple[SoftmaxInput, float], value: float) -> tuple[SoftmaxInput, float]:
+    case, c = example
+    now = _shifted_size(example)
+    f = value / now if now > 0 else 1.0
+    return SoftmaxInput(times(case.x, f), case.axis), c * f
+
+
+@scaled(Scale("|x|", _shifted_size, _shifted_at, high=LOGITS_MAX,
+              cause=lambda example, holds, fails: overflow_cause(example[0].x.dtype, fails)))
 @prop("softmax.shift_invariant", needs=NEEDS, statement="softmax(x + c) = softmax(x) for any constant c",
       strategy=_shifted)
 def shift_invariant(impl: Any, example: tuple[SoftmaxInput, float]) -> None:
@@ -63,6 +94,7 @@ def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
     return i.ravel(), j.ravel()
 
 
+@scaled(SIZE)
 @prop("softmax.keeps_order", needs=NEEDS,
       statement="x_i < x_j ⇒ softmax(x)_i <= softmax(x)_j, and x_i = x_j ⇒ equal probabilities",
       strategy=lambda: softmax_inputs())
@@ -82,6 +114,7 @@ def keeps_order(impl: Any, case: SoftmaxInput) -> None:
         )
 
 
+@scaled(SIZE)
 @prop("softmax.finite_for_finite_input", needs=NEEDS,
       statement="for any finite x (up to the dtype's limits) softmax(x) is finite, in [0, 1], and sums to 1",
       strategy=lambda: softmax_inputs(any_finite=True))
@@ -94,6 +127,7 @@ def finite_for_finite_input(impl: Any, case: SoftmaxInput) -> None:
                  tolerance(case.x.dtype).normalisation(case.x.shape[case.axis]))
 
 
+@scaled(SIZE)
 @prop("softmax.neg_inf_gets_zero", needs=NEEDS,
       statement="an entry x_i = −∞ gets probability exactly 0 (the rest of its slice still sums to 1)",
       strategy=lambda: softmax_inputs(neg_inf=True))

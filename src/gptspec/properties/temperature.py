@@ -5,6 +5,9 @@ never moves; T → 0 is one-hot at a unique maximum, T → ∞ uniform. ``sample
 argmax at T = 0 (even between maxima 1e-9 apart), draws from softmax(logits / T) for 0 < T <= 2,
 and refuses any other T.
 
+The ordinary domain (:mod:`.ordinary`): |x / T| up to 1e6 for softmax, 0.01 <= T <= 2 for ``sample``; a
+``softmax(logits / T)`` that overflows at a subnormal T is fragile, not failed.
+
 The two refusals (``temperature.invalid_rejected``, ``temperature.sample_rejects_out_of_range``)
 check the spec's input contract, not the math, and are tagged ``contract``: libraries such as
 Hugging Face's ``TemperatureLogitsWarper`` accept T > 2 and never promised to refuse it, so a
@@ -24,6 +27,7 @@ from hypothesis import strategies as st
 
 from . import expect
 from .common import plain_softmax, repeated
+from .ordinary import LOGITS_MAX, T_MAX, T_MIN, Scale, divide_first_cause, finite_size, overflow_cause, scaled, times
 from .registry import CONTRACT, prop
 from .strategies import logit_vectors, sample_temperatures, temperatures
 from .tolerance import tolerance
@@ -57,6 +61,26 @@ def tempered(draw: st.DrawFn) -> Tempered:
     return Tempered(x, T1, T2)
 
 
+# The ordinary domain (see .ordinary). Plain logits: |x| up to LOGITS_MAX. Tempered: the effective
+# logits |x / T| at the colder temperature, up to LOGITS_MAX; both move by multiplying x.
+# ``sample``: T itself, from T_MIN to T_MAX; it moves by setting T.
+
+
+def _times_x(x: np.ndarray, value: float, now: float) -> np.ndarray:
+    return times(x, value / now if now > 0 else 1.0)
+
+
+def _tempered_size(case: Tempered) -> float:
+    return finite_size(case.x) / case.T1
+
+
+LOGITS = Scale("|x|", finite_size, lambda x, v: _times_x(x, v, finite_size(x)), high=LOGITS_MAX,
+               cause=lambda x, holds, fails: overflow_cause(x.dtype, fails))
+TEMPERED = Scale("|x/T|", _tempered_size,
+                 lambda case, v: dataclasses.replace(case, x=_times_x(case.x, v, _tempered_size(case))),
+                 high=LOGITS_MAX, cause=lambda case, holds, fails: overflow_cause(case.x.dtype, fails))
+
+
 def probs(impl: Any, x: np.ndarray, T: float) -> np.ndarray:
     return expect.shape(f"softmax(x of {x.shape[0]} logits, T={T:g})", impl.softmax(x, T, -1), x.shape)
 
@@ -67,6 +91,7 @@ def entropy(p: np.ndarray) -> float:
     return float(-np.sum(np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)))
 
 
+@scaled(LOGITS)
 @prop("temperature.one_is_plain", needs=SOFTMAX, statement="softmax(x, T = 1) = exp(x_i) / Σ_j exp(x_j)",
       strategy=lambda: logit_vectors())
 def one_is_plain(impl: Any, x: np.ndarray) -> None:
@@ -74,6 +99,7 @@ def one_is_plain(impl: Any, x: np.ndarray) -> None:
                  tolerance(x.dtype).normalisation(x.shape[0]))
 
 
+@scaled(TEMPERED)
 @prop("temperature.divides_logits", needs=SOFTMAX, statement="softmax(x, T) = softmax(x / T, 1)",
       strategy=tempered)
 def divides_logits(impl: Any, case: Tempered) -> None:
@@ -90,6 +116,7 @@ def _entropy_slack(x: np.ndarray) -> float:
     return 10 * (x.shape[0] + 3) ** 2 * tolerance(x.dtype).eps
 
 
+@scaled(TEMPERED)
 @prop("temperature.entropy_non_decreasing", needs=SOFTMAX,
       statement="T1 <= T2 ⇒ H(softmax(x, T1)) <= H(softmax(x, T2)): hotter is flatter",
       strategy=tempered)
@@ -103,6 +130,7 @@ def entropy_non_decreasing(impl: Any, case: Tempered) -> None:
         )
 
 
+@scaled(TEMPERED)
 @prop("temperature.top_prob_non_increasing", needs=SOFTMAX,
       statement="T1 <= T2 ⇒ max softmax(x, T1) >= max softmax(x, T2)", strategy=tempered)
 def top_prob_non_increasing(impl: Any, case: Tempered) -> None:
@@ -115,6 +143,7 @@ def top_prob_non_increasing(impl: Any, case: Tempered) -> None:
         )
 
 
+@scaled(TEMPERED)
 @prop("temperature.argmax_unchanged", needs=SOFTMAX,
       statement="for every T the largest probability sits at a largest logit", strategy=tempered)
 def argmax_unchanged(impl: Any, case: Tempered) -> None:
@@ -206,6 +235,8 @@ def bernstein_bound(n_draws: int, p: np.ndarray, false_alarm: float) -> np.ndarr
     return L / 3 + np.sqrt(L * L / 9 + 2 * L * v)
 
 
+@scaled(Scale("T", lambda case: case.T, lambda case, v: dataclasses.replace(case, T=float(v)), low=T_MIN, high=T_MAX,
+              cause=lambda case, holds, fails: divide_first_cause(case.logits, fails)))
 @prop("temperature.sample_follows_softmax", needs=SAMPLE,
       statement=f"{DRAWS} draws of sample(logits, T, rng) fit softmax(logits / T) "
                 f"(Bernstein test, false alarm {FALSE_ALARM:g} per example)",

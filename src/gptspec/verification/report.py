@@ -74,18 +74,32 @@ class Failure:
         return f"{self.kind}{where}: {self.message}"
 
 
+def _num(value: float) -> str:
+    """3 significant digits, exponents without "+" or leading zeros: 9.99e5, 1e10, 0.01, 4.94e-324."""
+    text = f"{value:.3g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
 @dataclasses.dataclass
 class Onset:
     """Where a fragile property starts to fail: it holds while ``quantity`` ≤ ``holds_up_to`` and
-    fails from ``fails_from`` on (e.g. |scores| ≤ 1e9, fails from 1e10), and what likely causes it."""
+    fails from ``fails_from`` on (e.g. |scores| ≤ 1e9, fails from 1e10), and what likely causes it.
+    ``below``: the quantity fails as it falls (a temperature): it holds while T ≥ ``holds_up_to``
+    and fails from ``fails_from`` down."""
 
-    quantity: str  # "|scores|", "|logits|", "1/T", ...
+    quantity: str  # "|scores|", "|x|", "|x/T|", "T"
     holds_up_to: float
     fails_from: float
     cause: str | None = None  # "the mask is a finite constant (−1e10?)"
+    below: bool = False
 
     def __str__(self) -> str:
-        text = f"holds while {self.quantity} ≤ {self.holds_up_to:.3g}; fails from {self.fails_from:.3g}"
+        holds, fails = ("≥", "≤") if self.below else ("≤", "≥")
+        text = (f"holds while {self.quantity} {holds} {_num(self.holds_up_to)}; "
+                f"fails from {self.quantity} {fails} {_num(self.fails_from)}")
         return f"{text}: {self.cause}" if self.cause else text
 
 

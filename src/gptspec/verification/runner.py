@@ -37,6 +37,7 @@ from ..target import SPEC_NAMES
 from .adapters import Plan
 from .choices import DEFAULT_TIMEOUT, PROFILE_EXAMPLES, SHRINK_TRIES
 from .describe import counterexample_lines, in_layout
+from .fragility import judge
 from .errors import SelectionError
 from .guard import exception_text, raised_by
 from .isolation import CallTimeout, TargetCrashed
@@ -282,6 +283,7 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
     test = hypothesis_seed(seed)(watched.hypothesis_test(impl, settings=profile.settings(), on_example=recorder.seen))
     shrink_note = []
     shown = {"layout": layout, "framework": framework}
+    shrunk: Any = None  # the raw counterexample a failure ended on, to assess fragility on
     try:
         test()
     except KeyboardInterrupt:
@@ -290,8 +292,8 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
         result.status = "not run"
     except _ShrinkingDone:
         assert recorder.failure is not None
-        example, exc = recorder.failure
-        result.status, result.failure = _failure(exc, as_arguments(prop, example), reproduce, **shown,
+        shrunk, exc = recorder.failure
+        result.status, result.failure = _failure(exc, as_arguments(prop, shrunk), reproduce, **shown,
                                                  features=recorder.failure_features)
         shrink_note = [f"shrinking stopped after {profile.max_shrinks} tries: the smallest failing example found by then"]
     except (CallTimeout, TargetCrashed) as exc:  # not shrunk: the example it happened on
@@ -300,15 +302,20 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
         example = as_arguments(prop, recorder.last) if recorder.count else None
         result.status, result.failure = _failure(exc, example, reproduce, **shown, features=recorder.features)
-    finally:
-        result.examples = recorder.count
-        result.seconds = time.perf_counter() - recorder.started
-        result.notes = notes() + shrink_note
-        result.narrowed = scope.narrowed
-        if result.status == "error":
-            result.error_cluster = domains.cover(recorder.raised)
-        result.ran_inside = tuple(w for w in (domains.CAUSAL_ONLY, domains.HEADS_FILL)
-                                  if any(w in f.inside for f in recorder.ran))
+        shrunk = recorder.failure[0] if recorder.failure is not None else None
+    result.examples = recorder.count
+    if shrunk is not None:  # failed, or fragile: only beyond the ordinary domain (see .fragility)
+        try:
+            judge(result, prop, impl, shrunk)
+        except KeyboardInterrupt:
+            result.status = "interrupted"
+    result.notes = notes() + shrink_note + result.notes
+    result.seconds = time.perf_counter() - recorder.started
+    result.narrowed = scope.narrowed
+    if result.status == "error":
+        result.error_cluster = domains.cover(recorder.raised)
+    result.ran_inside = tuple(w for w in (domains.CAUSAL_ONLY, domains.HEADS_FILL)
+                              if any(w in f.inside for f in recorder.ran))
     return result
 
 
