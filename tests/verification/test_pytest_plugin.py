@@ -40,7 +40,7 @@ def test_each_property_is_an_item_and_failures_carry_the_counterexample_under_xd
     assert counts["passed"] + counts["failed"] == len(applicable)
     assert counts["skipped"] == len(properties()) - len(applicable)
     assert "not provided: softmax.sums_to_one needs softmax" in out
-    assert "does not hold: " in out and "minimal counterexample (spec layout, columns are tokens):" in out
+    assert "does not hold: " in out and "minimal counterexample (rows layout, as your functions receive these arrays: tokens are rows):" in out
     seeds = set(re.findall(r"reproduce: gptspec verify .* --only \S+ --seed (\d+)", out))
     assert len(seeds) == 1  # both workers searched with the controller's seed
 

@@ -103,33 +103,9 @@ class RichProgress:
         self.bar.stop()
 
 
-class LineProgress:
-    """Without a terminal (CI logs): one line on stderr per property that fails or errors, as soon
-    as its search ends, so a long run's first failure shows before the report."""
-
-    def __init__(self, err: Console) -> None:
-        self.err = err
-
-    def start(self, total: int) -> None:
-        return None
-
-    def begin(self, name: str) -> None:
-        return None
-
-    def example(self, count: int) -> None:
-        return None
-
-    def end(self, result: Any) -> None:
-        if result.status in ("failed", "error"):
-            self.err.print(f"{result.status}: {result.name} ({result.failure.headline if result.failure else ''})",
-                           markup=False, highlight=False, soft_wrap=True)
-
-    def stop(self) -> None:
-        return None
-
-
 def run(args: argparse.Namespace) -> int:
     from ..verification import render, verify
+    from ..verification.progress import LineProgress
 
     out = console()
     err = Console(file=sys.stderr, highlight=False)  # a fixed stream: target output is captured meanwhile

@@ -17,6 +17,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..properties.ordinary import short
+
 from ..target import SPEC_NAMES
 
 __all__ = ["STATUSES", "Failure", "Onset", "PropertyResult", "Report", "render", "failure_lines", "domain_lines",
@@ -74,15 +76,6 @@ class Failure:
         return f"{self.kind}{where}: {self.message}"
 
 
-def _num(value: float) -> str:
-    """3 significant digits, exponents without "+" or leading zeros: 9.99e5, 1e10, 0.01, 4.94e-324."""
-    text = f"{value:.3g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text
-
-
 @dataclasses.dataclass
 class Onset:
     """Where a fragile property starts to fail: it holds while ``quantity`` ≤ ``holds_up_to`` and
@@ -98,8 +91,8 @@ class Onset:
 
     def __str__(self) -> str:
         holds, fails = ("≥", "≤") if self.below else ("≤", "≥")
-        text = (f"holds while {self.quantity} {holds} {_num(self.holds_up_to)}; "
-                f"fails from {self.quantity} {fails} {_num(self.fails_from)}")
+        text = (f"holds while {self.quantity} {holds} {short(self.holds_up_to)}; "
+                f"fails from {self.quantity} {fails} {short(self.fails_from)}")
         return f"{text}: {self.cause}" if self.cause else text
 
 

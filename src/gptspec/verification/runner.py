@@ -23,7 +23,7 @@ import fnmatch
 import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Verbosity, seed as hypothesis_seed
@@ -41,6 +41,7 @@ from .fragility import judge
 from .errors import SelectionError
 from .guard import exception_text, raised_by
 from .isolation import CallTimeout, TargetCrashed
+from .progress import Progress, Silent
 from .report import Failure, PropertyResult
 
 __all__ = [
@@ -83,32 +84,6 @@ class OutOfTime(BaseException):
 
 class _ShrinkingDone(BaseException):
     """Raised before a try once shrinking a failure has had its profile's number of tries."""
-
-
-class Progress(Protocol):
-    """What the runner tells a progress display (the CLI's bar is one, by its methods alone).
-
-    Each method does nothing here, so a display that subclasses this writes only what it shows.
-    """
-
-    def start(self, total: int) -> None:
-        return None
-
-    def begin(self, name: str) -> None:
-        return None
-
-    def example(self, count: int) -> None:
-        return None
-
-    def end(self, result: PropertyResult) -> None:
-        return None
-
-    def stop(self) -> None:
-        return None
-
-
-class _Silent(Progress):
-    """The display when none is given: shows nothing."""
 
 
 def _matches(prop: Property, pattern: str) -> bool:
@@ -255,7 +230,7 @@ def run_property(
     excludes is "not applicable"; how it narrowed the others is ``result.narrowed``). ``layout``
     and ``framework`` are the user's: a counterexample is shown as their functions receive it.
     """
-    progress = progress or _Silent()
+    progress = progress or Silent()
     domain = domain or Domain()
     result = result_for(prop)
     if not prop.applies_to(impl):

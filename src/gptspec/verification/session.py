@@ -40,7 +40,7 @@ from .guard import Noise, add_noise, noise_lines
 from .isolation import Child, Loaded, Remote, Setup, TargetProcess, orphan_guard
 from .report import PropertyResult, Report
 from .errors import OptionError
-from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, _Silent, reproducer, result_for, run_property, select
+from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, Silent, reproducer, result_for, run_property, select
 
 __all__ = ["Options", "Session", "verify", "usable_cores", "suggestions"]
 
@@ -279,7 +279,7 @@ def verify(
         raise OptionError(f"jobs must be at least 1, got {jobs}")
     chosen = select(properties(), only, skip)
     seed = random.SystemRandom().randrange(1_000_000) if seed is None else int(seed)
-    progress = progress or _Silent()
+    progress = progress or Silent()
     started = time.perf_counter()
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     target = address(target)  # what a worker process can load (a module object does not pickle)
