@@ -132,3 +132,10 @@ def test_a_seed_gives_the_same_verdict_on_a_busy_machine_and_for_any_number_of_j
     statuses = [[(r["name"], r["status"], r["examples"]) for r in json.loads((tmp_path / f).read_text())["results"]]
                 for f in ("idle.json", "busy.json")]
     assert statuses[0] == statuses[1]
+
+
+def test_a_torch_target_computes_on_one_thread():
+    """Tiny examples on torch's pool of every core, in one target process per worker, oversubscribed the cores."""
+    pytest.importorskip("torch")
+    with TargetProcess(Setup(address(TARGETS / "torch_threads.py"))) as process:
+        assert process.call("sample", (np.zeros(2), 1.0, np.random.default_rng(0)), {}) == 1

@@ -145,6 +145,15 @@ def declared_domain(obj: Any, label: str) -> tuple[str, ...]:
     return tuple(declared)
 
 
+def _one_torch_thread() -> None:
+    """A torch target computes on one thread: the examples are tiny, and torch's pool on every core
+    in each target process (one per --jobs worker) oversubscribed the cores; one thread also keeps
+    the bits independent of the machine's core count."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
 def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
     """The target process: load the target, then answer calls until told to stop."""
     orphan_guard()
@@ -163,6 +172,7 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
     except BaseException as exc:  # noqa: BLE001 - say why the target could not be set up
         conn.send(("load_error", f"setting up {setup.address.label} raised {type(exc).__name__}: {exc}"))
         return
+    _one_torch_thread()
     conn.send(("ready", Loaded(target.label, target.provides, target.missing, framework, assume)))
     while True:
         try:
