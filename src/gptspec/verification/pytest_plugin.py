@@ -31,7 +31,7 @@ _SEED = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from .choices import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_NAMES
+    from .choices import CONVENTIONS, DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_NAMES
 
     group = parser.getgroup("gptspec", "gptspec: the property catalogue against an implementation")
     group.addoption("--gptspec-target", default=None, metavar="TARGET",
@@ -40,6 +40,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="columns (the spec's) or rows (every 2-D tensor transposed)")
     group.addoption("--gptspec-framework", choices=FRAMEWORKS, default=None,
                     help="numpy or torch (default: detected from what the target imports)")
+    group.addoption("--gptspec-convention", choices=tuple(CONVENTIONS), default=None,
+                    help="the target is one function in this convention: " + ", ".join(CONVENTIONS))
     group.addoption("--gptspec-profile", choices=PROFILE_NAMES, default="default",
                     help="how many examples per property: quick, default, thorough")
     group.addoption("--gptspec-seed", type=int, default=None, help="seed of the search (default: a fresh one)")
@@ -50,7 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _target(config: pytest.Config) -> str | None:
     """The target as given, a relative .py path made absolute against the invocation directory."""
     target = config.getoption("gptspec_target")
-    if target and target.endswith(".py") and not os.path.isabs(target):
+    if target and target.split(":")[0].endswith(".py") and not os.path.isabs(target):
         target = os.path.join(str(config.invocation_params.dir), target)
     return target
 
@@ -61,17 +63,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if not target:
         return
     from ..target import TargetError
+    from .errors import OptionError
     from .session import Options, Session
 
     worker_input = getattr(config, "workerinput", {})
     seed = worker_input.get("gptspec_seed", config.getoption("gptspec_seed"))
     if seed is None:
         seed = random.SystemRandom().randrange(1_000_000)
-    options = Options(layout=config.getoption("gptspec_layout"), framework=config.getoption("gptspec_framework"),
-                      profile=config.getoption("gptspec_profile"), timeout=config.getoption("gptspec_timeout") or None)
     try:
+        options = Options(layout=config.getoption("gptspec_layout"), framework=config.getoption("gptspec_framework"),
+                          profile=config.getoption("gptspec_profile"), timeout=config.getoption("gptspec_timeout") or None,
+                          convention=config.getoption("gptspec_convention"))
         session = Session(target, options, seed)
-    except TargetError as exc:
+    except (TargetError, OptionError) as exc:
         raise pytest.UsageError(f"--gptspec-target: {exc}") from None
     config.stash[_SESSION] = session
     config.stash[_SEED] = seed

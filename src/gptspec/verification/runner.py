@@ -31,7 +31,7 @@ from hypothesis import settings as Settings
 
 from ..properties.registry import Property, PropertyFailure
 from ..spec.hints import is_array
-from ..target import SPEC_NAMES
+from ..target import ENTRY_POINTS, SPEC_NAMES
 from .adapters import Plan
 from .choices import DEFAULT_TIMEOUT, PROFILE_EXAMPLES, SHRINK_TRIES
 from .describe import counterexample_lines
@@ -119,7 +119,7 @@ def select(catalogue: Sequence[Property], only: Iterable[str] = (), skip: Iterab
     property needs (``attention_pattern``), or a glob over property names (``causality.*``).
     """
     only, skip = list(only), list(skip)
-    known_functions = set(SPEC_NAMES)
+    known_functions = set(SPEC_NAMES) | set(ENTRY_POINTS)
     for pattern in only + skip:
         if pattern not in known_functions and not any(_matches(p, pattern) for p in catalogue):
             families = sorted({p.family for p in catalogue})
@@ -251,12 +251,15 @@ def run_property(
     return result
 
 
-def reproducer(label: str, layout: str, framework: str, profile: str, timeout: float | None, seed: int) -> Callable[[str], str]:
+def reproducer(label: str, layout: str, framework: str, profile: str, timeout: float | None, seed: int,
+               convention: str | None = None) -> Callable[[str], str]:
     """The one-line command that reruns one property of this run on the same examples."""
     parts = ["gptspec", "verify", shlex.quote(label)]
+    if convention is not None:
+        parts += ["--convention", convention]
     if layout != "columns":
         parts += ["--layout", layout]
-    if framework != "numpy":
+    if framework != "numpy" and convention != "hf-attention":  # hf-attention is torch's alone
         parts += ["--framework", framework]
     if profile != "default":
         parts += ["--profile", profile]

@@ -27,8 +27,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..properties.registry import Property, get, properties
-from ..target import address
+from ..target import REGISTRIES, address
 from .adapters import FRAMEWORKS, LAYOUTS
+from .conventions import check_convention
 from .guard import Noise, add_noise, noise_lines
 from .isolation import Child, Loaded, Remote, Setup, TargetProcess, orphan_guard
 from .report import PropertyResult, Report
@@ -45,12 +46,14 @@ def usable_cores() -> int:
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-    """How a target is verified: its layout and framework, the search profile, the per-call limit."""
+    """How a target is verified: its layout and framework, the search profile, the per-call limit,
+    and the convention it is written in (None: the spec's own function names)."""
 
     layout: str = "columns"
     framework: str | None = None  # None: detected from what the target imports
     profile: str = "default"
     timeout: float | None = DEFAULT_TIMEOUT  # seconds per call; None: no limit
+    convention: str | None = None  # "sdpa", "hf-attention" (.conventions)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -61,6 +64,7 @@ class Options:
             raise OptionError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {self.framework!r}")
         if self.timeout is not None and not self.timeout > 0:
             raise OptionError(f"the per-call timeout must be positive seconds (or None), got {self.timeout!r}")
+        check_convention(self.convention, layout=self.layout, framework=self.framework)
 
 
 class Session:
@@ -69,10 +73,14 @@ class Session:
     def __init__(self, target: Any, options: Options, seed: int) -> None:
         self.options, self.seed = options, seed
         self.noise: dict[str, Noise] = {}  # what the target printed or warned during the last property
-        self.process = TargetProcess(Setup(address(target), options.layout, options.framework, options.timeout))
+        where = address(target)
+        if where.kind in REGISTRIES and options.convention != "hf-attention":
+            raise OptionError(f"{where.label} names {REGISTRIES[where.kind]}: verify it with --convention hf-attention")
+        self.process = TargetProcess(Setup(where, options.layout, options.framework, options.timeout, options.convention))
         self.impl = Remote(self.process)  # starts the process: TargetError if the target cannot be loaded
         loaded = self.loaded
-        self.reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed)
+        self.reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed,
+                                    options.convention)
 
     @property
     def loaded(self) -> Loaded:
@@ -196,6 +204,7 @@ def verify(
     jobs: int | None = 1,
     max_seconds: float | None = None,
     progress: Progress | None = None,
+    convention: str | None = None,
 ) -> Report:
     """Run every applicable property of the catalogue against ``target`` and return the report.
 
@@ -207,9 +216,12 @@ def verify(
     report), and a seed reproduces a verdict exactly; ``timeout`` is the per-call limit in seconds
     (None: no limit); ``jobs`` the worker processes (None: the usable cores); ``max_seconds`` an
     optional cap on the run's wall time: hitting it leaves properties "not run" and the run
-    incomplete (exit status 3), never passed.
+    incomplete (exit status 3), never passed. ``convention`` ("sdpa", "hf-attention"; see
+    :mod:`.conventions`) says ``target`` is one function in that ecosystem's convention (a
+    ``path.py:NAME``, ``module:NAME`` or ``hf:NAME``), around which gptspec builds the spec's
+    attention functions in the target's process.
     """
-    options = Options(layout, framework, profile, timeout)
+    options = Options(layout, framework, profile, timeout, convention)
     jobs = usable_cores() if jobs is None else int(jobs)
     if jobs < 1:
         raise OptionError(f"jobs must be at least 1, got {jobs}")
