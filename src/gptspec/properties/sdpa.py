@@ -7,7 +7,9 @@ of a bool ``attn_mask`` is 0 where True (True = attend) and −∞ where False; 
 bias itself; ``is_causal=True`` is the bool mask ``tril(ones(L, S))``. So the kernel must agree
 with itself across the ways of saying the same thing: no scale and 1/√E; a scale s and queries
 multiplied by s·√E; a bool mask and its additive −∞ form; ``is_causal`` and the explicit causal
-mask; and ``dropout_p=0`` is no dropout at all, so two calls give the same output bit for bit.
+mask; and ``dropout_p=0`` is no dropout at all, so two calls give the same output bit for bit
+(on at least 2 · 2 · 4 · 4 weights and values >= 1, so that a dropout that happens is seen
+in every call: a dropping kernel then fails on replay too, instead of looking flaky).
 
 The properties call the kernel itself, through the entry point ``sdpa_kernel(query, key, value,
 **keywords)`` that only the ``sdpa`` convention provides (``gptspec verify K.py:NAME --convention
@@ -26,13 +28,14 @@ from hypothesis import strategies as st
 
 from . import expect
 from .registry import prop
-from .strategies import Batched, batched_inputs
+from .strategies import UNIT, Batched, batched_inputs
 from .tolerance import batched_tolerance
 
 NEEDS = ("sdpa_kernel",)
 
-SCALES = (0.5, 2.0, 0.125, 1 / 3, 1.0)
-"""Explicit scales a kernel is called with (powers of two are exact; 1/3 is not)."""
+SCALES = (0.5, 2.0, 0.125, 1 / 3, 3.0)
+"""Explicit scales a kernel is called with (powers of two are exact; 1/3 is not; none is 1, which
+with E = 1 is the default)."""
 
 
 def kernel(impl: Any, b: Batched, what: str, **keywords: Any) -> np.ndarray:
@@ -44,7 +47,7 @@ def kernel(impl: Any, b: Batched, what: str, **keywords: Any) -> np.ndarray:
 
 @prop("sdpa.default_scale", needs=NEEDS,
       statement="scale=None is scale = 1/√E: kernel(q, k, v) = kernel(q, k, v, scale=1/√E), E = query.shape[-1]",
-      strategy=lambda: batched_inputs())
+      strategy=lambda: batched_inputs(min_keys=2))
 def default_scale(impl: Any, b: Batched) -> None:
     e = b.query.shape[-1]
     want = kernel(impl, b, f"kernel(q, k, v, scale=1/√{e})", scale=1 / math.sqrt(e))
@@ -54,7 +57,7 @@ def default_scale(impl: Any, b: Batched) -> None:
 
 @st.composite
 def scaled(draw: st.DrawFn) -> tuple[Batched, float]:
-    return draw(batched_inputs()), draw(st.sampled_from(SCALES))
+    return draw(batched_inputs(min_keys=2)), draw(st.sampled_from(SCALES))
 
 
 @prop("sdpa.scale_multiplies_scores", needs=NEEDS,
@@ -72,9 +75,10 @@ def scale_multiplies_scores(impl: Any, example: tuple[Batched, float]) -> None:
 
 @st.composite
 def masked(draw: st.DrawFn) -> tuple[Batched, np.ndarray]:
-    """Inputs and a bool mask (True = attend) with at least one key per query row, shaped
-    [L S] (broadcast over batch and heads) or [batch heads L S]."""
-    b = draw(batched_inputs())
+    """Inputs and a bool mask (True = attend) with at least one key per query row and at least
+    one key masked (an all-True mask says nothing), shaped [L S] (broadcast over batch and
+    heads) or [batch heads L S]."""
+    b = draw(batched_inputs(min_keys=2))
     batch, heads, length, keys = (*b.query.shape[:3], b.key.shape[2])
     shape = draw(st.sampled_from(((length, keys), (batch, heads, length, keys))))
     mask = np.array(draw(st.lists(st.booleans(), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))),
@@ -82,6 +86,8 @@ def masked(draw: st.DrawFn) -> tuple[Batched, np.ndarray]:
     rows = np.arange(length)
     empty = ~mask.any(axis=-1)
     mask[..., rows, rows % keys] |= empty  # a row with no key allowed gets one: all-masked rows are not SDPA's question
+    if mask.all():
+        mask[..., 0, keys - 1] = False  # keys >= 2: row 0 still sees key 0
     return b, mask
 
 
@@ -102,7 +108,7 @@ def bool_mask_equals_additive(impl: Any, example: tuple[Batched, np.ndarray]) ->
 
 @prop("sdpa.is_causal_equals_causal_mask", needs=NEEDS,
       statement="is_causal=True equals attn_mask = tril(ones(L, L)), True = attend: query l sees keys s <= l",
-      strategy=lambda: batched_inputs(causal=True))
+      strategy=lambda: batched_inputs(causal=True, min_keys=2))
 def is_causal_equals_causal_mask(impl: Any, b: Batched) -> None:
     length = b.query.shape[2]
     causal = np.tril(np.ones((length, length), dtype=bool))
@@ -111,9 +117,17 @@ def is_causal_equals_causal_mask(impl: Any, b: Batched) -> None:
                  want, batched_tolerance(*b.args), note="compared with the explicit bool mask tril(ones(L, L))")
 
 
+@st.composite
+def dropout_inputs(draw: st.DrawFn) -> Batched:
+    """Unit-scale inputs with at least 2 · 2 · 4 · 4 weights, every one of which moves the output
+    (values >= 1): a dropout that happens shows in each call, so a failure replays as one."""
+    b = draw(batched_inputs(causal=None, min_batch=2, min_heads=2, min_keys=4, min_length=4, magnitude=UNIT))
+    return Batched(b.query, b.key, (np.abs(b.value) + 1).astype(b.value.dtype), b.causal, b.magnitude)
+
+
 @prop("sdpa.dropout_zero_deterministic", needs=NEEDS,
       statement="dropout_p=0 drops nothing: two calls on the same inputs return the same output bit for bit",
-      strategy=lambda: batched_inputs(causal=None))
+      strategy=dropout_inputs)
 def dropout_zero_deterministic(impl: Any, b: Batched) -> None:
     first = kernel(impl, b, "kernel(q, k, v, dropout_p=0.0)", dropout_p=0.0, is_causal=b.causal)
     second = kernel(impl, b, "kernel(q, k, v, dropout_p=0.0)", dropout_p=0.0, is_causal=b.causal)

@@ -448,19 +448,22 @@ class Batched:
 
 @st.composite
 def batched_inputs(
-    draw: st.DrawFn, *, min_batch: int = 1, min_heads: int = 1, causal: bool | None = False, max_batch: int = 3,
-    max_heads: int = 3, max_length: int = 5, max_dim: int = 4,
+    draw: st.DrawFn, *, min_batch: int = 1, min_heads: int = 1, min_keys: int = 1, min_length: int = 1,
+    causal: bool | None = False, magnitude: float | None = None, max_batch: int = 3, max_heads: int = 3,
+    max_length: int = 5, max_dim: int = 4,
 ) -> Batched:
-    """Batched attention inputs: every size from 1 (batch and heads from their minimum), L and S
-    independent unless causal (self-attention: S = L), Dv independent of D; ``causal=None`` draws it.
-    Simple values times one magnitude, as every array here."""
+    """Batched attention inputs: every size from 1 (batch, heads and keys S from their minimum), L
+    and S independent unless causal (self-attention: S = L), Dv independent of D; ``causal=None``
+    draws it. Simple values times one magnitude (drawn unless given), as every array here.
+    ``min_keys=2`` where one key would make the softmax 1 whatever the scores (a scale or a mask
+    could not matter)."""
     dt = draw(dtypes())
-    m = draw(magnitudes())
+    m = draw(magnitudes()) if magnitude is None else magnitude
     is_causal = draw(st.booleans()) if causal is None else causal
     batch = draw(st.integers(min_batch, max(min_batch, max_batch)))
     heads = draw(st.integers(min_heads, max(min_heads, max_heads)))
-    length = draw(st.integers(1, max_length))
-    keys = length if is_causal else draw(st.integers(1, max_length))
+    length = draw(st.integers(max(min_length, min_keys if is_causal else 1), max(min_keys, min_length, max_length)))
+    keys = length if is_causal else draw(st.integers(min_keys, max(min_keys, max_length)))
     dim, dim_v = draw(st.integers(1, max_dim)), draw(st.integers(1, max_dim))
     return Batched(
         draw(arrays(dt, (batch, heads, length, dim), m)), draw(arrays(dt, (batch, heads, keys, dim), m)),
