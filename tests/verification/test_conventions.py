@@ -46,6 +46,7 @@ def test_hf_own_attention_functions_pass_with_the_mask_hf_builds_for_them(name):
     ("kernel_mask_transposed", "sdpa.is_causal_equals_causal_mask"),
     ("kernel_causal_off_by_one", "causality.columns_sum_to_one"),
     ("kernel_batch_cross_talk", "batch.entries_independent"),
+    ("kernel_ignores_scale", "sdpa.scale_multiplies_scores"),  # an example that is a tuple: reported as it is
 ])
 def test_a_planted_kernel_bug_fails_on_the_property_meant_to_catch_it(kernel, prop):
     report = verify(f"{KERNELS}:{kernel}", convention="sdpa", profile="quick", seed=0, only=[prop])
@@ -125,3 +126,11 @@ def test_the_pytest_plugin_takes_the_convention(tmp_path):
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "7 passed" in done.stdout
+
+
+def test_a_failure_of_an_entry_point_property_keeps_its_example_as_drawn():
+    from gptspec.properties.registry import get
+    from gptspec.verification.runner import as_arguments
+
+    example = ("inputs", 0.5)  # sdpa_kernel has no spec signature whose parameter names could label it
+    assert as_arguments(get("sdpa.scale_multiplies_scores"), example) is example

@@ -172,8 +172,8 @@ class _Recorder:
 def as_arguments(prop: Property, example: Any) -> Any:
     """An example that is the argument tuple of the one function ``prop`` needs, keyed by the
     spec's parameter names (so the report says ``Q:`` rather than ``example[0]:``); else as is."""
-    if len(prop.needs) != 1 or not isinstance(example, tuple):
-        return example
+    if len(prop.needs) != 1 or not isinstance(example, tuple) or prop.needs[0] not in SPEC_NAMES:
+        return example  # several functions, or a convention's entry point (no spec signature to name it by)
     plan = Plan.of(prop.needs[0])
     names = list(plan.signature.parameters)
     if len(example) > len(names):
