@@ -1,7 +1,12 @@
 """Targets: a user's implementation, loaded by ``gptspec check`` and ``gptspec verify`` alike.
 
 A target is a module name, a path to a ``.py`` file, or any object that provides some of the
-spec's functions by name (DESIGN: "a module, or any object"). This module answers "how is a
+spec's functions by name (DESIGN: "a module, or any object"). ``path.py:NAME`` and
+``module:NAME`` select one attribute of the module (dotted: ``module:obj.attr``), and
+``hf:NAME`` is the attention function registered under NAME with Hugging Face transformers'
+``AttentionInterface`` (``hf:eager`` is GPT-2's ``eager_attention_forward``, the function HF's
+GPT-2 uses when no other is registered) — the two forms a convention's target takes
+(:mod:`gptspec.verification.conventions`). This module answers "how is a
 target loaded?" and "what framework does it use?" for every front end. Loading never hides why
 it failed: a missing file, a missing module, or the exception its import raised, each becomes a
 :class:`TargetError` with one clear sentence (the commands exit 2).
@@ -17,6 +22,7 @@ import importlib
 import importlib.util
 import os
 import pickle
+import re
 import sys
 import traceback
 import types
@@ -25,10 +31,28 @@ from typing import Any
 from .spec import SpecError
 from .spec.signatures import FUNCTIONS, MODEL_FUNCTIONS
 
-__all__ = ["TargetError", "Target", "Address", "SPEC_NAMES", "address", "load", "provided", "detect_framework"]
+__all__ = [
+    "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "address", "load", "load_object",
+    "provided", "detect_framework",
+]
 
 SPEC_NAMES: tuple[str, ...] = tuple(f.__name__ for f in FUNCTIONS + MODEL_FUNCTIONS)
 """Every function a target may provide, in the spec's order."""
+
+ENTRY_POINTS: dict[str, str] = {
+    "batched_attention": "batched_attention(query, key, value, causal) -> [batch heads L Dv]: the convention's "
+                         "attention on [batch heads L D] arrays (rows within each head)",
+    "sdpa_kernel": "sdpa_kernel(query, key, value, **keywords) -> [batch heads L Dv]: the target itself, called with "
+                   "scaled_dot_product_attention's keywords (attn_mask, dropout_p, is_causal, scale)",
+}
+"""Names only a convention provides, beside the spec's functions: the raw kernel the spec's
+functions are built around, for the properties its signature owes (NumPy in and out). No
+module-level target provides them, so their properties are "not provided" for every other target."""
+
+REGISTRIES = {"hf": "a function registered with Hugging Face transformers' AttentionInterface"}
+"""``SCHEME:NAME`` targets that name a function in a library's registry instead of a module."""
+
+_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 class TargetError(SpecError):
@@ -111,9 +135,19 @@ class Address:
     a module object travels by its name or file.
     """
 
-    kind: str  # "module", "path" or "pickle"
+    kind: str  # "module", "path", "pickle", or a registry of REGISTRIES ("hf")
     value: str | bytes
     label: str  # as the user named the target: reused in reports and reproduce commands
+    attribute: str | None = None  # "NAME" of "path.py:NAME" / "module:NAME" (dotted for nested)
+
+
+def split_attribute(text: str) -> tuple[str, str | None]:
+    """``("mykernel.py", "attention")`` for ``"mykernel.py:attention"``; ``(text, None)`` when no
+    ``:NAME`` ends it (a Windows drive ``C:\\...`` is not one: what follows is not a name)."""
+    base, sep, name = text.rpartition(":")
+    if sep and base.strip() and _ATTRIBUTE.fullmatch(name):
+        return base, name
+    return text, None
 
 
 def address(target: Any) -> Address:
@@ -127,11 +161,14 @@ def address(target: Any) -> Address:
         text = os.fspath(target)
         if not text.strip():
             raise TargetError("the target is empty: give a module name or a path to a .py file")
-        if _looks_like_path(text):
-            if not os.path.isfile(text):
-                raise TargetError(f"no such file: {text}")
-            return Address("path", text, text)
-        return Address("module", text, text)
+        base, attribute = split_attribute(text)
+        if attribute is not None and base in REGISTRIES:
+            return Address(base, attribute, text)
+        if _looks_like_path(base):
+            if not os.path.isfile(base):
+                raise TargetError(f"no such file: {base}")
+            return Address("path", base, text, attribute)
+        return Address("module", base, text, attribute)
     return _object_address(target, getattr(target, "__name__", type(target).__name__))
 
 
@@ -154,33 +191,70 @@ def _looks_like_path(text: str) -> bool:
     return text.endswith(".py") or os.sep in text or (os.altsep or os.sep) in text
 
 
-def load(target: Any) -> Target:
-    """The target as a :class:`Target`: a string is a ``.py`` path or a module name; an
-    :class:`Address` is loaded as it says."""
+def load_object(target: Any) -> tuple[Any, str]:
+    """The object ``target`` names, and its label: the module, the attribute ``:NAME`` selects,
+    the registered function ``hf:NAME`` names, or the object itself (nothing is required of it)."""
+    if isinstance(target, Target):
+        return target.obj, target.label
+    if not isinstance(target, (Address, str, os.PathLike)):
+        return target, getattr(target, "__name__", type(target).__name__)
+    where = address(target)  # TargetError: empty, or a missing file
     obj: Any
+    if where.kind == "pickle":
+        assert isinstance(where.value, bytes)
+        try:
+            obj = pickle.loads(where.value)
+        except Exception as exc:  # noqa: BLE001 - its class or functions are not importable here
+            raise _import_failure(where.label, exc) from None
+    elif where.kind in REGISTRIES:
+        assert isinstance(where.value, str)
+        obj = _registered(where.kind, where.value, where.label)
+    else:
+        assert isinstance(where.value, str)
+        obj = _load_path(where.value) if where.kind == "path" else _load_module(where.value)
+    if where.attribute is not None:
+        obj = _attribute(obj, where.attribute, where.label)
+    return obj, where.label
+
+
+def load(target: Any) -> Target:
+    """The target as a :class:`Target`: a string is a ``.py`` path or a module name (either may
+    end in ``:NAME``); an :class:`Address` is loaded as it says. It must provide a spec function."""
     if isinstance(target, Target):
         return target
-    if isinstance(target, Address):
-        if target.kind == "pickle":
-            assert isinstance(target.value, bytes)
-            try:
-                obj = pickle.loads(target.value)
-            except Exception as exc:  # noqa: BLE001 - its class or functions are not importable here
-                raise _import_failure(target.label, exc) from None
-        else:
-            assert isinstance(target.value, str)
-            obj = _load_path(target.value) if target.kind == "path" else _load_module(target.value)
-        return _provided_target(obj, target.label)
-    if isinstance(target, (str, os.PathLike)):
-        text = os.fspath(target)
-        if not text.strip():
-            raise TargetError("the target is empty: give a module name or a path to a .py file")
-        obj = _load_path(text) if _looks_like_path(text) else _load_module(text)
-        label = text
-    else:
-        obj = target
-        label = getattr(target, "__name__", type(target).__name__)
+    obj, label = load_object(target)
     return _provided_target(obj, label)
+
+
+def _attribute(obj: Any, dotted: str, label: str) -> Any:
+    """``obj.a.b`` for ``"a.b"``; a TargetError naming what is missing and where."""
+    base = label[: -len(dotted) - 1]
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        if not hasattr(obj, part):
+            owner = base if i == 0 else f"{base}:{'.'.join(parts[:i])}"
+            raise TargetError(f"{owner} has no attribute {part!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _registered(registry: str, name: str, label: str) -> Any:
+    """The function registered under ``name``: ``hf:NAME`` is HF transformers' AttentionInterface."""
+    assert registry == "hf"
+    try:
+        from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+    except ImportError:
+        raise TargetError(f"{label} names a Hugging Face attention function, which needs transformers: "
+                          "pip install 'gptspec[hf]'") from None
+    if name == "eager":  # not in the registry: each model module has its own; GPT-2's is the spec's model
+        from transformers.models.gpt2.modeling_gpt2 import eager_attention_forward
+
+        return eager_attention_forward
+    if name not in ALL_ATTENTION_FUNCTIONS:
+        names = ", ".join(["eager", *ALL_ATTENTION_FUNCTIONS.valid_keys()])
+        raise TargetError(f"{label}: no attention function is registered under {name!r} with transformers' "
+                          f"AttentionInterface (registered: {names})")
+    return ALL_ATTENTION_FUNCTIONS[name]
 
 
 def _provided_target(obj: Any, label: str) -> Target:
@@ -198,8 +272,9 @@ def _namespaces(obj: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
         fn = getattr(fn, "func", fn)  # functools.partial
         fn = getattr(fn, "__func__", fn)  # bound method
         spaces.append(getattr(fn, "__globals__", {}))
-        if type(fn).__module__.split(".")[0] == "torch":  # an nn.Module or other torch callable
-            spaces.append({"torch": sys.modules.get("torch")})
+        own = getattr(fn, "__module__", None) if isinstance(getattr(fn, "__module__", None), str) else None
+        if type(fn).__module__.split(".")[0] == "torch" or (own or "").split(".")[0] == "torch":
+            spaces.append({"torch": sys.modules.get("torch")})  # an nn.Module, or one of torch's own functions
     return spaces
 
 

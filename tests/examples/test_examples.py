@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from gptspec.cli import main
+from gptspec.properties.catalogue import CONVENTION_FAMILIES
 from gptspec.properties.registry import properties
 from gptspec.verification import verify
 
@@ -32,7 +33,9 @@ CATCHES = {
 def test_a_correct_rows_implementation_passes_every_property(example):
     report = verify(EXAMPLES / example, layout="rows", profile="quick", seed=0)
     assert report.missing == ()
-    assert {r.status for r in report.results} == {"passed"}, [(r.name, r.failure) for r in report.failures()]
+    spec = [r for r in report.results if r.family not in CONVENTION_FAMILIES]
+    assert {r.status for r in spec} == {"passed"}, [(r.name, r.failure) for r in report.failures()]
+    assert {r.status for r in report.results if r.family in CONVENTION_FAMILIES} == {"not provided"}
     assert len(report.results) == len(properties()) and report.exit_code == 0
 
 
@@ -94,3 +97,16 @@ def test_an_unimportable_target_exits_2_with_a_clear_message(tmp_path, capsys):
     )
     assert main(["verify", "no_such_module_anywhere"]) == 2
     assert capsys.readouterr().err.startswith("gptspec verify: no module named 'no_such_module_anywhere'")
+
+
+@pytest.mark.parametrize("example, convention", [
+    ("sdpa_numpy_kernel.py:scaled_dot_product_attention", "sdpa"),
+    ("hf_attention.py:my_attention", "hf-attention"),
+])
+def test_a_correct_function_in_a_convention_passes_every_property_that_applies_to_it(example, convention):
+    report = verify(f"{EXAMPLES}/{example}", convention=convention, profile="quick", seed=0, jobs=2)
+    ran = [r for r in report.results if r.status != "not provided"]
+    assert ran and {r.status for r in ran} == {"passed"}, [(r.name, r.failure) for r in report.failures()]
+    assert {"batch", "causality", "head_concat", "agreement"} <= {r.family for r in ran}
+    assert ("sdpa" in {r.family for r in ran}) == (convention == "sdpa")
+    assert report.framework == ("numpy" if convention == "sdpa" else "torch") and report.exit_code == 0

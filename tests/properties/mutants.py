@@ -308,6 +308,38 @@ def wrong_shape(fn_name: str) -> Callable[..., Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Kernels of the sdpa convention (tests/properties/kernels.py): seen as the properties see them
+
+
+class KernelMutant:
+    """A planted-bug kernel of :mod:`.kernels` behind the ``sdpa`` convention's adapter, in this
+    process: the spec's attention functions, ``sdpa_kernel`` and ``batched_attention``. Built on
+    first use, so that importing the catalogue of mutants does not import torch."""
+
+    def __init__(self, name: str) -> None:
+        self.__name__ = name
+        self._adapted: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__") or attr == "_adapted":
+            raise AttributeError(attr)
+        if self._adapted is None:
+            from gptspec.verification.conventions import adapt_convention
+
+            from . import kernels
+
+            self._adapted = adapt_convention("sdpa", getattr(kernels, self.__name__), label=self.__name__,
+                                             framework="torch", guard=lambda name, fn: fn)
+        return getattr(self._adapted, attr)
+
+
+KERNEL_MUTANTS = (
+    "kernel_scale_by_length", "kernel_ignores_scale", "kernel_bool_mask_added", "kernel_mask_transposed",
+    "kernel_causal_off_by_one", "kernel_dropout_by_default", "kernel_batch_cross_talk", "kernel_heads_share_keys",
+)
+
+
+# ---------------------------------------------------------------------------------------------
 # The catalogue of planted bugs
 
 
@@ -353,6 +385,7 @@ MUTANTS: dict[str, types.SimpleNamespace] = {
         *(derive(f"{fn}_wrong_shape", **{fn: wrong_shape(fn)}) for fn in SIGNATURES),
     )
 }
+MUTANTS.update({name: KernelMutant(name) for name in KERNEL_MUTANTS})
 
 # property name -> [(planted bug, what the search needs to find it: "", "extremes", "near_ties")]
 PLANTED: dict[str, list[tuple[str, str]]] = {
@@ -378,7 +411,7 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
         ("mask_wrong_triangle", ""), ("mask_minus_1e4", "extremes"), ("mask_minus_1e5", "extremes"),
         ("mask_minus_1e10", "extremes"),
     ],
-    "causality.columns_sum_to_one": [("pattern_softmax_over_queries", "")],
+    "causality.columns_sum_to_one": [("pattern_softmax_over_queries", ""), ("kernel_causal_off_by_one", "")],
     "causality.head_future_independent": [
         ("mask_wrong_triangle", ""), ("mask_minus_1e5", "extremes"), ("mask_minus_1e10", "extremes"),
     ],
@@ -415,6 +448,13 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "agreement.block": [("block_post_ln", "")],
     "agreement.forward": [("forward_no_positions", "")],
     "agreement.next_token_probs": [("next_token_first_column", "")],
+    "sdpa.default_scale": [("kernel_scale_by_length", "")],
+    "sdpa.scale_multiplies_scores": [("kernel_ignores_scale", "")],
+    "sdpa.bool_mask_equals_additive": [("kernel_bool_mask_added", "")],
+    "sdpa.is_causal_equals_causal_mask": [("kernel_mask_transposed", ""), ("kernel_causal_off_by_one", "")],
+    "sdpa.dropout_zero_deterministic": [("kernel_dropout_by_default", "")],
+    "batch.entries_independent": [("kernel_batch_cross_talk", "")],
+    "batch.heads_independent": [("kernel_heads_share_keys", "")],
 }
 
 VERDICTS: dict[tuple[str, str], str] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -80,14 +81,21 @@ def assert_needs(prop: Property, bug: str, needs: str) -> None:
         assert found is not None, f"{prop.name} does not find {bug!r} with {alone} alone"
 
 
-def family_tests(family: str) -> tuple[Any, Any, Any]:
+def family_tests(family: str, references: dict[str, Callable[[], Any]] | None = None) -> tuple[Any, Any, Any]:
     """The three tests every family module runs, parametrized over the family's properties:
     the reference satisfies each property; each planted bug is found; each planted bug needs
-    exactly what it is marked with."""
+    exactly what it is marked with. ``references``: implementations that must satisfy the family
+    instead of :mod:`gptspec.impl` (a convention's family), each built by a function on first use."""
+    if references is None:
+        cases = [pytest.param(p, "", id=p.name) for p in properties(family)]
+        builders: dict[str, Callable[[], Any]] = {"": lambda: impl}
+    else:
+        cases = [pytest.param(p, label, id=f"{p.name}-{label}") for p in properties(family) for label in references]
+        builders = references
 
-    @pytest.mark.parametrize("prop", reference_cases(family))
-    def test_reference_satisfies(prop: Property) -> None:
-        prop.hypothesis_test(impl)()
+    @pytest.mark.parametrize("prop, reference", cases)
+    def test_reference_satisfies(prop: Property, reference: str) -> None:
+        prop.hypothesis_test(builders[reference]())()
 
     @pytest.mark.parametrize("prop, bug, needs", planted_cases(family))
     def test_planted_bug_is_found(prop: Property, bug: str, needs: str) -> None:

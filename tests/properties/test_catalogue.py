@@ -5,9 +5,10 @@ import types
 import pytest
 
 from gptspec import impl
-from gptspec.properties.catalogue import FAMILIES
+from gptspec.properties.catalogue import CONVENTION_FAMILIES, FAMILIES
 from gptspec.properties.registry import applicable, get, properties
 from gptspec.spec import SIGNATURES
+from gptspec.target import ENTRY_POINTS
 
 from .mutants import MUTANTS, PLANTED
 
@@ -25,7 +26,9 @@ def test_every_family_of_the_catalogue_has_properties_and_no_other_family_exists
 def test_property_is_well_formed(prop):
     family, what = prop.name.split(".", 1)
     assert family == prop.family and what
-    assert prop.needs and set(prop.needs) <= set(SIGNATURES), prop.needs
+    assert prop.needs and set(prop.needs) <= set(SIGNATURES) | set(ENTRY_POINTS), prop.needs
+    spec_only = set(prop.needs) <= set(SIGNATURES)
+    assert spec_only == (prop.family not in CONVENTION_FAMILIES), (prop.family, prop.needs)
     assert prop.statement.strip() and "\n" not in prop.statement
     assert get(prop.name) is prop
 
@@ -52,7 +55,7 @@ def test_a_planted_bug_differs_from_the_reference_only_where_planted():
 
 
 def test_the_reference_provides_everything_and_a_partial_implementation_gets_only_its_properties():
-    assert applicable(impl) == properties()
+    assert applicable(impl) == [p for p in properties() if p.family not in CONVENTION_FAMILIES]
     only_softmax = types.SimpleNamespace(softmax=impl.softmax)
     assert {p.family for p in applicable(only_softmax)} >= {"softmax", "temperature"}
     assert all(p.needs == ("softmax",) for p in applicable(only_softmax))

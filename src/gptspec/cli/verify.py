@@ -19,7 +19,7 @@ from .explain import console
 
 
 def add_parser(sub: Any) -> None:
-    from ..verification.choices import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_EXAMPLES
+    from ..verification.choices import CONVENTIONS, DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_EXAMPLES
 
     p = sub.add_parser(
         "verify",
@@ -31,12 +31,19 @@ def add_parser(sub: Any) -> None:
         "The properties and the search run in gptspec's processes, spread over --jobs worker processes. "
         "Each profile runs a fixed number of examples per property, so a seed reproduces a verdict "
         "exactly, on an idle or a busy machine and for any number of jobs.",
-        epilog="exit status: 0 every applicable property ran to its end and passed (or is fragile: fails "
+        epilog="conventions (--convention NAME): "
+        + "; ".join(f"{name}: {text}" for name, text in CONVENTIONS.items())
+        + ". exit status: 0 every applicable property ran to its end and passed (or is fragile: fails "
         "only beyond the ordinary domain); 1 one failed, or your code raised, crashed or hung, or one is fragile "
         "under --strict; 2 the target cannot be loaded or an option is wrong; "
         "3 the run could not finish (--max-seconds reached, a worker lost); 130 interrupted.",
     )
-    p.add_argument("target", metavar="TARGET", help="an importable module name or a path to a .py file")
+    p.add_argument("target", metavar="TARGET",
+                   help="an importable module name or a path to a .py file; PATH.py:NAME or module:NAME selects one "
+                   "attribute (a function, with --convention); hf:NAME a function registered with HF transformers")
+    p.add_argument("--convention", choices=tuple(CONVENTIONS), default=None,
+                   help="TARGET is one function in this ecosystem convention, not the spec's names: "
+                   + ", ".join(CONVENTIONS) + " (gptspec builds the spec's attention functions around it)"),
     p.add_argument("--layout", choices=LAYOUTS, default="columns",
                    help="columns: the spec's (tokens are columns); rows: every 2-D tensor transposed (nanoGPT)")
     p.add_argument("--framework", choices=FRAMEWORKS, default=None,
@@ -114,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         args.target, layout=args.layout, framework=args.framework, profile=args.profile,
         only=_names(args.only), skip=_names(args.skip), seed=args.seed,
         timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
-        assume=args.assume, strict=args.strict,
+        assume=args.assume, strict=args.strict, convention=args.convention,
     )
     render(report, out, hide_missing=args.hide_missing)
     if args.json:

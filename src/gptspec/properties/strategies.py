@@ -58,7 +58,7 @@ __all__ = [
     "dtypes", "magnitudes", "values", "arrays", "configs", "tokens",
     "temperatures", "sample_temperatures", "logit_vectors", "SoftmaxInput", "softmax_inputs",
     "Recipe", "recipes", "block_weights", "weights", "arguments",
-    "Head", "MultiHead", "Model", "heads", "multi_heads", "models",
+    "Head", "MultiHead", "Model", "heads", "multi_heads", "models", "Batched", "batched_inputs",
 ]
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -619,3 +619,57 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
             args.append(draw(arrays(dt, hints.shape(hint, sizes))))
     return tuple(args)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Batched attention in SDPA's layout (conventions: rows within each head, [batch heads L D])
+
+
+@dataclasses.dataclass(frozen=True)
+class Batched:
+    """query [batch heads L D], key [batch heads S D], value [batch heads S Dv]; causal (then S = L)."""
+
+    query: np.ndarray
+    key: np.ndarray
+    value: np.ndarray
+    causal: bool
+    magnitude: float
+
+    @property
+    def args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (self.query, self.key, self.value)
+
+    def select(self, batch: slice | int = slice(None), head: slice | int = slice(None)) -> Batched:
+        """The same inputs for some batch entries and heads (an int keeps its axis, of size 1)."""
+        b = slice(batch, batch + 1) if isinstance(batch, int) else batch
+        h = slice(head, head + 1) if isinstance(head, int) else head
+        return Batched(self.query[b, h], self.key[b, h], self.value[b, h], self.causal, self.magnitude)
+
+    def __repr__(self) -> str:
+        return (f"Batched(query {self.query.shape}, key {self.key.shape}, value {self.value.shape}, "
+                f"causal={self.causal}, {self.query.dtype}, magnitude {self.magnitude:g})")
+
+
+@st.composite
+def batched_inputs(
+    draw: st.DrawFn, *, min_batch: int = 1, min_heads: int = 1, min_keys: int = 1, min_length: int = 1,
+    causal: bool | None = False, magnitude: float | None = None, max_batch: int = 3, max_heads: int = 3,
+    max_length: int = 5, max_dim: int = 4,
+) -> Batched:
+    """Batched attention inputs: every size from 1 (batch, heads and keys S from their minimum), L
+    and S independent unless causal (self-attention: S = L), Dv independent of D; ``causal=None``
+    draws it. Simple values times one magnitude (drawn unless given), as every array here.
+    ``min_keys=2`` where one key would make the softmax 1 whatever the scores (a scale or a mask
+    could not matter)."""
+    dt = draw(dtypes())
+    m = draw(magnitudes()) if magnitude is None else magnitude
+    is_causal = draw(st.booleans()) if causal is None else causal
+    batch = draw(st.integers(min_batch, max(min_batch, max_batch)))
+    heads = draw(st.integers(min_heads, max(min_heads, max_heads)))
+    length = draw(st.integers(max(min_length, min_keys if is_causal else 1), max(min_keys, min_length, max_length)))
+    keys = length if is_causal else draw(st.integers(min_keys, max(min_keys, max_length)))
+    dim, dim_v = draw(st.integers(1, max_dim)), draw(st.integers(1, max_dim))
+    return Batched(
+        draw(arrays(dt, (batch, heads, length, dim), m)), draw(arrays(dt, (batch, heads, keys, dim), m)),
+        draw(arrays(dt, (batch, heads, keys, dim_v), m)), is_causal, m,
+    )

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Tolerance", "TOLERANCES", "tolerance", "head_tolerance"]
+__all__ = ["Tolerance", "TOLERANCES", "tolerance", "head_tolerance", "batched_tolerance"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,3 +108,16 @@ def head_tolerance(E_q: Any, E_kv: Any, W_Q: Any, W_K: Any, W_V_down: Any, W_V_u
     score_scale = float(np.max((_abs64(W_K) @ _abs64(E_kv)).T @ (_abs64(W_Q) @ _abs64(E_q)), initial=0.0))
     d_head = np.shape(W_Q)[0]
     return float(tolerance(np.asarray(E_q).dtype).attention(value_scale, score_scale / np.sqrt(d_head)))
+
+
+def batched_tolerance(query: Any, key: Any, value: Any, scale: float | None = None) -> float:
+    """How far two correct computations of SDPA's output (``[batch heads L Dv]``) may be apart.
+
+    value scale = max |value| (every output is a convex mix of value rows); score scale =
+    max |query| |key|ᵀ · scale, scale = 1/√D when None (what a score's rounding is relative to).
+    """
+    q, k = _abs64(query), _abs64(key)
+    s = 1 / np.sqrt(np.shape(query)[-1]) if scale is None else abs(scale)
+    score_scale = float(np.max(q @ k.swapaxes(-1, -2), initial=0.0)) * s
+    value_scale = float(np.max(_abs64(value), initial=0.0))
+    return float(tolerance(np.asarray(query).dtype).attention(value_scale, score_scale))

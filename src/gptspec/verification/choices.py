@@ -3,10 +3,20 @@ without importing NumPy's adapters or Hypothesis, and the engine builds on the s
 
 from __future__ import annotations
 
-__all__ = ["LAYOUTS", "FRAMEWORKS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT"]
+__all__ = ["LAYOUTS", "FRAMEWORKS", "CONVENTIONS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT"]
 
 LAYOUTS = ("columns", "rows")
 FRAMEWORKS = ("numpy", "torch")
+
+CONVENTIONS = {
+    "sdpa": "PATH.py:NAME or module:NAME is a function with torch.nn.functional.scaled_dot_product_attention's "
+            "signature and layout (query, key, value [batch heads L head_dim], attn_mask, dropout_p, is_causal, scale)",
+    "hf-attention": "PATH.py:NAME, module:NAME or hf:NAME (hf:eager, hf:sdpa) is an attention function of Hugging Face "
+                    "transformers' AttentionInterface: fn(module, query, key, value, attention_mask, scaling=, dropout=) "
+                    "-> (attn_output [batch L heads head_dim], attn_weights)",
+}
+"""The ecosystem conventions a target may be written in instead of the spec's names
+(:mod:`.conventions` builds the spec's functions around it, in the target's process)."""
 
 PROFILE_EXAMPLES = {"quick": 25, "default": 100, "thorough": 500}
 """Examples per property in each search profile: fixed, whatever the clock says (default is

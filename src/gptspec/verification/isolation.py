@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from ..target import Address, TargetError, detect_framework, load
+from ..target import SPEC_NAMES, Address, TargetError, detect_framework, load, load_object
 from .child import SAFE_MODULES, START_TIMEOUT, Child, exit_description, orphan_guard, unpickle
 from .guard import Guard, Noise, raised_by, where
 
@@ -82,6 +82,7 @@ class Setup:
     layout: str = "columns"
     framework: str | None = None  # None: detected from what the target imports
     timeout: float | None = 5.0  # seconds per call; None: no limit
+    convention: str | None = None  # the target is one function in this convention (.conventions)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,10 +163,19 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
 
     guard = Guard()
     try:
-        target = load(setup.address)
-        framework = setup.framework or detect_framework(target.obj, target.provides)
-        impl = adapt(target.obj, target.provides, layout=setup.layout, framework=framework, label=target.label, guard=guard)
-        assume = declared_domain(target.obj, target.label)
+        if setup.convention is not None:  # one function in an ecosystem's convention: build the spec around it
+            from .conventions import adapt_convention
+
+            obj, label = load_object(setup.address)
+            impl = adapt_convention(setup.convention, obj, label=label, framework=setup.framework, guard=guard)
+            loaded = Loaded(label, impl.provides, tuple(n for n in SPEC_NAMES if n not in impl.provides), impl.framework)
+        else:
+            target = load(setup.address)
+            framework = setup.framework or detect_framework(target.obj, target.provides)
+            impl = adapt(target.obj, target.provides, layout=setup.layout, framework=framework, label=target.label,
+                         guard=guard)
+            loaded = Loaded(target.label, target.provides, target.missing, framework,
+                            declared_domain(target.obj, target.label))
     except TargetError as exc:
         conn.send(("load_error", str(exc)))
         return
@@ -173,7 +183,7 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
         conn.send(("load_error", f"setting up {setup.address.label} raised {type(exc).__name__}: {exc}"))
         return
     _one_torch_thread()
-    conn.send(("ready", Loaded(target.label, target.provides, target.missing, framework, assume)))
+    conn.send(("ready", loaded))
     while True:
         try:
             message = conn.recv()

@@ -33,7 +33,7 @@ _SEED = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from .choices import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_NAMES
+    from .choices import CONVENTIONS, DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_NAMES
 
     group = parser.getgroup("gptspec", "gptspec: the property catalogue against an implementation")
     group.addoption("--gptspec-target", default=None, metavar="TARGET",
@@ -42,6 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="columns (the spec's) or rows (every 2-D tensor transposed)")
     group.addoption("--gptspec-framework", choices=FRAMEWORKS, default=None,
                     help="numpy or torch (default: detected from what the target imports)")
+    group.addoption("--gptspec-convention", choices=tuple(CONVENTIONS), default=None,
+                    help="the target is one function in this convention: " + ", ".join(CONVENTIONS))
     group.addoption("--gptspec-profile", choices=PROFILE_NAMES, default="default",
                     help="how many examples per property: quick, default, thorough")
     group.addoption("--gptspec-seed", type=int, default=None, help="seed of the search (default: a fresh one)")
@@ -57,7 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _target(config: pytest.Config) -> str | None:
     """The target as given, a relative .py path made absolute against the invocation directory."""
     target = config.getoption("gptspec_target")
-    if target and target.endswith(".py") and not os.path.isabs(target):
+    if target and target.split(":")[0].endswith(".py") and not os.path.isabs(target):
         target = os.path.join(str(config.invocation_params.dir), target)
     return target
 
@@ -79,9 +81,10 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         options = Options(layout=config.getoption("gptspec_layout"), framework=config.getoption("gptspec_framework"),
                           profile=config.getoption("gptspec_profile"), timeout=config.getoption("gptspec_timeout") or None,
-                          assume=tuple(words), strict=config.getoption("gptspec_strict"))
+                          assume=tuple(words), strict=config.getoption("gptspec_strict"),
+                          convention=config.getoption("gptspec_convention"))
     except OptionError as exc:
-        raise pytest.UsageError(f"--gptspec-assume: {exc}") from None
+        raise pytest.UsageError(f"gptspec: {exc}") from None
     try:
         session = Session(target, options, seed)
     except (TargetError, OptionError) as exc:

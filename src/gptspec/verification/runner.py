@@ -33,7 +33,7 @@ from ..properties import domain as domains
 from ..properties.domain import Domain, Features
 from ..properties.registry import TAGS, Property, PropertyFailure
 from ..spec.hints import is_array
-from ..target import SPEC_NAMES
+from ..target import ENTRY_POINTS, SPEC_NAMES
 from .adapters import Plan
 from .choices import DEFAULT_TIMEOUT, PROFILE_EXAMPLES, SHRINK_TRIES
 from .describe import counterexample_lines, in_layout
@@ -99,7 +99,7 @@ def select(catalogue: Sequence[Property], only: Iterable[str] = (), skip: Iterab
     (``attention_pattern``), or a glob over property names (``causality.*``).
     """
     only, skip = list(only), list(skip)
-    known = set(SPEC_NAMES) | set(TAGS)
+    known = set(SPEC_NAMES) | set(TAGS) | set(ENTRY_POINTS)
     for pattern in only + skip:
         if pattern not in known and not any(_matches(p, pattern) for p in catalogue):
             families = sorted({p.family for p in catalogue})
@@ -166,8 +166,8 @@ class _Recorder:
 def as_arguments(prop: Property, example: Any) -> Any:
     """An example that is the argument tuple of the one function ``prop`` needs, keyed by the
     spec's parameter names (so the report says ``Q:`` rather than ``example[0]:``); else as is."""
-    if len(prop.needs) != 1 or not isinstance(example, tuple):
-        return example
+    if len(prop.needs) != 1 or not isinstance(example, tuple) or prop.needs[0] not in SPEC_NAMES:
+        return example  # several functions, or a convention's entry point (no spec signature to name it by)
     plan = Plan.of(prop.needs[0])
     names = list(plan.signature.parameters)
     if len(example) > len(names):
@@ -295,15 +295,17 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
 
 
 def reproducer(label: str, layout: str, framework: str, profile: str, timeout: float | None, seed: int,
-               assume: Sequence[str] = ()) -> Callable[[str], str]:
+               assume: Sequence[str] = (), convention: str | None = None) -> Callable[[str], str]:
     """The one-line command that reruns one property of this run on the same examples
     (``assume``: the declarations given as options; the module's own GPTSPEC_ASSUME needs none)."""
     parts = ["gptspec", "verify", shlex.quote(label)]
+    if convention is not None:
+        parts += ["--convention", convention]
     for word in assume:
         parts += ["--assume", shlex.quote(word)]
     if layout != "columns":
         parts += ["--layout", layout]
-    if framework != "numpy":
+    if framework != "numpy" and convention != "hf-attention":  # hf-attention is torch's alone
         parts += ["--framework", framework]
     if profile != "default":
         parts += ["--profile", profile]

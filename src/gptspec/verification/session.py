@@ -34,8 +34,9 @@ from typing import Any
 
 from ..properties.domain import CAUSAL_ONLY, HEADS_FILL, AssumptionError, Domain, parse
 from ..properties.registry import Property, get, properties
-from ..target import address
+from ..target import REGISTRIES, address
 from .adapters import FRAMEWORKS, LAYOUTS
+from .conventions import check_convention
 from .guard import Noise, add_noise, noise_lines
 from .isolation import Child, Loaded, Remote, Setup, TargetProcess, orphan_guard
 from .report import PropertyResult, Report
@@ -54,7 +55,8 @@ def usable_cores() -> int:
 class Options:
     """How a target is verified: its layout and framework, the search profile, the per-call limit,
     the declared domain (``assume``, :mod:`gptspec.properties.domain`; the target module's own
-    ``GPTSPEC_ASSUME`` adds to it) and whether fragile counts as failed (``strict``)."""
+    ``GPTSPEC_ASSUME`` adds to it), whether fragile counts as failed (``strict``), and the
+    convention the target is written in (None: the spec's own function names)."""
 
     layout: str = "columns"
     framework: str | None = None  # None: detected from what the target imports
@@ -62,6 +64,7 @@ class Options:
     timeout: float | None = DEFAULT_TIMEOUT  # seconds per call; None: no limit
     assume: tuple[str, ...] = ()  # --assume words, in canonical form once validated
     strict: bool = False  # fragile counts as failed
+    convention: str | None = None  # "sdpa", "hf-attention" (.conventions)
 
     def __post_init__(self) -> None:
         if isinstance(self.assume, str):
@@ -80,6 +83,7 @@ class Options:
             raise OptionError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {self.framework!r}")
         if self.timeout is not None and not self.timeout > 0:
             raise OptionError(f"the per-call timeout must be positive seconds (or None), got {self.timeout!r}")
+        check_convention(self.convention, layout=self.layout, framework=self.framework)
 
 
 class Session:
@@ -88,7 +92,10 @@ class Session:
     def __init__(self, target: Any, options: Options, seed: int) -> None:
         self.options, self.seed = options, seed
         self.noise: dict[str, Noise] = {}  # what the target printed or warned during the last property
-        self.process = TargetProcess(Setup(address(target), options.layout, options.framework, options.timeout))
+        where = address(target)
+        if where.kind in REGISTRIES and options.convention != "hf-attention":
+            raise OptionError(f"{where.label} names {REGISTRIES[where.kind]}: verify it with --convention hf-attention")
+        self.process = TargetProcess(Setup(where, options.layout, options.framework, options.timeout, options.convention))
         self.impl = Remote(self.process)  # starts the process: TargetError if the target cannot be loaded
         loaded = self.loaded
         try:
@@ -99,7 +106,7 @@ class Session:
         self.domain: Domain = parse((*options.assume, *own.words))
         """The declared domain: the options' words and the module's, together."""
         self.reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed,
-                                    options.assume)
+                                    options.assume, options.convention)
 
     @property
     def loaded(self) -> Loaded:
@@ -255,6 +262,7 @@ def verify(
     progress: Progress | None = None,
     assume: Iterable[str] = (),
     strict: bool = False,
+    convention: str | None = None,
 ) -> Report:
     """Run every applicable property of the catalogue against ``target`` and return the report.
 
@@ -269,11 +277,14 @@ def verify(
     incomplete (exit status 3), never passed. ``assume`` declares the target's domain (words of
     :data:`gptspec.properties.domain.WORDS`, with the module's own ``GPTSPEC_ASSUME``): the
     search stays inside it and a property it excludes is "not applicable"; ``strict`` counts
-    fragile as failed.
+    fragile as failed. ``convention`` ("sdpa", "hf-attention"; see :mod:`.conventions`) says
+    ``target`` is one function in that ecosystem's convention (a ``path.py:NAME``, ``module:NAME``
+    or ``hf:NAME``), around which gptspec builds the spec's attention functions in the target's
+    process.
     """
     if isinstance(assume, str):
         assume = [assume]
-    options = Options(layout, framework, profile, timeout, tuple(assume), strict)
+    options = Options(layout, framework, profile, timeout, tuple(assume), strict, convention)
     jobs = usable_cores() if jobs is None else int(jobs)
     if jobs < 1:
         raise OptionError(f"jobs must be at least 1, got {jobs}")

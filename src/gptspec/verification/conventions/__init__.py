@@ -1,0 +1,64 @@
+"""Conventions: a target written in an ecosystem's signature, with the spec's functions built around it.
+
+``gptspec verify mykernel.py:attention --convention sdpa`` says the target is not a module of the
+spec's functions but one function in a convention the ecosystem already has:
+
+- ``sdpa`` (:mod:`.sdpa`): ``torch.nn.functional.scaled_dot_product_attention``'s signature and
+  layout, as custom kernels (Triton, CUDA, a NumPy port) implement it as a drop-in replacement;
+- ``hf-attention`` (:mod:`.hf_attention`): a function of Hugging Face transformers'
+  ``AttentionInterface``, ``fn(module, query, key, value, attention_mask, scaling=, dropout=)``.
+
+Each convention turns the function into one batched attention, ``batched(query, key, value,
+causal)`` on NumPy arrays ``[batch heads L D]``, and :mod:`.attention` builds the spec's
+``attention_pattern`` (through V = I), ``attention_head``, ``cross_attention_head`` and
+``multi_head_attention`` around it, so every attention property of the catalogue applies. Beside
+them the convention provides entry points only conventions have (:data:`gptspec.target.ENTRY_POINTS`):
+``batched_attention`` (the batch family: a batch of B is B calls of one) and, for ``sdpa``,
+``sdpa_kernel`` (the kernel itself with SDPA's keywords: the sdpa family). A property reaches the
+raw kernel through them, so those properties are "not provided" for any other target.
+
+All of this runs in the target's process (:func:`.isolation._serve`): the verifier's process
+never imports torch or transformers for a convention, it sees the same :class:`~.isolation.Remote`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from ...target import TargetError
+from ..adapters import Adapted
+from ..choices import CONVENTIONS
+from ..errors import OptionError
+
+__all__ = ["CONVENTIONS", "adapt_convention", "check_convention"]
+
+_MODULES = {"sdpa": ".sdpa", "hf-attention": ".hf_attention"}
+
+
+def check_convention(name: str | None, *, layout: str = "columns", framework: str | None = None) -> None:
+    """An OptionError for a convention that does not exist or options it contradicts."""
+    if name is None:
+        return
+    if name not in CONVENTIONS:
+        raise OptionError(f"unknown convention {name!r}; conventions: {', '.join(CONVENTIONS)}")
+    if layout != "columns":
+        raise OptionError(f"the {name} convention fixes its own layout: leave --layout out (got {layout!r})")
+    if name == "hf-attention" and framework not in (None, "torch"):
+        raise OptionError(f"the hf-attention convention is torch's: --framework must be torch, got {framework!r}")
+
+
+def adapt_convention(
+    name: str, obj: Any, *, label: str, framework: str | None,
+    guard: Callable[[str, Callable[..., Any]], Callable[..., Any]],
+) -> Adapted:
+    """The spec's attention functions and the convention's entry points, built around ``obj``
+    (columns layout, NumPy in and out), each behind ``guard``."""
+    check_convention(name, framework=framework)
+    if not callable(obj):
+        raise TargetError(f"{label} is a {type(obj).__name__}, not a function: the {name} convention takes one "
+                          "function, named as PATH.py:NAME or module:NAME")
+    module = importlib.import_module(_MODULES[name], __name__)
+    chosen, functions = module.build(obj, framework, label)
+    return Adapted(label, "columns", chosen, {n: guard(n, fn) for n, fn in functions.items()})
