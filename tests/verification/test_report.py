@@ -128,3 +128,14 @@ def test_a_not_applicable_property_shows_why_and_the_narrowed_ones_how():
     assert "assuming: causal-only" in text and "narrowed (1 property): causal=True only" in text
     assert "needs causal=False, which causal-only excludes" in text
     assert r.exit_code == 0 and "1 passed, 1 not applicable" in text
+
+
+def test_many_missing_properties_are_one_row_naming_spec_functions_then_entry_points():
+    """More than five not provided: one summary row. It once crashed on a convention's entry point
+    (sdpa_kernel is no spec function), so every ordinary target's report failed to render."""
+    missing = [PropertyResult(f"fam.p{i}", "fam", "s", (need,), "not provided")
+               for i, need in enumerate(["sdpa_kernel", "embed", "batched_attention", "mlp", "embed", "forward"])]
+    console = Console(width=200, record=True)
+    render(report(PASSED, *missing), console)
+    text = console.export_text()
+    assert "… 6 more" in text and "need embed, mlp, forward, batched_attention, sdpa_kernel" in text

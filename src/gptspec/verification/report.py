@@ -19,7 +19,7 @@ from rich.text import Text
 
 from ..properties.ordinary import short
 
-from ..target import SPEC_NAMES
+from ..target import ENTRY_POINTS, SPEC_NAMES
 
 __all__ = ["STATUSES", "Failure", "Onset", "PropertyResult", "Report", "render", "failure_lines", "domain_lines",
            "MISSING_ROWS"]
@@ -251,7 +251,8 @@ def property_table(report: Report, *, statements: bool = True, hide_missing: boo
         table.add_row(*cells)
     if missing and summarise and not hide_missing:
         table.add_section()
-        needs = sorted({n for r in missing for n in r.needs if n not in report.provides}, key=SPEC_NAMES.index)
+        order = (*SPEC_NAMES, *ENTRY_POINTS)  # a convention's entry points after the spec's functions
+        needs = sorted({n for r in missing for n in r.needs if n not in report.provides}, key=order.index)
         cells = [f"… {len(missing)} more", f"[{_STYLE['not provided']}]not provided[/{_STYLE['not provided']}]", "", ""]
         if statements:
             cells.append(f"[dim]need {', '.join(needs)} (--hide-missing leaves this row out)[/dim]")
