@@ -5,7 +5,7 @@ stdout and stderr captured (a target that prints does not garble the report), wa
 rather than shown or raised (the same under the CLI and under pytest's ``-W error``). An
 exception a call lets out is marked with the function it came from (:func:`raised_by` reads the
 mark), so the report can name the function that broke a property; the guard also remembers what
-each function printed or warned while one property ran, and over the whole run.
+each function printed or warned while one property ran (the session adds these up over the run).
 """
 
 from __future__ import annotations
@@ -87,20 +87,15 @@ class Guard:
 
     def __init__(self) -> None:
         self._depth = 0
-        self.run_noise: dict[str, Noise] = {}
         self.noise: dict[str, Noise] = {}
 
     def reset(self) -> None:
-        """Forget what the last property saw (the run's totals stay)."""
+        """Forget what the last property saw (the run's totals are the session's: :func:`add_noise`)."""
         self.noise = {}
 
     def notes(self) -> list[str]:
         """What each function printed or warned while the current property ran."""
         return noise_lines(self.noise)
-
-    def run_notes(self) -> list[str]:
-        """The same over the whole run, one line per function and kind."""
-        return noise_lines(self.run_noise)
 
     def _record(self, name: str, out: str, caught: list[warnings.WarningMessage]) -> None:
         if not out and not caught:
@@ -112,8 +107,7 @@ class Guard:
         for w in caught:
             text = f"{w.category.__name__}: {str(w.message)[:80]}"
             noise.warnings[text] = noise.warnings.get(text, 0) + 1
-        for book in (self.noise, self.run_noise):
-            add_noise(book, {name: noise})
+        add_noise(self.noise, {name: noise})
 
     def __call__(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         """``fn`` guarded: an exception it raises is marked with ``name`` and re-raised."""

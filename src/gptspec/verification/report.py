@@ -66,10 +66,6 @@ class Failure:
         given = "torch tensors" if self.framework == "torch" else "arrays"
         return f"{what} ({self.layout} layout, as your functions receive these {given}: tokens are rows):"
 
-    def lines(self) -> list[str]:
-        """The failure as plain lines, after its one-line headline: the counterexample and the reproduce command."""
-        return [self.heading, *(f"  {line}" for line in self.counterexample)]
-
     @property
     def headline(self) -> str:
         where = f" in {self.function}" if self.function else ""
