@@ -108,7 +108,8 @@ def spec_attention(layout: str, state: dict[str, np.ndarray], n_heads: int) -> A
         W_O_tl = state["W_O"]  # [n_heads d_head d_model]
         heads, d_head, d_model = W_O_tl.shape
         W_O = W_O_tl.transpose(2, 0, 1).reshape(d_model, heads * d_head)
-        return AttentionWeights(*(state[k].transpose(0, 2, 1) for k in ("W_Q", "W_K", "W_V")), W_O)
+        W_Q, W_K, W_V = (state[k].transpose(0, 2, 1) for k in ("W_Q", "W_K", "W_V"))
+        return AttentionWeights(W_Q, W_K, W_V, W_O)
     if layout == "qkvo-linear":
         fused = np.concatenate([state["q_proj.weight"], state["k_proj.weight"], state["v_proj.weight"]])
         W_O = state["o_proj.weight"]
