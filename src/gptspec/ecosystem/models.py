@@ -16,7 +16,7 @@ from __future__ import annotations
 import collections
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -65,24 +65,25 @@ def block_dims(E: np.ndarray, block: BlockWeights) -> Dims:
 
 
 class ModelCache:
-    """``get(dims)``: the module ``build(dims)`` returned for these dims, built once (LRU of
-    :data:`CACHED`). Thread-safe: a target process serves one call at a time, but a user may not."""
+    """``get(key)``: the module ``build(key)`` returned for this key (a :class:`Dims`, or dims and
+    a variant), built once (LRU of :data:`CACHED`). Thread-safe: a target process serves one call
+    at a time, but a user may not."""
 
-    def __init__(self, build: Callable[[Dims], Any], size: int = CACHED) -> None:
+    def __init__(self, build: Callable[[Any], Any], size: int = CACHED) -> None:
         self.build, self.size = build, size
-        self._models: collections.OrderedDict[Dims, Any] = collections.OrderedDict()
+        self._models: collections.OrderedDict[Hashable, Any] = collections.OrderedDict()
         self._lock = threading.Lock()
         self.builds = 0  # how many modules were built: a test reads it to see the cache work
 
-    def get(self, dims: Dims) -> Any:
+    def get(self, key: Hashable) -> Any:
         with self._lock:
-            if dims in self._models:
-                self._models.move_to_end(dims)
-                return self._models[dims]
-        model = self.build(dims)
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+        model = self.build(key)
         with self._lock:
             self.builds += 1
-            self._models[dims] = model
+            self._models[key] = model
             while len(self._models) > self.size:
                 self._models.popitem(last=False)
         return model
