@@ -69,8 +69,9 @@ class ModelCache:
     a variant), built once (LRU of :data:`CACHED`). Thread-safe: a target process serves one call
     at a time, but a user may not."""
 
-    def __init__(self, build: Callable[[Any], Any], size: int = CACHED) -> None:
-        self.build, self.size = build, size
+    def __init__(self, build: Callable[[Any], Any], size: int = CACHED,
+                 on_drop: Callable[[Any, Any], None] | None = None) -> None:
+        self.build, self.size, self.on_drop = build, size, on_drop
         self._models: collections.OrderedDict[Hashable, Any] = collections.OrderedDict()
         self._lock = threading.Lock()
         self.builds = 0  # how many modules were built: a test reads it to see the cache work
@@ -85,12 +86,17 @@ class ModelCache:
             self.builds += 1
             self._models[key] = model
             while len(self._models) > self.size:
-                self._models.popitem(last=False)
+                dropped = self._models.popitem(last=False)
+                if self.on_drop is not None:
+                    self.on_drop(*dropped)
         return model
 
     def clear(self) -> None:
         with self._lock:
-            self._models.clear()
+            dropped, self._models = list(self._models.items()), collections.OrderedDict()
+        for key, model in dropped:
+            if self.on_drop is not None:
+                self.on_drop(key, model)
 
 
 def to_tensor(array: np.ndarray) -> Any:
