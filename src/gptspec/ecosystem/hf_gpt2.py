@@ -83,8 +83,9 @@ def config(dims: Dims) -> Any:
         n_head=dims.n_heads, n_inner=dims.d_mlp, activation_function="gelu_new",
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, layer_norm_epsilon=LAYER_NORM_EPS,
         scale_attn_weights=True, scale_attn_by_inverse_layer_idx=False, reorder_and_upcast_attn=False,
-        tie_word_embeddings=False, use_cache=False, attn_implementation=ATTENTION,
+        tie_word_embeddings=False, use_cache=False,
         bos_token_id=None, eos_token_id=None,  # GPT-2's 50256 is outside a small vocab (HF warns)
+        attn_implementation=ATTENTION,  # type: ignore[call-arg]  # a PretrainedConfig keyword GPT2Config's stub omits
     )
 
 
