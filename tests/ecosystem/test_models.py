@@ -210,3 +210,10 @@ def test_a_planted_bug_fails_the_property_meant_to_catch_it(bug, prop):
     (result,) = report.results
     assert result.status == "failed", (result.status, result.failure)
     assert report.framework == "numpy" and report.exit_code == 1
+
+
+def test_check_refuses_a_model_target_and_says_why(capsys):
+    from gptspec.cli import main
+
+    assert main(["check", "--target", "hf:gpt2"]) == 2
+    assert "hf:gpt2 is Hugging Face transformers' GPT2LMHeadModel, which computes with torch" in capsys.readouterr().err
