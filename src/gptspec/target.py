@@ -61,6 +61,8 @@ MODELS: dict[str, tuple[str, str, str]] = {
 """Whole models by name: the module that computes the spec's model functions with the library's
 own model (imported only in the target's process), what it is, and the library it needs."""
 
+_MODEL_SCHEMES = {name.split(":")[0] for name in MODELS} - set(REGISTRIES)  # "tl": no registry of its own
+
 _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -175,6 +177,8 @@ def address(target: Any) -> Address:
         base, attribute = split_attribute(text)
         if attribute is not None and base in REGISTRIES:
             return Address(base, attribute, text)
+        if attribute is not None and base in _MODEL_SCHEMES:
+            raise TargetError(f"{text} names no model gptspec provides (whole models: {', '.join(MODELS)})")
         if _looks_like_path(base):
             if not os.path.isfile(base):
                 raise TargetError(f"no such file: {base}")
@@ -283,7 +287,7 @@ def _registered(registry: str, name: str, label: str) -> Any:
     if name not in ALL_ATTENTION_FUNCTIONS:
         names = ", ".join(["eager", *ALL_ATTENTION_FUNCTIONS.valid_keys()])
         raise TargetError(f"{label}: no attention function is registered under {name!r} with transformers' "
-                          f"AttentionInterface (registered: {names})")
+                          f"AttentionInterface (registered: {names}; whole models: {', '.join(MODELS)})")
     return ALL_ATTENTION_FUNCTIONS[name]
 
 

@@ -217,3 +217,10 @@ def test_check_refuses_a_model_target_and_says_why(capsys):
 
     assert main(["check", "--target", "hf:gpt2"]) == 2
     assert "hf:gpt2 is Hugging Face transformers' GPT2LMHeadModel, which computes with torch" in capsys.readouterr().err
+
+
+def test_an_unknown_model_name_says_which_models_there_are():
+    with pytest.raises(TargetError, match=r"^tl:gpt3 names no model gptspec provides \(whole models: hf:gpt2, tl:gpt2\)$"):
+        address("tl:gpt3")
+    with pytest.raises(TargetError, match=r"whole models: hf:gpt2, tl:gpt2\)$"):
+        load_object("hf:gpt3")
