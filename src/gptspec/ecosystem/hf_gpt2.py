@@ -186,6 +186,8 @@ def _through_layer(model: Any, E: np.ndarray, module: Any, replace_input: bool =
     seen: list[Any] = []
 
     def pre(_: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if "hidden_states" in kwargs:  # GPT2Block passes it positionally; by name would do too
+            return args, {**kwargs, "hidden_states": x}
         return (x, *args[1:]), kwargs
 
     def post(_: Any, args: tuple[Any, ...], output: Any) -> None:
