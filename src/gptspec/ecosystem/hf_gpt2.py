@@ -60,8 +60,20 @@ from .layouts import attention_biases, attention_state
 from .models import Dims, ModelCache, block_dims, check_temperature, model_dims, to_numpy, to_tensor
 
 __all__ = [
-    "GPTSPEC_ASSUME", "GPTSPEC_FRAMEWORK", "ATTENTION", "LAYER_NORM_EPS", "config", "state_dict", "block_state",
-    "forward", "next_token_probs", "block", "multi_head_attention", "layer_norm", "mlp", "MODELS",
+    "ATTENTION",
+    "GPTSPEC_ASSUME",
+    "GPTSPEC_FRAMEWORK",
+    "LAYER_NORM_EPS",
+    "MODELS",
+    "block",
+    "block_state",
+    "config",
+    "forward",
+    "layer_norm",
+    "mlp",
+    "multi_head_attention",
+    "next_token_probs",
+    "state_dict",
 ]
 
 GPTSPEC_ASSUME = ["d_model=n_heads*d_head", "causal-only"]

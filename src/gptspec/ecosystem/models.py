@@ -23,7 +23,7 @@ import numpy as np
 
 from ..spec import BlockWeights, Weights
 
-__all__ = ["CACHED", "Dims", "ModelCache", "model_dims", "block_dims", "to_tensor", "to_numpy", "check_temperature"]
+__all__ = ["CACHED", "Dims", "ModelCache", "block_dims", "check_temperature", "model_dims", "to_numpy", "to_tensor"]
 
 CACHED = 16
 """How many built modules a target keeps (least recently used dropped first)."""

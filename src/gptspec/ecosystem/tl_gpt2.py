@@ -64,8 +64,18 @@ from .layouts import attention_biases, attention_state
 from .models import Dims, ModelCache, block_dims, check_temperature, model_dims, to_numpy, to_tensor
 
 __all__ = [
-    "GPTSPEC_FRAMEWORK", "LAYER_NORM_EPS", "MODELS", "config", "state_dict", "block_state",
-    "forward", "next_token_probs", "block", "multi_head_attention", "layer_norm", "mlp",
+    "GPTSPEC_FRAMEWORK",
+    "LAYER_NORM_EPS",
+    "MODELS",
+    "block",
+    "block_state",
+    "config",
+    "forward",
+    "layer_norm",
+    "mlp",
+    "multi_head_attention",
+    "next_token_probs",
+    "state_dict",
 ]
 
 GPTSPEC_FRAMEWORK = "numpy"

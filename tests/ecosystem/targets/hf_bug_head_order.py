@@ -3,7 +3,7 @@ weighs head n_heads−1−h's values). agreement.forward must fail."""
 
 from transformers.models.gpt2 import modeling_gpt2
 
-from gptspec.ecosystem.hf_gpt2 import *  # noqa: F403 - the spec's model functions, GPTSPEC_ASSUME, GPTSPEC_FRAMEWORK
+from gptspec.ecosystem.hf_gpt2 import *  # the spec's model functions, GPTSPEC_ASSUME, GPTSPEC_FRAMEWORK
 
 _eager = modeling_gpt2.eager_attention_forward
 

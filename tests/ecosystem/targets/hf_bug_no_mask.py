@@ -3,7 +3,7 @@ kernel attends to every position). causality.forward_future_independent must fai
 
 from transformers.models.gpt2 import modeling_gpt2
 
-from gptspec.ecosystem.hf_gpt2 import *  # noqa: F403 - the spec's model functions, GPTSPEC_ASSUME, GPTSPEC_FRAMEWORK
+from gptspec.ecosystem.hf_gpt2 import *  # the spec's model functions, GPTSPEC_ASSUME, GPTSPEC_FRAMEWORK
 
 
 def _no_mask(**kwargs):

@@ -2,7 +2,7 @@
 agreement.forward must fail."""
 
 from gptspec.ecosystem import hf_gpt2
-from gptspec.ecosystem.hf_gpt2 import *  # noqa: F403 - the spec's model functions, GPTSPEC_ASSUME, GPTSPEC_FRAMEWORK
+from gptspec.ecosystem.hf_gpt2 import *  # the spec's model functions, GPTSPEC_ASSUME, GPTSPEC_FRAMEWORK
 
 _config = hf_gpt2.config
 

@@ -2,7 +2,7 @@
 (attn_scale = d_head). agreement.forward must fail."""
 
 from gptspec.ecosystem import tl_gpt2
-from gptspec.ecosystem.tl_gpt2 import *  # noqa: F403 - the spec's model functions and GPTSPEC_FRAMEWORK
+from gptspec.ecosystem.tl_gpt2 import *  # the spec's model functions and GPTSPEC_FRAMEWORK
 
 _config = tl_gpt2.config
 
