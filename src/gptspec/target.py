@@ -6,7 +6,9 @@ spec's functions by name (DESIGN: "a module, or any object"). ``path.py:NAME`` a
 ``hf:NAME`` is the attention function registered under NAME with Hugging Face transformers'
 ``AttentionInterface`` (``hf:eager`` is GPT-2's ``eager_attention_forward``, the function HF's
 GPT-2 uses when no other is registered) — the two forms a convention's target takes
-(:mod:`gptspec.verification.conventions`). This module answers "how is a
+(:mod:`gptspec.verification.conventions`). A name of :data:`MODELS` (``hf:gpt2``, ``tl:gpt2``)
+is a whole model of a library, the spec's model functions computed by that library's own module
+(:mod:`gptspec.ecosystem`); it is verified without a convention. This module answers "how is a
 target loaded?" and "what framework does it use?" for every front end. Loading never hides why
 it failed: a missing file, a missing module, or the exception its import raised, each becomes a
 :class:`TargetError` with one clear sentence (the commands exit 2).
@@ -32,8 +34,8 @@ from .spec import SpecError
 from .spec.signatures import FUNCTIONS, MODEL_FUNCTIONS
 
 __all__ = [
-    "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "address", "load", "load_object",
-    "provided", "detect_framework",
+    "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "REGISTRIES", "MODELS", "address", "load",
+    "load_object", "provided", "detect_framework",
 ]
 
 SPEC_NAMES: tuple[str, ...] = tuple(f.__name__ for f in FUNCTIONS + MODEL_FUNCTIONS)
@@ -51,6 +53,15 @@ module-level target provides them, so their properties are "not provided" for ev
 
 REGISTRIES = {"hf": "a function registered with Hugging Face transformers' AttentionInterface"}
 """``SCHEME:NAME`` targets that name a function in a library's registry instead of a module."""
+
+MODELS: dict[str, tuple[str, str, str]] = {
+    "hf:gpt2": ("gptspec.ecosystem.hf_gpt2", "Hugging Face transformers' GPT2LMHeadModel", "transformers"),
+    "tl:gpt2": ("gptspec.ecosystem.tl_gpt2", "TransformerLens' GPT-2 (TransformerBridge.boot_native)", "transformer_lens"),
+}
+"""Whole models by name: the module that computes the spec's model functions with the library's
+own model (imported only in the target's process), what it is, and the library it needs."""
+
+_MODEL_SCHEMES = {name.split(":")[0] for name in MODELS} - set(REGISTRIES)  # "tl": no registry of its own
 
 _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -135,7 +146,7 @@ class Address:
     a module object travels by its name or file.
     """
 
-    kind: str  # "module", "path", "pickle", or a registry of REGISTRIES ("hf")
+    kind: str  # "module", "path", "pickle", "model" (a name of MODELS), or a registry of REGISTRIES ("hf")
     value: str | bytes
     label: str  # as the user named the target: reused in reports and reproduce commands
     attribute: str | None = None  # "NAME" of "path.py:NAME" / "module:NAME" (dotted for nested)
@@ -161,9 +172,13 @@ def address(target: Any) -> Address:
         text = os.fspath(target)
         if not text.strip():
             raise TargetError("the target is empty: give a module name or a path to a .py file")
+        if text in MODELS:
+            return Address("model", text, text)
         base, attribute = split_attribute(text)
         if attribute is not None and base in REGISTRIES:
             return Address(base, attribute, text)
+        if attribute is not None and base in _MODEL_SCHEMES:
+            raise TargetError(f"{text} names no model gptspec provides (whole models: {', '.join(MODELS)})")
         if _looks_like_path(base):
             if not os.path.isfile(base):
                 raise TargetError(f"no such file: {base}")
@@ -193,7 +208,8 @@ def _looks_like_path(text: str) -> bool:
 
 def load_object(target: Any) -> tuple[Any, str]:
     """The object ``target`` names, and its label: the module, the attribute ``:NAME`` selects,
-    the registered function ``hf:NAME`` names, or the object itself (nothing is required of it)."""
+    the registered function ``hf:NAME`` names, the module of a whole model ``hf:gpt2`` names, or
+    the object itself (nothing is required of it)."""
     if isinstance(target, Target):
         return target.obj, target.label
     if not isinstance(target, (Address, str, os.PathLike)):
@@ -206,6 +222,9 @@ def load_object(target: Any) -> tuple[Any, str]:
             obj = pickle.loads(where.value)
         except Exception as exc:  # noqa: BLE001 - its class or functions are not importable here
             raise _import_failure(where.label, exc) from None
+    elif where.kind == "model":
+        assert isinstance(where.value, str)
+        obj = _model_module(where.value)
     elif where.kind in REGISTRIES:
         assert isinstance(where.value, str)
         obj = _registered(where.kind, where.value, where.label)
@@ -238,6 +257,21 @@ def _attribute(obj: Any, dotted: str, label: str) -> Any:
     return obj
 
 
+def _model_module(name: str) -> types.ModuleType:
+    """The module computing the whole model ``name`` (:data:`MODELS`); a TargetError saying what
+    to install if its library is missing."""
+    module, what, library = MODELS[name]
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing in (library, "torch", "transformers"):
+            raise TargetError(f"{name} is {what}, which needs {missing}: pip install 'gptspec[hf]'") from None
+        raise _import_failure(name, exc) from None
+    except Exception as exc:  # noqa: BLE001 - its import failed otherwise: say how, and where
+        raise _import_failure(name, exc) from None
+
+
 def _registered(registry: str, name: str, label: str) -> Any:
     """The function registered under ``name``: ``hf:NAME`` is HF transformers' AttentionInterface."""
     assert registry == "hf"
@@ -253,7 +287,7 @@ def _registered(registry: str, name: str, label: str) -> Any:
     if name not in ALL_ATTENTION_FUNCTIONS:
         names = ", ".join(["eager", *ALL_ATTENTION_FUNCTIONS.valid_keys()])
         raise TargetError(f"{label}: no attention function is registered under {name!r} with transformers' "
-                          f"AttentionInterface (registered: {names})")
+                          f"AttentionInterface (registered: {names}; whole models: {', '.join(MODELS)})")
     return ALL_ATTENTION_FUNCTIONS[name]
 
 
@@ -279,7 +313,14 @@ def _namespaces(obj: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
 
 
 def detect_framework(obj: Any, names: tuple[str, ...]) -> str:
-    """"torch" if the target or the code of its functions imports torch, else "numpy"."""
+    """The target's own ``GPTSPEC_FRAMEWORK`` ("numpy" or "torch") if it says; else "torch" if the
+    target or the code of its functions imports torch, else "numpy". A whole model (``hf:gpt2``)
+    imports torch but takes and returns NumPy arrays: it says "numpy"."""
+    declared = getattr(obj, "GPTSPEC_FRAMEWORK", None)
+    if declared is not None:
+        if declared not in ("numpy", "torch"):
+            raise TargetError(f"GPTSPEC_FRAMEWORK must be 'numpy' or 'torch', got {declared!r:.40}")
+        return str(declared)
     for space in _namespaces(obj, names):
         for value in list(space.values()):
             if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "torch":

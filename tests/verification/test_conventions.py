@@ -58,7 +58,7 @@ def test_a_planted_kernel_bug_fails_on_the_property_meant_to_catch_it(kernel, pr
     assert report.exit_code == 1
 
 
-def test_the_verifier_imports_neither_torch_nor_transformers_for_a_numpy_target_or_a_convention(tmp_path):
+def test_the_verifier_imports_neither_torch_nor_transformers_for_a_numpy_target_a_convention_or_a_model(tmp_path):
     script = textwrap.dedent(f"""
         import sys
         from gptspec.cli import main
@@ -70,13 +70,17 @@ def test_the_verifier_imports_neither_torch_nor_transformers_for_a_numpy_target_
                       "sdpa", "--profile", "quick", "--only", "sdpa.default_scale", "--jobs", "1"]),
                 main(["verify", "hf:eager", "--convention", "hf-attention", "--profile", "quick",
                       "--only", "batch.heads_independent", "--jobs", "1"]),
+                main(["verify", "hf:gpt2", "--profile", "quick", "--only", "shapes.forward", "--jobs", "1"]),
+                main(["verify", "tl:gpt2", "--profile", "quick", "--only", "shapes.forward", "--jobs", "1"]),
             ]
-            print(codes, "torch" in sys.modules, "transformers" in sys.modules)
+            loaded = [name in sys.modules for name in ("torch", "transformers", "transformer_lens")]
+            print(codes, *loaded)
     """)
     path = tmp_path / "run_three.py"
     path.write_text(script)
     done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
-    assert done.stdout.strip().splitlines()[-1] == "[0, 0, 0] False False", done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[0, 0, 0, 0, 0] False False False", \
+        done.stdout[-2000:] + done.stderr[-2000:]
 
 
 def test_an_unknown_convention_or_contradicting_options_are_option_errors():

@@ -45,8 +45,11 @@ def _load_target(path: str | None) -> Any:
     """The target object, or None; a torch target is refused: shape-only arrays are NumPy arrays."""
     if path is None:
         return None
-    from ..target import TargetError, detect_framework, load  # only needed with --target
+    from ..target import MODELS, TargetError, detect_framework, load  # only needed with --target
 
+    if path in MODELS:
+        raise TargetError(f"{path} is {MODELS[path][1]}, which computes with torch; check runs NumPy implementations "
+                          "on shape-only arrays (verify it with gptspec verify)")
     target = load(path)
     if detect_framework(target.obj, target.provides) == "torch":
         raise TargetError(f"{path} uses torch; check runs NumPy implementations on shape-only arrays "

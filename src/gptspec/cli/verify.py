@@ -40,7 +40,9 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("target", metavar="TARGET",
                    help="an importable module name or a path to a .py file; PATH.py:NAME or module:NAME selects one "
-                   "attribute (a function, with --convention); hf:NAME a function registered with HF transformers")
+                   "attribute (a function, with --convention); hf:NAME a function registered with HF transformers "
+                   "(with --convention hf-attention); hf:gpt2 and tl:gpt2 the whole GPT-2 of HF transformers and of "
+                   "TransformerLens, the spec's weights loaded into them (no convention)")
     p.add_argument("--convention", choices=tuple(CONVENTIONS), default=None,
                    help="TARGET is one function in this ecosystem convention, not the spec's names: "
                    + ", ".join(CONVENTIONS) + " (gptspec builds the spec's attention functions around it)"),

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..properties.domain import CAUSAL_ONLY, HEADS_FILL, AssumptionError, Domain, parse
 from ..properties.registry import Property, get, properties
-from ..target import REGISTRIES, address
+from ..target import MODELS, REGISTRIES, address
 from .adapters import FRAMEWORKS, LAYOUTS
 from .conventions import check_convention
 from .guard import Noise, add_noise, noise_lines
@@ -95,6 +95,8 @@ class Session:
         where = address(target)
         if where.kind in REGISTRIES and options.convention != "hf-attention":
             raise OptionError(f"{where.label} names {REGISTRIES[where.kind]}: verify it with --convention hf-attention")
+        if where.kind == "model":
+            model_options(where.label, options)
         self.process = TargetProcess(Setup(where, options.layout, options.framework, options.timeout, options.convention))
         self.impl = Remote(self.process)  # starts the process: TargetError if the target cannot be loaded
         loaded = self.loaded
@@ -134,6 +136,17 @@ class Session:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def model_options(label: str, options: Options) -> None:
+    """A whole model (``hf:gpt2``, ``tl:gpt2``) is the spec's model functions in the columns
+    layout with NumPy arrays: an OptionError for a convention, the rows layout or torch."""
+    wrong = [f"--convention {options.convention}"] if options.convention is not None else []
+    wrong += ["--layout rows"] if options.layout != "columns" else []
+    wrong += [f"--framework {options.framework}"] if options.framework not in (None, "numpy") else []
+    if wrong:
+        raise OptionError(f"{label} is {MODELS[label][1]}: it provides the spec's model functions itself, in the columns "
+                          f"layout with NumPy arrays; drop {', '.join(wrong)}")
 
 
 def _not_run(prop: Property, status: str = "not run") -> PropertyResult:
