@@ -80,7 +80,8 @@ def test_the_verifier_imports_neither_torch_nor_transformers_for_a_numpy_target_
 
 
 def test_an_unknown_convention_or_contradicting_options_are_option_errors():
-    with pytest.raises(OptionError, match=r"^unknown convention 'flash'; conventions: sdpa, hf-attention$"):
+    with pytest.raises(OptionError, match=r"^unknown convention 'flash'; conventions: sdpa, hf-attention, fused-linear, hf-gpt2, "
+                                          r"qkvo-linear, transformer-lens$"):
         verify(SDPA, convention="flash")
     with pytest.raises(OptionError, match="the sdpa convention fixes its own layout"):
         verify(SDPA, convention="sdpa", layout="rows")
@@ -113,7 +114,7 @@ def test_an_attribute_is_selected_by_a_trailing_colon_name_and_a_drive_letter_is
 def test_verify_help_lists_the_conventions(capsys):
     assert main(["verify", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "--convention {sdpa,hf-attention}" in text
+    assert "--convention {sdpa,hf-attention," in text  # then the module conventions (test_module_conventions)
     assert "sdpa: PATH.py:NAME or module:NAME is a function with torch.nn.functional.scaled_dot_product_attention's" in text
     assert "hf-attention: PATH.py:NAME, module:NAME or hf:NAME (hf:eager, hf:sdpa)" in text
 
