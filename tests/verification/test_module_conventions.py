@@ -6,6 +6,7 @@ property meant to catch them; a module that does not fit its layout says which p
 from __future__ import annotations
 
 import pathlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -43,7 +44,7 @@ def failures(report):
     ("tl_attention.py:make", "transformer-lens", ("causal-only",)),
 ])
 def test_a_real_module_passes_every_property_that_applies_on_several_seeds(target, convention, declared, seed):
-    report = verify(f"{TARGETS}/{target}", convention=convention, profile="quick", seed=seed, only=FAMILIES, jobs=2)
+    report = verify(f"{TARGETS}/{target}", convention=convention, profile="quick", seed=seed, only=FAMILIES, jobs=1)
     assert report.framework == "torch" and report.provides == ("multi_head_attention", "batched_multi_head_attention")
     assert report.assumptions == declared
     got = statuses(report)
@@ -59,7 +60,7 @@ def test_a_real_module_passes_every_property_that_applies_on_several_seeds(targe
     ("nanogpt_module.py:make_slow", "fused-linear"),  # the masked softmax with the tril buffer of block_size
 ])
 def test_the_other_paths_of_those_modules_pass_too(target, convention):
-    report = verify(f"{TARGETS}/{target}", convention=convention, profile="quick", seed=0, only=FAMILIES, jobs=2)
+    report = verify(f"{TARGETS}/{target}", convention=convention, profile="quick", seed=0, only=FAMILIES, jobs=1)
     assert failures(report) == []
     assert {n for n, s in statuses(report).items() if s == "passed"} >= APPLIES
     assert statuses(report)[RANK] == "not applicable"
@@ -99,7 +100,7 @@ def test_a_planted_module_bug_fails_on_the_property_meant_to_catch_it(factory, c
 
 
 def test_batch_cross_talk_is_invisible_to_every_property_but_the_batch_one():
-    report = verify(f"{BUGS}:batch_cross_talk", convention="fused-linear", profile="quick", seed=0, jobs=2,
+    report = verify(f"{BUGS}:batch_cross_talk", convention="fused-linear", profile="quick", seed=0, jobs=1,
                     only=["agreement.multi_head_attention", "causality.mha_future_independent", "head_concat"])
     assert {r.status for r in report.results if r.status != "not provided"} == {"passed"}
 
@@ -184,3 +185,34 @@ def test_the_pytest_plugin_takes_a_module_convention(tmp_path):
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "1 passed" in done.stdout
+
+
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
+LAYERS = {"model.py": "nanogpt_module.py", "my_llama_layer.py": "llama_attention.py", "my_tl_layer.py": "tl_attention.py"}
+
+
+def readme_module_blocks():
+    """The README's module-convention examples: (file name, its code, the command's arguments, the verdict)."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("**nn.Modules in the common layouts.**")
+    section = text[start : text.index("\n**", start + 10)]
+    blocks = []
+    for block in re.findall(r"```\n(# (my_\w+\.py).*?)```", section, re.S):
+        body, name = block
+        code, command, verdict = re.fullmatch(r"(.*?)\n\n\$ gptspec verify (.*?)\n(PASS .*?)\n", body, re.S).groups()
+        blocks.append((name, code, command.split(), verdict))
+    return blocks
+
+
+def test_the_readme_module_examples_are_real_and_print_their_verdicts(tmp_path, monkeypatch, capsys):
+    blocks = readme_module_blocks()
+    assert [command[2] for _, _, command, _ in blocks] == ["hf-gpt2", "fused-linear", "qkvo-linear", "transformer-lens"]
+    for file, layer in LAYERS.items():
+        (tmp_path / file).write_text((TARGETS / layer).read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "10000")
+    for name, code, command, verdict in blocks:
+        (tmp_path / name).write_text(code.split("\n", 1)[1])  # the code after its "# file.py" comment
+        assert main(["verify", *command, "--profile", "quick", "--seed", "0", "--hide-missing", "--jobs", "1"]) == 0
+        printed = capsys.readouterr().out.strip().splitlines()[-1]
+        assert re.sub(r" in [\d.]+ s$", "", printed) == re.sub(r" in [\d.]+ s$", "", verdict)
