@@ -38,7 +38,8 @@ def test_hf_own_attention_functions_pass_with_the_mask_hf_builds_for_them(name):
             "causality.cross_attention_unmasked", "head_concat.sum_of_heads", "batch"]
     report = verify(name, convention="hf-attention", profile="quick", seed=0, only=only)
     assert report.framework == "torch" and "sdpa_kernel" not in report.provides
-    assert [r.status for r in report.results] == ["passed"] * 7, [(r.name, r.failure) for r in report.failures()]
+    ran = [r for r in report.results if r.name != "batch.mha_entries_independent"]  # a module convention's
+    assert [r.status for r in ran] == ["passed"] * 7, [(r.name, r.failure) for r in report.failures()]
 
 
 @pytest.mark.parametrize("kernel, prop", [
