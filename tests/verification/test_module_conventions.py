@@ -54,16 +54,17 @@ def test_a_real_module_passes_every_property_that_applies_on_several_seeds(targe
     assert report.exit_code == 0
 
 
-@pytest.mark.parametrize("target, convention", [
-    ("hf_gpt2_attention.py:make_sdpa", "hf-gpt2"),  # no mask (create_causal_mask gives None): SDPA's is_causal
-    ("hf_gpt2_attention.py:make", "hf-gpt2"),  # _attn_implementation unset: GPT2Attention falls back to eager
-    ("nanogpt_module.py:make_slow", "fused-linear"),  # the masked softmax with the tril buffer of block_size
+@pytest.mark.parametrize("target, convention, rank", [
+    ("hf_gpt2_attention.py:make_sdpa", "hf-gpt2", "not applicable"),  # no mask (create_causal_mask: None), is_causal
+    ("hf_gpt2_attention.py:make", "hf-gpt2", "not applicable"),  # _attn_implementation unset: GPT2Attention runs eager
+    ("nanogpt_module.py:make_slow", "fused-linear", "not applicable"),  # masked softmax, tril buffer of block_size
+    ("tl_native_attention.py:make", "qkvo-linear", "passed"),  # transformer-lens 4.3's own NativeAttention
 ])
-def test_the_other_paths_of_those_modules_pass_too(target, convention):
+def test_the_other_paths_of_those_modules_and_transformer_lens_own_attention_pass_too(target, convention, rank):
     report = verify(f"{TARGETS}/{target}", convention=convention, profile="quick", seed=0, only=FAMILIES, jobs=1)
     assert failures(report) == []
     assert {n for n, s in statuses(report).items() if s == "passed"} >= APPLIES
-    assert statuses(report)[RANK] == "not applicable"
+    assert statuses(report)[RANK] == rank
 
 
 def test_the_declared_domain_makes_what_cannot_be_stated_not_applicable_with_its_reason(capsys):

@@ -151,7 +151,7 @@ class ModuleTarget:
     def load(self, module: torch.nn.Module, state: dict[str, np.ndarray], sizes: dict[str, int]) -> None:
         """Copy ``state`` into the module's parameters of those names and zero the layout's biases;
         a LayoutError names a parameter that is missing or of the wrong shape."""
-        params = dict(module.named_parameters())
+        params = dict(module.named_parameters(remove_duplicate=False))  # a parameter under two names: both
         dims = PARAMETER_DIMS[self.layout]
         with torch.no_grad():
             for name, array in state.items():
