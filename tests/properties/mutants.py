@@ -342,7 +342,7 @@ class ModuleMutant:
         self._adapted: Any = None
 
     def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__") or attr.startswith("_"):
+        if attr.startswith("_"):
             raise AttributeError(attr)
         if self._adapted is None:
             from .conventions import module_convention

@@ -4,7 +4,7 @@
 import math
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 
 class Attention(nn.Module):

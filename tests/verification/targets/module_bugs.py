@@ -1,11 +1,10 @@
 """Planted bugs in the module-convention targets, each by wrapping or patching a correct module
 (nanogpt_module, llama_attention, tl_attention, hf_gpt2_attention) in one place."""
 
-import torch
-
 import hf_gpt2_attention
 import llama_attention
 import nanogpt_module
+import torch
 
 
 def mask_wrong_triangle(d_model, n_heads, n_ctx):

@@ -4,7 +4,7 @@
 4.3's own ``NativeAttention`` keeps ``nn.Linear`` q, k, v, o instead (W_Q is only a view of them)."""
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 
 class Attention(nn.Module):

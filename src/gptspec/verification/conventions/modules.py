@@ -56,7 +56,7 @@ from ...properties.domain import CAUSAL_ONLY, HEADS_FILL
 from ...target import TargetError
 from .attention import ConventionResultError
 
-__all__ = ["SIZES", "N_CTX", "LayoutError", "factory_arguments", "declared", "ModuleTarget", "build"]
+__all__ = ["N_CTX", "SIZES", "LayoutError", "ModuleTarget", "build", "declared", "factory_arguments"]
 
 SIZES = ("d_model", "n_heads", "d_head", "n_ctx")
 """The keyword arguments a factory may take."""
