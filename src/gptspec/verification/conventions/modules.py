@@ -187,7 +187,8 @@ class ModuleTarget:
         config: Any = getattr(module, "config", None)
         if config is None:
             raise LayoutError(f"{self.label}: the module has no config, from which the hf-gpt2 convention builds "
-                              "the attention mask HF's GPT2Model passes (transformers.masking_utils.create_causal_mask)")
+                              "the attention mask HF's GPT2Model passes "
+                              "(transformers.masking_utils.create_causal_mask)")
         if config._attn_implementation is None:  # a standalone layer: GPT2Attention runs eager, so eager's mask
             config = self._mask_configs.get(id(module))
             if config is None:
@@ -208,7 +209,8 @@ class ModuleTarget:
                  "n_ctx": max(N_CTX, 1 << max(ctx - 1, 0).bit_length())}
         if "d_head" not in self.arguments and d_model != n_heads * d_head:
             raise ValueError(f"{self.label} takes no d_head, so its heads fill d_model: d_model {d_model} ≠ "
-                             f"n_heads·d_head {n_heads * d_head} is outside its declared domain (d_model=n_heads*d_head)")
+                             f"n_heads·d_head {n_heads * d_head} is outside its declared domain "
+                             "(d_model=n_heads*d_head)")
         x = torch.tensor(np.ascontiguousarray(E.transpose(0, 2, 1)))  # [batch ctx d_model]
         module = self.module(sizes, x.dtype)
         self.load(module, attention_state(self.layout, W_Q, W_K, W_V_down, W_O), sizes)
