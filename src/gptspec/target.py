@@ -46,6 +46,9 @@ ENTRY_POINTS: dict[str, str] = {
                          "attention on [batch heads L D] arrays (rows within each head)",
     "sdpa_kernel": "sdpa_kernel(query, key, value, **keywords) -> [batch heads L Dv]: the target itself, called with "
                    "scaled_dot_product_attention's keywords (attn_mask, dropout_p, is_causal, scale)",
+    "batched_multi_head_attention": "batched_multi_head_attention(E [batch d_model ctx], W_Q, W_K, W_V_down, W_O, "
+                                    "causal) -> [batch d_model ctx]: a module convention's module called once on a "
+                                    "batch (the spec's multi_head_attention per entry)",
 }
 """Names only a convention provides, beside the spec's functions: the raw kernel the spec's
 functions are built around, for the properties its signature owes (NumPy in and out). No

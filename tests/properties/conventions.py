@@ -37,4 +37,32 @@ def numpy_kernel() -> Any:
                             guard=_no_guard)
 
 
-REFERENCES = {"torch_sdpa": torch_sdpa, "numpy_kernel": numpy_kernel}
+MODULE_TARGETS = pathlib.Path(__file__).resolve().parents[1] / "verification" / "targets"
+
+
+def module_convention(target: str, convention: str, label: str) -> Any:
+    """``tests/verification/targets/TARGET`` (PATH.py:NAME, a factory) behind a module convention, here."""
+    from gptspec.target import load_object
+    from gptspec.verification.conventions import adapt_convention
+
+    factory, _ = load_object(f"{MODULE_TARGETS}/{target}")
+    return adapt_convention(convention, factory, label=label, framework=None, guard=_no_guard)
+
+
+@functools.cache
+def nanogpt_module() -> Any:
+    """nanoGPT's CausalSelfAttention (tests/verification/targets/nanogpt_module.py) behind fused-linear."""
+    return module_convention("nanogpt_module.py:make", "fused-linear", "nanoGPT CausalSelfAttention")
+
+
+REFERENCES = {"torch_sdpa": torch_sdpa, "numpy_kernel": numpy_kernel, "nanogpt_module": nanogpt_module}
+
+PROVIDES = {
+    "torch_sdpa": ("attention_pattern", "attention_head", "cross_attention_head", "multi_head_attention",
+                   "batched_attention", "sdpa_kernel"),
+    "numpy_kernel": ("attention_pattern", "attention_head", "cross_attention_head", "multi_head_attention",
+                     "batched_attention", "sdpa_kernel"),
+    "nanogpt_module": ("multi_head_attention", "batched_multi_head_attention"),
+}
+"""What each reference provides (known before it is built, so collecting the tests imports no torch):
+a reference satisfies the properties of a family it provides the functions for."""

@@ -333,6 +333,26 @@ class KernelMutant:
         return getattr(self._adapted, attr)
 
 
+class ModuleMutant:
+    """A planted-bug factory of tests/verification/targets/module_bugs.py behind its module convention,
+    in this process (built on first use: importing the mutants imports no torch)."""
+
+    def __init__(self, name: str, factory: str, convention: str) -> None:
+        self.__name__, self._factory, self._convention = name, factory, convention
+        self._adapted: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        if self._adapted is None:
+            from .conventions import module_convention
+
+            self._adapted = module_convention(f"module_bugs.py:{self._factory}", self._convention, self.__name__)
+        return getattr(self._adapted, attr)
+
+
+MODULE_MUTANTS = {"module_batch_cross_talk": ("batch_cross_talk", "fused-linear")}
+
 KERNEL_MUTANTS = (
     "kernel_scale_by_length", "kernel_ignores_scale", "kernel_bool_mask_added", "kernel_mask_transposed",
     "kernel_causal_off_by_one", "kernel_dropout_by_default", "kernel_batch_cross_talk", "kernel_heads_share_keys",
@@ -386,6 +406,7 @@ MUTANTS: dict[str, types.SimpleNamespace] = {
     )
 }
 MUTANTS.update({name: KernelMutant(name) for name in KERNEL_MUTANTS})
+MUTANTS.update({name: ModuleMutant(name, factory, convention) for name, (factory, convention) in MODULE_MUTANTS.items()})
 
 # property name -> [(planted bug, what the search needs to find it: "", "extremes", "near_ties")]
 PLANTED: dict[str, list[tuple[str, str]]] = {
@@ -455,6 +476,7 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "sdpa.dropout_zero_deterministic": [("kernel_dropout_by_default", "")],
     "batch.entries_independent": [("kernel_batch_cross_talk", "")],
     "batch.heads_independent": [("kernel_heads_share_keys", "")],
+    "batch.mha_entries_independent": [("module_batch_cross_talk", "")],
 }
 
 VERDICTS: dict[tuple[str, str], str] = {

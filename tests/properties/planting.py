@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import HypothesisException
 
 from gptspec import impl
+from gptspec.properties import domain
 from gptspec.properties.registry import Property, properties
 from gptspec.properties.strategies import reach
 
@@ -36,7 +37,7 @@ def hunt(
 ) -> Exception | None:
     """The failure Hypothesis finds when ``prop`` runs on planted bug ``bug``, or None."""
     hunt_settings = settings(HUNT, max_examples=max_examples or HUNT.max_examples)
-    with reach(extremes=extremes, near_ties=near_ties):  # strategies read the reach as they draw
+    with reach(extremes=extremes, near_ties=near_ties), declared(MUTANTS[bug], prop):  # read as strategies draw
         try:
             prop.hypothesis_test(MUTANTS[bug], settings=hunt_settings)()
         except HypothesisException:
@@ -44,6 +45,12 @@ def hunt(
         except Exception as exc:  # PropertyFailure, or the exception the bug raises
             return exc
     return None
+
+
+def declared(implementation: Any, prop: Property) -> Any:
+    """The scope of the domain ``implementation`` declares (a module convention's ``assume``), as
+    the verifier opens it for ``prop``: the search stays inside it here too."""
+    return domain.scoped(domain.parse(getattr(implementation, "assume", ()) or ()), prop.needs)
 
 
 def reference_cases(family: str) -> list[Any]:
@@ -81,21 +88,28 @@ def assert_needs(prop: Property, bug: str, needs: str) -> None:
         assert found is not None, f"{prop.name} does not find {bug!r} with {alone} alone"
 
 
-def family_tests(family: str, references: dict[str, Callable[[], Any]] | None = None) -> tuple[Any, Any, Any]:
+def family_tests(family: str, references: dict[str, Callable[[], Any]] | None = None,
+                 provides: dict[str, tuple[str, ...]] | None = None) -> tuple[Any, Any, Any]:
     """The three tests every family module runs, parametrized over the family's properties:
     the reference satisfies each property; each planted bug is found; each planted bug needs
     exactly what it is marked with. ``references``: implementations that must satisfy the family
-    instead of :mod:`gptspec.impl` (a convention's family), each built by a function on first use."""
+    instead of :mod:`gptspec.impl` (a convention's family), each built by a function on first use;
+    ``provides``: what each reference provides, so it is held only to the properties it can run
+    (every property has at least one reference)."""
     if references is None:
         cases = [pytest.param(p, "", id=p.name) for p in properties(family)]
         builders: dict[str, Callable[[], Any]] = {"": lambda: impl}
     else:
-        cases = [pytest.param(p, label, id=f"{p.name}-{label}") for p in properties(family) for label in references]
+        cases = [pytest.param(p, label, id=f"{p.name}-{label}") for p in properties(family) for label in references
+                 if provides is None or set(p.needs) <= set(provides[label])]
+        assert {c.values[0].name for c in cases} == {p.name for p in properties(family)}, "a property without reference"
         builders = references
 
     @pytest.mark.parametrize("prop, reference", cases)
     def test_reference_satisfies(prop: Property, reference: str) -> None:
-        prop.hypothesis_test(builders[reference]())()
+        implementation = builders[reference]()
+        with declared(implementation, prop):
+            prop.hypothesis_test(implementation)()
 
     @pytest.mark.parametrize("prop, bug, needs", planted_cases(family))
     def test_planted_bug_is_found(prop: Property, bug: str, needs: str) -> None:

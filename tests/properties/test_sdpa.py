@@ -1,10 +1,10 @@
 """The sdpa family: torch's SDPA and a NumPy port satisfy it, and every planted kernel bug is found."""
 
-from .conventions import REFERENCES, numpy_kernel, torch_sdpa
+from .conventions import PROVIDES, REFERENCES, numpy_kernel, torch_sdpa
 from .planting import family_tests
 
 test_reference_satisfies, test_planted_bug_is_found, test_planted_bug_needs_what_it_is_marked_with = family_tests(
-    "sdpa", REFERENCES
+    "sdpa", REFERENCES, PROVIDES
 )
 
 

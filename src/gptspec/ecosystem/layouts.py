@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["LAYOUTS", "AttentionWeights", "attention_state", "attention_biases", "spec_attention"]
+__all__ = ["LAYOUTS", "PARAMETER_DIMS", "AttentionWeights", "attention_state", "attention_biases", "spec_attention"]
 
 LAYOUTS: dict[str, str] = {
     "fused-linear": "nanoGPT/minGPT: nn.Linear c_attn [3·d_model, d_model] (q, k, v = split), nn.Linear c_proj",
@@ -49,6 +49,17 @@ LAYOUTS: dict[str, str] = {
     "transformer-lens": "TransformerLens: W_Q, W_K, W_V [n_heads, d_model, d_head], W_O [n_heads, d_head, d_model]",
 }
 """Each layout's name and what its parameters are."""
+
+PARAMETER_DIMS: dict[str, dict[str, str]] = {
+    "fused-linear": {"c_attn.weight": "[3·n_heads·d_head d_model]", "c_proj.weight": "[d_model n_heads·d_head]"},
+    "hf-gpt2": {"c_attn.weight": "[d_model 3·n_heads·d_head]", "c_proj.weight": "[n_heads·d_head d_model]"},
+    "qkvo-linear": {"q_proj.weight": "[n_heads·d_head d_model]", "k_proj.weight": "[n_heads·d_head d_model]",
+                    "v_proj.weight": "[n_heads·d_head d_model]", "o_proj.weight": "[d_model n_heads·d_head]"},
+    "transformer-lens": {"W_Q": "[n_heads d_model d_head]", "W_K": "[n_heads d_model d_head]",
+                         "W_V": "[n_heads d_model d_head]", "W_O": "[n_heads d_head d_model]"},
+}
+"""Each layout's weight parameters (the keys :func:`attention_state` returns) and their dims in
+symbols, for messages that say what a parameter should have been."""
 
 
 class AttentionWeights(NamedTuple):

@@ -136,8 +136,10 @@ def _adapt_function(
 class Adapted:
     """The target as the properties see it: one attribute per spec function it provides."""
 
-    def __init__(self, label: str, layout: str, framework: str, functions: dict[str, Callable[..., Any]]) -> None:
+    def __init__(self, label: str, layout: str, framework: str, functions: dict[str, Callable[..., Any]], *,
+                 assume: tuple[str, ...] = ()) -> None:
         self.label, self.layout, self.framework = label, layout, framework
+        self.assume = assume  # the domain a convention declares for what it builds (words of properties.domain)
         for name, fn in functions.items():
             setattr(self, name, fn)
         self.provides = tuple(functions)

@@ -14,6 +14,13 @@ CONVENTIONS = {
     "hf-attention": "PATH.py:NAME, module:NAME or hf:NAME (hf:eager, hf:sdpa) is an attention function of Hugging Face "
                     "transformers' AttentionInterface: fn(module, query, key, value, attention_mask, scaling=, dropout=) "
                     "-> (attn_output [batch L heads head_dim], attn_weights)",
+    "fused-linear": "PATH.py:NAME is a factory make(d_model, n_heads, [d_head, n_ctx]) of a torch.nn.Module in "
+                    "nanoGPT's layout: nn.Linear c_attn (q, k, v = split) and c_proj; module(x [batch ctx d_model])",
+    "hf-gpt2": "PATH.py:NAME is a factory of a module in Hugging Face GPT-2's layout (Conv1D c_attn, c_proj), e.g. "
+               "GPT2Attention, called with the causal mask GPT2Model builds for its attention implementation",
+    "qkvo-linear": "PATH.py:NAME is a factory of a module with Llama-style nn.Linear q_proj, k_proj, v_proj, o_proj",
+    "transformer-lens": "PATH.py:NAME is a factory of a module with TransformerLens' parameters W_Q, W_K, W_V "
+                        "[n_heads d_model d_head], W_O [n_heads d_head d_model] (b_Q, ... zeroed)",
 }
 """The ecosystem conventions a target may be written in instead of the spec's names
 (:mod:`.conventions` builds the spec's functions around it, in the target's process)."""

@@ -93,7 +93,7 @@ class Loaded:
     provides: tuple[str, ...]
     missing: tuple[str, ...]
     framework: str
-    assume: tuple[str, ...] = ()  # the module's GPTSPEC_ASSUME, as written (the verifier parses it)
+    assume: tuple[str, ...] = ()  # GPTSPEC_ASSUME, or the domain a convention declares (the verifier parses it)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,7 +168,8 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
 
             obj, label = load_object(setup.address)
             impl = adapt_convention(setup.convention, obj, label=label, framework=setup.framework, guard=guard)
-            loaded = Loaded(label, impl.provides, tuple(n for n in SPEC_NAMES if n not in impl.provides), impl.framework)
+            missing = tuple(n for n in SPEC_NAMES if n not in impl.provides)
+            loaded = Loaded(label, impl.provides, missing, impl.framework, impl.assume)
         else:
             target = load(setup.address)
             framework = setup.framework or detect_framework(target.obj, target.provides)

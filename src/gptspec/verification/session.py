@@ -64,7 +64,7 @@ class Options:
     timeout: float | None = DEFAULT_TIMEOUT  # seconds per call; None: no limit
     assume: tuple[str, ...] = ()  # --assume words, in canonical form once validated
     strict: bool = False  # fragile counts as failed
-    convention: str | None = None  # "sdpa", "hf-attention" (.conventions)
+    convention: str | None = None  # "sdpa", "hf-attention", a module layout (.conventions)
 
     def __post_init__(self) -> None:
         if isinstance(self.assume, str):
@@ -290,10 +290,10 @@ def verify(
     incomplete (exit status 3), never passed. ``assume`` declares the target's domain (words of
     :data:`gptspec.properties.domain.WORDS`, with the module's own ``GPTSPEC_ASSUME``): the
     search stays inside it and a property it excludes is "not applicable"; ``strict`` counts
-    fragile as failed. ``convention`` ("sdpa", "hf-attention"; see :mod:`.conventions`) says
-    ``target`` is one function in that ecosystem's convention (a ``path.py:NAME``, ``module:NAME``
-    or ``hf:NAME``), around which gptspec builds the spec's attention functions in the target's
-    process.
+    fragile as failed. ``convention`` ("sdpa", "hf-attention", "fused-linear", ...; see :mod:`.conventions`)
+    says ``target`` is one function in that ecosystem's convention (a ``path.py:NAME``, ``module:NAME``
+    or ``hf:NAME``; for a module layout, a factory of the module), around which gptspec builds the
+    spec's attention functions in the target's process.
     """
     if isinstance(assume, str):
         assume = [assume]

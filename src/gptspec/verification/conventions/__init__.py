@@ -17,6 +17,12 @@ them the convention provides entry points only conventions have (:data:`gptspec.
 ``sdpa_kernel`` (the kernel itself with SDPA's keywords: the sdpa family). A property reaches the
 raw kernel through them, so those properties are "not provided" for any other target.
 
+The module conventions (:mod:`.modules`: ``fused-linear``, ``hf-gpt2``, ``qkvo-linear``,
+``transformer-lens``) take a factory of a ``torch.nn.Module`` whose parameters are in that layout
+(:mod:`gptspec.ecosystem.layouts`) instead, and provide ``multi_head_attention`` and
+``batched_multi_head_attention`` around it, with the domain a module supports declared
+(``Adapted.assume``, sent to the verifier in ``Loaded``).
+
 All of this runs in the target's process (:func:`.isolation._serve`): the verifier's process
 never imports torch or transformers for a convention, it sees the same :class:`~.isolation.Remote`.
 """
@@ -32,9 +38,12 @@ from ..adapters import Adapted
 from ..choices import CONVENTIONS
 from ..errors import OptionError
 
-__all__ = ["CONVENTIONS", "adapt_convention", "check_convention"]
+__all__ = ["CONVENTIONS", "MODULE_CONVENTIONS", "adapt_convention", "check_convention"]
 
-_MODULES = {"sdpa": ".sdpa", "hf-attention": ".hf_attention"}
+_MODULES = {"sdpa": ".sdpa", "hf-attention": ".hf_attention", "fused-linear": ".modules", "hf-gpt2": ".modules",
+            "qkvo-linear": ".modules", "transformer-lens": ".modules"}
+MODULE_CONVENTIONS = ("fused-linear", "hf-gpt2", "qkvo-linear", "transformer-lens")
+"""The conventions whose target is a factory of an nn.Module in the layout of that name (:mod:`.modules`)."""
 
 
 def check_convention(name: str | None, *, layout: str = "columns", framework: str | None = None) -> None:
@@ -45,8 +54,8 @@ def check_convention(name: str | None, *, layout: str = "columns", framework: st
         raise OptionError(f"unknown convention {name!r}; conventions: {', '.join(CONVENTIONS)}")
     if layout != "columns":
         raise OptionError(f"the {name} convention fixes its own layout: leave --layout out (got {layout!r})")
-    if name == "hf-attention" and framework not in (None, "torch"):
-        raise OptionError(f"the hf-attention convention is torch's: --framework must be torch, got {framework!r}")
+    if (name == "hf-attention" or name in MODULE_CONVENTIONS) and framework not in (None, "torch"):
+        raise OptionError(f"the {name} convention is torch's: --framework must be torch, got {framework!r}")
 
 
 def adapt_convention(
@@ -57,8 +66,13 @@ def adapt_convention(
     (columns layout, NumPy in and out), each behind ``guard``."""
     check_convention(name, framework=framework)
     if not callable(obj):
-        raise TargetError(f"{label} is a {type(obj).__name__}, not a function: the {name} convention takes one "
-                          "function, named as PATH.py:NAME or module:NAME")
+        what = "one factory (a function building the torch.nn.Module)" if name in MODULE_CONVENTIONS else "one function"
+        raise TargetError(f"{label} is a {type(obj).__name__}, not a function: the {name} convention takes {what}, "
+                          "named as PATH.py:NAME or module:NAME")
     module = importlib.import_module(_MODULES[name], __name__)
-    chosen, functions = module.build(obj, framework, label)
-    return Adapted(label, "columns", chosen, {n: guard(n, fn) for n, fn in functions.items()})
+    assume: tuple[str, ...] = ()
+    if name in MODULE_CONVENTIONS:
+        chosen, functions, assume = module.build(obj, framework, label, name)
+    else:
+        chosen, functions = module.build(obj, framework, label)
+    return Adapted(label, "columns", chosen, {n: guard(n, fn) for n, fn in functions.items()}, assume=assume)
