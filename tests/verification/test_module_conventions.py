@@ -18,6 +18,7 @@ from gptspec.target import TargetError
 from gptspec.verification import verify
 
 TARGETS = pathlib.Path(__file__).resolve().parent / "targets"
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 BUGS = TARGETS / "module_bugs.py"
 ERRORS = TARGETS / "module_layout_errors.py"
 FAMILIES = ["agreement.multi_head_attention", "causality", "head_concat", "batch", "shapes", "value"]
@@ -55,13 +56,14 @@ def test_a_real_module_passes_every_property_that_applies_on_several_seeds(targe
 
 
 @pytest.mark.parametrize("target, convention, rank", [
-    ("hf_gpt2_attention.py:make_sdpa", "hf-gpt2", "not applicable"),  # no mask (create_causal_mask: None), is_causal
-    ("hf_gpt2_attention.py:make", "hf-gpt2", "not applicable"),  # _attn_implementation unset: GPT2Attention runs eager
-    ("nanogpt_module.py:make_slow", "fused-linear", "not applicable"),  # masked softmax, tril buffer of block_size
-    ("tl_native_attention.py:make", "qkvo-linear", "passed"),  # transformer-lens 4.3's own NativeAttention
+    (f"{TARGETS}/hf_gpt2_attention.py:make_sdpa", "hf-gpt2", "not applicable"),  # no mask (None), is_causal
+    # examples/README's whole code: _attn_implementation unset, so GPT2Attention runs eager
+    (f"{EXAMPLES}/hf_gpt2_attention.py:make", "hf-gpt2", "not applicable"),
+    (f"{TARGETS}/nanogpt_module.py:make_slow", "fused-linear", "not applicable"),  # masked softmax, tril buffer
+    (f"{TARGETS}/tl_native_attention.py:make", "qkvo-linear", "passed"),  # transformer-lens 4.3's own NativeAttention
 ])
 def test_the_other_paths_of_those_modules_and_transformer_lens_own_attention_pass_too(target, convention, rank):
-    report = verify(f"{TARGETS}/{target}", convention=convention, profile="quick", seed=0, only=FAMILIES, jobs=1)
+    report = verify(target, convention=convention, profile="quick", seed=0, only=FAMILIES, jobs=1)
     assert failures(report) == []
     assert {n for n, s in statuses(report).items() if s == "passed"} >= APPLIES
     assert statuses(report)[RANK] == rank

@@ -1,12 +1,8 @@
-"""Hugging Face's own ``GPT2Attention`` (transformers 5), for --convention hf-gpt2: eager and sdpa."""
+"""Hugging Face's own ``GPT2Attention`` (transformers 5), for --convention hf-gpt2: eager and sdpa
+(the layer with ``_attn_implementation`` unset is examples/hf_gpt2_attention.py)."""
 
 from transformers import GPT2Config
 from transformers.models.gpt2.modeling_gpt2 import GPT2Attention
-
-
-def make(d_model, n_heads):
-    """A standalone layer: config._attn_implementation unset, so GPT2Attention runs eager."""
-    return GPT2Attention(GPT2Config(n_embd=d_model, n_head=n_heads, attn_pdrop=0.0, resid_pdrop=0.0), layer_idx=0)
 
 
 def make_eager(d_model, n_heads):
