@@ -139,3 +139,20 @@ def test_a_torch_target_computes_on_one_thread():
     pytest.importorskip("torch")
     with TargetProcess(Setup(address(TARGETS / "torch_threads.py"))) as process:
         assert process.call("sample", (np.zeros(2), 1.0, np.random.default_rng(0)), {}) == 1
+
+
+def test_with_jobs_the_verifier_starts_no_target_process_of_its_own_and_a_load_error_comes_back_as_itself(monkeypatch):
+    """The workers load the target side by side; the first one's report is the run's (a target
+    process here would pay the target's import, torch's seconds, once more for nothing)."""
+    from gptspec.target import TargetError
+    from gptspec.verification import session
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a target process started in the verifier's process")
+
+    monkeypatch.setattr(session, "TargetProcess", refused)
+    report = verify("gptspec.impl", profile="quick", seed=0, only=["softmax.sums_to_one", "embed"], jobs=2)
+    assert report.exit_code == 0 and report.provides[:3] == ("embed", "unembed", "softmax")
+    assert {r.status for r in report.results} == {"passed"} and len(report.results) >= 2
+    with pytest.raises(TargetError, match="^no module named .no_such_module_for_gptspec.: give an importable module name"):
+        verify("no_such_module_for_gptspec", profile="quick", seed=0, only=["softmax", "embed"], jobs=2)
