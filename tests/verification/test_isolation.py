@@ -156,3 +156,41 @@ def test_with_jobs_the_verifier_starts_no_target_process_of_its_own_and_a_load_e
     assert {r.status for r in report.results} == {"passed"} and len(report.results) >= 2
     with pytest.raises(TargetError, match="^no module named .no_such_module_for_gptspec.: give an importable module name"):
         verify("no_such_module_for_gptspec", profile="quick", seed=0, only=["softmax", "embed"], jobs=2)
+
+
+def test_calls_in_one_request_are_the_loop_of_calls_up_to_the_first_that_raises_crashes_or_hangs(tmp_path):
+    from gptspec.properties.common import calls
+    from gptspec.verification.isolation import Returned
+
+    target = tmp_path / "mixed.py"
+    target.write_text(
+        "import ctypes, time\nimport numpy as np\nfrom gptspec.impl import softmax\n"
+        "def embed(tokens, W_E):\n"
+        "    W_E *= 0  # writes into its argument: the next call must not see it\n"
+        "    if tokens[0] == 9: return ctypes.string_at(0)\n"
+        "    if tokens[0] == 8:\n        while True: time.sleep(1)\n"
+        "    return W_E[:, tokens] + 1\n")
+    x, W = np.arange(3.0), np.ones((2, 3))
+    with TargetProcess(Setup(address(target), timeout=1.0)) as process:
+        remote = Remote(process)
+        ok = remote.calls([("softmax", (x,)), ("embed", (np.array([0]), W)), ("embed", (np.array([1]), W))])
+        assert [type(o) for o in ok] == [Returned] * 3
+        np.testing.assert_array_equal(ok[0].value, gptspec.impl.softmax(x))
+        np.testing.assert_array_equal(ok[2].value, np.ones((2, 1)))  # its own copy of W, all ones
+        raised = remote.calls([("softmax", (x,)), ("softmax", (x, 0.0)), ("embed", (np.array([9]), W))])
+        assert len(raised) == 2 and isinstance(raised[1], ValueError)  # the crashing call was never made
+        assert raised[1].gptspec_function == "softmax" and process.starts == 1
+        crashed = remote.calls([("softmax", (x,)), ("embed", (np.array([9]), W)), ("softmax", (x,))])
+        assert isinstance(crashed[0], Returned) and len(crashed) == 2
+        assert isinstance(crashed[1], TargetCrashed) and str(crashed[1]) == "killed by SIGSEGV"
+        hung = remote.calls([("softmax", (x,)), ("embed", (np.array([8]), W))])  # in the process started after the crash
+        assert isinstance(hung[0], Returned) and isinstance(hung[1], CallTimeout) and hung[1].gptspec_function == "embed"
+        assert str(hung[1]) == "no answer in 1 s: killed" and process.starts == 2
+        made = calls(remote, ("softmax", (x,)), ("softmax", (x, 0.0)))  # as a property reads them: in order
+        np.testing.assert_array_equal(made[0], gptspec.impl.softmax(x))
+        with pytest.raises(ValueError):
+            made[1]
+    local = calls(gptspec.impl, ("softmax", (x,)), ("softmax", (x, 0.0)))  # in this process: made when read
+    np.testing.assert_array_equal(local[0], gptspec.impl.softmax(x))
+    with pytest.raises(ValueError):
+        local[1]

@@ -17,7 +17,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from . import expect
-from .common import model_prefixes, model_tolerance, plain_softmax
+from .common import calls, model_prefixes, model_tolerance, plain_softmax
 from .domain import NEEDS_FLOAT64, NEEDS_TWO_TOKENS
 from .registry import CONTRACT, prop
 from .strategies import Model, arrays, configs, dtypes, magnitudes, tokens
@@ -80,9 +80,10 @@ def pairs(draw: st.DrawFn) -> Pair:
 def unembed_linear(impl: Any, p: Pair) -> None:
     dt = p.E1.dtype
     mixed = (dt.type(p.a) * p.E1 + dt.type(p.b) * p.E2).astype(dt)
-    want = p.a * np.asarray(impl.unembed(p.E1, p.W_U), np.float64) + p.b * np.asarray(impl.unembed(p.E2, p.W_U), np.float64)
+    made = calls(impl, ("unembed", (p.E1, p.W_U)), ("unembed", (p.E2, p.W_U)), ("unembed", (mixed, p.W_U)))
+    want = p.a * np.asarray(made[0], np.float64) + p.b * np.asarray(made[1], np.float64)
     scale = np.abs(p.W_U.astype(np.float64)) @ (abs(p.a) * np.abs(p.E1) + abs(p.b) * np.abs(p.E2))
-    expect.close(f"unembed({p.a:g} E1 + {p.b:g} E2) with W_U {p.W_U.shape}", impl.unembed(mixed, p.W_U), want,
+    expect.close(f"unembed({p.a:g} E1 + {p.b:g} E2) with W_U {p.W_U.shape}", made[2], want,
                  4 * tolerance(dt).of(scale), note=f"compared with {p.a:g} unembed(E1) + {p.b:g} unembed(E2)")
 
 
@@ -98,9 +99,10 @@ def tempered_models(draw: st.DrawFn) -> tuple[Model, float]:
 def next_token_last_column(impl: Any, example: tuple[Model, float]) -> None:
     m, T = example
     ctx = m.tokens.shape[0]
-    logits = expect.shape("forward(tokens)", impl.forward(m.tokens, m.weights), (m.config.vocab, ctx))
+    made = calls(impl, ("forward", (m.tokens, m.weights)), ("next_token_probs", (m.tokens, m.weights, T)))
+    logits = expect.shape("forward(tokens)", made[0], (m.config.vocab, ctx))
     want = plain_softmax(logits[:, -1], T)
-    expect.close(f"next_token_probs({ctx} tokens, T={T:g})", impl.next_token_probs(m.tokens, m.weights, T), want,
+    expect.close(f"next_token_probs({ctx} tokens, T={T:g})", made[1], want,
                  2 * model_tolerance(m, logits) / T, note=f"compared with softmax(forward(tokens)[:, {ctx - 1}] / T)")
 
 
