@@ -194,3 +194,27 @@ def test_calls_in_one_request_are_the_loop_of_calls_up_to_the_first_that_raises_
     np.testing.assert_array_equal(local[0], gptspec.impl.softmax(x))
     with pytest.raises(ValueError):
         local[1]
+
+
+def test_a_repeated_call_is_guarded_once_for_the_batch_and_notes_the_same_noise_as_the_loop(tmp_path):
+    target = tmp_path / "noisy_sample.py"
+    target.write_text(
+        "import warnings\n"
+        "def sample(logits, temperature, rng):\n"
+        "    print('drew', 0)\n"
+        "    warnings.warn('careful', UserWarning)\n"
+        "    if temperature == 2.0: raise ValueError('too hot')\n"
+        "    return int(rng.integers(len(logits)))\n")
+    logits = np.zeros(3)
+    with TargetProcess(Setup(address(target))) as process:
+        remote = Remote(process)
+        rng = np.random.default_rng(1)
+        looped = [remote.sample(logits, 1.0, rng) for _ in range(40)]
+        loop_noise = process.take_noise()
+        assert remote.repeat("sample", 40, logits, 1.0, np.random.default_rng(1)) == looped
+        assert process.take_noise() == loop_noise
+        assert [str(n) for n in loop_noise["sample"].describe("sample")] == [
+            "sample printed 280 characters (captured), first line: 'drew 0'", "sample warned 40×: UserWarning: careful"]
+        with pytest.raises(ValueError, match="too hot") as raised:
+            remote.repeat("sample", 5, logits, 2.0, rng)
+        assert raised.value.gptspec_function == "sample"
