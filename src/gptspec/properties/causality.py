@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from .. import impl as reference
 from ..spec import BlockWeights, Weights
 from . import expect
+from .coded import integers, permutations
 from .ordinary import SCORES_MAX, Scale, head_scores_size, mask_cause, scaled, scores_size, times, with_rows
 from .common import calls, model_prefixes, model_tolerance, plain_softmax
 from .domain import NEEDS_FLOAT64, NEEDS_NON_CAUSAL, NEEDS_TWO_TOKENS, causal_flags, ctx_limit
@@ -59,8 +60,8 @@ def queries_keys(draw: st.DrawFn, *, same_length: bool = True) -> QK:
     c = draw(configs())
     dt = draw(dtypes())
     m = draw(magnitudes(LOGIT_LARGE))
-    ctx_q = draw(st.integers(1, c.n_ctx))
-    ctx_k = ctx_q if same_length else draw(st.integers(1, c.n_ctx))
+    ctx_q = draw(integers(1, c.n_ctx))
+    ctx_k = ctx_q if same_length else draw(integers(1, c.n_ctx))
     return QK(draw(arrays(dt, (c.d_head, ctx_q), m)), draw(arrays(dt, (c.d_head, ctx_k), m)))
 
 
@@ -142,7 +143,7 @@ def future_edits(draw: st.DrawFn, cases: st.SearchStrategy[Any], columns_of: Any
     case = draw(cases)
     columns = columns_of(case)
     ctx = columns.shape[-1]
-    i = draw(st.integers(0, ctx - 2))
+    i = draw(integers(0, ctx - 2))
     shape = columns.shape[:-1] + (ctx - i - 1,)
     if columns.dtype.kind == "i":
         vocab = case.config.vocab
@@ -218,7 +219,7 @@ def block_inputs(draw: st.DrawFn) -> BlockInput:
     c = draw(configs(min_ctx=2))
     dt = draw(dtypes())
     r = draw(recipes())
-    ctx = draw(st.integers(2, c.n_ctx))
+    ctx = draw(integers(2, c.n_ctx))
     return BlockInput(draw(arrays(dt, (c.d_model, ctx), r.magnitude)), r.build(BlockWeights, c, dt), r)
 
 
@@ -333,9 +334,9 @@ class Cross:
 @st.composite
 def crosses(draw: st.DrawFn) -> Cross:
     h = draw(heads())
-    ctx_k = draw(st.integers(1, ctx_limit(5)))
+    ctx_k = draw(integers(1, ctx_limit(5)))
     E_kv = draw(arrays(h.E.dtype, (h.E.shape[0], ctx_k), h.magnitude))
-    return Cross(h.E, E_kv, h.W_Q, h.W_K, h.W_V_down, h.W_V_up, tuple(draw(st.permutations(range(ctx_k)))))
+    return Cross(h.E, E_kv, h.W_Q, h.W_K, h.W_V_down, h.W_V_up, tuple(draw(permutations(ctx_k))))
 
 
 @prop("causality.cross_attention_unmasked", needs=("cross_attention_head", "attention_head"),

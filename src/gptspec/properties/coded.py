@@ -24,14 +24,42 @@ the size of the planted bugs' counterexamples.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
-__all__ = ["UNIT", "arrays", "coded", "draw_codes"]
+__all__ = ["UNIT", "arrays", "coded", "draw_codes", "integers", "permutations", "sampled"]
 
 UNIT = 1.0
 """The unit magnitude: where every drawn magnitude shrinks to."""
+
+
+# Strategies a draw builds on every example, built once per argument tuple: Hypothesis's own
+# cache of strategy objects costs ~15 µs a lookup (st.integers(1, 6)), and a verdict draws a few
+# hundred thousand of them. The same strategy objects, so the same choices and examples.
+
+@functools.lru_cache(maxsize=4096)
+def integers(lo: int, hi: int) -> st.SearchStrategy[int]:
+    """``st.integers(lo, hi)``, built once."""
+    return st.integers(lo, hi)
+
+
+@functools.lru_cache(maxsize=256)
+def sampled(values: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    """``st.sampled_from(values)``, built once."""
+    return st.sampled_from(values)
+
+
+@functools.lru_cache(maxsize=256)
+def permutations(n: int) -> st.SearchStrategy[list[int]]:
+    """``st.permutations(range(n))``, built once."""
+    return st.permutations(range(n))
+
+
+@functools.lru_cache(maxsize=1024)
+def _buffer(total: int) -> st.SearchStrategy[bytes]:
+    return st.binary(min_size=total, max_size=total)
 
 
 # Arrays are drawn as one code byte per entry (one ``st.binary`` choice for the whole array) and
@@ -120,7 +148,7 @@ def draw_codes(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[np.ndarray, np.
     """
     room = _room(shape)
     total = int(np.prod(room, dtype=np.int64))
-    buffer = np.frombuffer(draw(st.binary(min_size=total, max_size=total)), dtype=np.uint8)
+    buffer = np.frombuffer(draw(_buffer(total)), dtype=np.uint8)
     where = (total - 1 - np.arange(total)).reshape(room)[tuple(slice(0, n) for n in shape)]
     return buffer[where].astype(np.int64), where
 

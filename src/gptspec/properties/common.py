@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from .coded import integers
 from .strategies import UNIT, Model, models
 from .tolerance import tolerance
 
@@ -80,7 +81,7 @@ def model_prefixes(draw: st.DrawFn) -> tuple[Model, int]:
     rounding (different for different shapes) by up to 316× per layer, beyond a useful tolerance.
     """
     m = draw(models(dtype=np.dtype(np.float64), magnitude=UNIT, min_ctx=2))
-    return m, draw(st.integers(1, m.tokens.shape[0] - 1))
+    return m, draw(integers(1, m.tokens.shape[0] - 1))
 
 
 def model_tolerance(m: Model, logits: np.ndarray) -> float:

@@ -17,6 +17,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from . import expect
+from .coded import integers, sampled
 from .common import calls, model_prefixes, model_tolerance, plain_softmax
 from .domain import NEEDS_FLOAT64, NEEDS_TWO_TOKENS
 from .registry import CONTRACT, prop
@@ -37,7 +38,7 @@ def lookups(draw: st.DrawFn, *, transpose: bool = False) -> Lookup:
     c = draw(configs())
     shape = (c.vocab, c.d_model) if transpose else (c.d_model, c.vocab)
     W = draw(arrays(draw(dtypes()), shape, draw(magnitudes())))
-    return Lookup(draw(tokens(c.vocab, draw(st.integers(1, c.n_ctx)))), W)
+    return Lookup(draw(tokens(c.vocab, draw(integers(1, c.n_ctx)))), W)
 
 
 def onehot(ids: np.ndarray, vocab: int) -> np.ndarray:
@@ -69,9 +70,9 @@ class Pair:
 def pairs(draw: st.DrawFn) -> Pair:
     c = draw(configs())
     dt, m = draw(dtypes()), draw(magnitudes())
-    ctx = draw(st.integers(1, c.n_ctx))
+    ctx = draw(integers(1, c.n_ctx))
     E1, E2 = (draw(arrays(dt, (c.d_model, ctx), m)) for _ in range(2))
-    a, b = (float(draw(st.integers(-3, 3))) for _ in range(2))
+    a, b = (float(draw(integers(-3, 3))) for _ in range(2))
     return Pair(E1, E2, a, b, draw(arrays(dt, (c.vocab, c.d_model), m)))
 
 
@@ -90,7 +91,7 @@ def unembed_linear(impl: Any, p: Pair) -> None:
 @st.composite
 def tempered_models(draw: st.DrawFn) -> tuple[Model, float]:
     m, _ = draw(model_prefixes())
-    return m, draw(st.sampled_from((1.0, 0.5, 2.0)))
+    return m, draw(sampled((1.0, 0.5, 2.0)))
 
 
 @prop("embedding.next_token_last_column", needs=("forward", "next_token_probs"),
@@ -110,7 +111,7 @@ def next_token_last_column(impl: Any, example: tuple[Model, float]) -> None:
 def two_ids(draw: st.DrawFn) -> tuple[Lookup, int, int]:
     case = draw(lookups())
     vocab = case.W.shape[1]
-    return case, draw(st.integers(0, vocab - 1)), draw(st.integers(0, vocab - 1))
+    return case, draw(integers(0, vocab - 1)), draw(integers(0, vocab - 1))
 
 
 @prop("embedding.plural_direction", needs=("embed", "unembed"),
@@ -135,7 +136,7 @@ def plural_direction(impl: Any, example: tuple[Lookup, int, int]) -> None:
 def bad_tokens(draw: st.DrawFn) -> tuple[Lookup, int, int]:
     case = draw(lookups())
     vocab = case.W.shape[1]
-    return case, draw(st.integers(0, case.tokens.shape[0] - 1)), draw(st.sampled_from((-1, vocab)))
+    return case, draw(integers(0, case.tokens.shape[0] - 1)), draw(sampled((-1, vocab)))
 
 
 @prop("embedding.invalid_tokens_rejected", needs=("embed",),

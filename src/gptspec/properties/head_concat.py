@@ -13,6 +13,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from . import expect
+from .coded import permutations
 from .common import calls
 from .registry import prop
 from .strategies import MultiHead, heads, multi_heads
@@ -65,7 +66,7 @@ def concat_equals_sum(impl: Any, h: MultiHead) -> None:
 @st.composite
 def permuted_heads(draw: st.DrawFn) -> tuple[MultiHead, list[int]]:
     h = draw(multi_heads())
-    return h, draw(st.permutations(range(h.W_Q.shape[0])))
+    return h, draw(permutations(h.W_Q.shape[0]))
 
 
 @prop("head_concat.head_permutation", needs=("multi_head_attention",),

@@ -14,6 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from . import expect
+from .coded import integers
 from .ordinary import LOGITS_MAX, Scale, finite_size, overflow_cause, scaled, times
 from .registry import prop
 from .strategies import SoftmaxInput, softmax_inputs
@@ -60,7 +61,7 @@ def sums_to_one(impl: Any, case: SoftmaxInput) -> None:
 @st.composite
 def _shifted(draw: st.DrawFn) -> tuple[SoftmaxInput, float]:
     case = draw(softmax_inputs())
-    return case, float(draw(st.integers(-8, 8))) * max(1.0, float(np.max(np.abs(case.x))))
+    return case, float(draw(integers(-8, 8))) * max(1.0, float(np.max(np.abs(case.x))))
 
 
 def _shifted_size(example: tuple[SoftmaxInput, float]) -> float:

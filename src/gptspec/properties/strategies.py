@@ -38,7 +38,7 @@ from hypothesis.extra import numpy as hnp
 from ..spec import BlockWeights, Config, Weights
 from ..spec import hints
 from . import domain
-from .coded import UNIT, arrays
+from .coded import UNIT, arrays, integers
 from .coded import draw_codes as _codes
 from .coded import coded as _coded
 
@@ -178,24 +178,24 @@ def configs(
     d_head (never filtered), and n_ctx is at most max-ctx."""
     scope = domain.current()
     max_ctx = domain.ctx_limit(max_ctx)
-    vocab = draw(st.integers(min_vocab, max(min_vocab, max_vocab)))
+    vocab = draw(integers(min_vocab, max(min_vocab, max_vocab)))
     if scope.domain.heads_fill:
         heads = (min_heads, max(min_heads, max_heads))
         head = (min_d_head, max(min_d_head, max_d_head))
         count = "1 head" if heads == (1, 1) else f"heads {domain.describe_range(*heads)}"
         scope.narrow("heads", f"d_model = n_heads·d_head: {count} of d_head {domain.describe_range(*head)}")
-        n_heads, d_head = draw(st.integers(*heads)), draw(st.integers(*head))
+        n_heads, d_head = draw(integers(*heads)), draw(integers(*head))
         d_model = n_heads * d_head
     else:
-        d_model = draw(st.integers(min_d_model, max(min_d_model, max_d_model)))
-        n_heads = draw(st.integers(min_heads, max(min_heads, max_heads)))
-        d_head = draw(st.integers(min_d_head, max(min_d_head, max_d_head)))
+        d_model = draw(integers(min_d_model, max(min_d_model, max_d_model)))
+        n_heads = draw(integers(min_heads, max(min_heads, max_heads)))
+        d_head = draw(integers(min_d_head, max(min_d_head, max_d_head)))
     scope.note_heads(d_model, n_heads, d_head)
     return Config(
         vocab=vocab, d_model=d_model, n_heads=n_heads, d_head=d_head,
-        n_ctx=draw(st.integers(min_ctx, max(min_ctx, max_ctx))),
-        n_layers=draw(st.integers(1, max_layers)),
-        d_mlp=draw(st.integers(1, max_d_mlp)),
+        n_ctx=draw(integers(min_ctx, max(min_ctx, max_ctx))),
+        n_layers=draw(integers(1, max_layers)),
+        d_mlp=draw(integers(1, max_d_mlp)),
         name="drawn",
     )
 
@@ -248,7 +248,7 @@ def logit_vectors(draw: st.DrawFn, *, dtype: np.dtype | None = None, max_vocab: 
     quarters of integers, so distinct logits differ by at least 0.25 × magnitude.
     """
     dtype = dtype or draw(dtypes())
-    n = draw(st.integers(1, max_vocab))
+    n = draw(integers(1, max_vocab))
     r = current_reach()
     x = draw(_coded(dtype, (n,), "quarters_floats" if r.extremes else "quarters")) * draw(magnitudes(LOGIT_LARGE))
     if r.near_ties and n > 1:
@@ -281,7 +281,7 @@ def softmax_inputs(draw: st.DrawFn, *, any_finite: bool = False, neg_inf: bool =
     """
     dt = draw(dtypes())
     shape = tuple(draw(_SHAPES))
-    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    axis = draw(integers(-len(shape), len(shape) - 1))
     if any_finite and current_reach().extremes:
         x = draw(_coded(dt, shape, "any_finite"))
     else:
@@ -290,7 +290,7 @@ def softmax_inputs(draw: st.DrawFn, *, any_finite: bool = False, neg_inf: bool =
         x = (draw(arrays(dt, shape, m)) + dt.type(offset)).astype(dt)
     if neg_inf:
         holes = _codes(draw, shape)[0] >= 128  # half the entries; shrinking removes them
-        holes.flat[draw(st.integers(0, holes.size - 1))] = True  # at least one −∞ (unless its slice has one entry)
+        holes.flat[draw(integers(0, int(holes.size) - 1))] = True  # at least one −∞ (unless its slice has one entry)
         keep = np.expand_dims(np.argmax(x, axis=axis), axis)  # one finite entry per slice survives
         np.put_along_axis(holes, keep, False, axis=axis)
         x = np.where(holes, -np.inf, x).astype(dt)
@@ -420,7 +420,7 @@ def multi_heads(draw: st.DrawFn, *, dtype: np.dtype | None = None, config: st.Se
     c = draw(config if config is not None else configs(min_ctx=min_ctx, **({"max_heads": 1} if one_head_fills else {})))
     dt = dtype or draw(dtypes())
     m = draw(magnitudes()) if magnitude is None else magnitude
-    ctx = draw(st.integers(min_ctx, c.n_ctx))
+    ctx = draw(integers(min_ctx, c.n_ctx))
     n_heads = 1 if single else c.n_heads
     domain.current().note_heads(c.d_model, n_heads, c.d_head)
     stacked = (n_heads, c.d_head, c.d_model)
@@ -444,7 +444,7 @@ def models(draw: st.DrawFn, *, dtype: np.dtype | None = None, magnitude: float |
     c = draw(configs(min_ctx=min_ctx))
     dt = dtype or draw(dtypes())
     recipe = draw(recipes(magnitude))
-    ctx = draw(st.integers(min_ctx, c.n_ctx))
+    ctx = draw(integers(min_ctx, c.n_ctx))
     return Model(draw(tokens(c.vocab, ctx)), recipe.build(Weights, c, dt), c, recipe)
 
 
@@ -463,11 +463,11 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
     """
     c = draw(configs())
     dt = draw(dtypes())
-    ctx = draw(st.integers(1, c.n_ctx))
+    ctx = draw(integers(1, c.n_ctx))
     plan = hints.Plan.of(spec_fn)
     params = list(plan.names)
     causal = draw(domain.causal_flags()) if "causal" in params else False
-    ctx_k = ctx if causal or "E_kv" not in params and "K" not in params else draw(st.integers(1, c.n_ctx))
+    ctx_k = ctx if causal or "E_kv" not in params and "K" not in params else draw(integers(1, c.n_ctx))
     sizes = hints.dim_sizes(c, ctx, ctx_k)
     args: list[Any] = []
     for name, hint in zip(params, plan.hints):
@@ -478,15 +478,15 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
         elif name == "temperature":
             args.append(draw(sample_temperatures() if spec_fn.__name__ == "sample" else temperatures(high=1e3)))
         elif name == "axis":
-            args.append(draw(st.integers(-len(args[0].shape), len(args[0].shape) - 1)))
+            args.append(draw(integers(-len(args[0].shape), len(args[0].shape) - 1)))
         elif name == "rng":
-            args.append(np.random.default_rng(draw(st.integers(0, 2**32 - 1))))
+            args.append(np.random.default_rng(draw(integers(0, 2**32 - 1))))
         elif hints.is_struct(hint):
             args.append(draw(recipes(UNIT)).build(hint, c, dt))
         elif name == "tokens":
             args.append(draw(tokens(c.vocab, ctx)))
         elif hints.n_axes(hint) is None:  # *shape: any number of axes
-            shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+            shape = tuple(draw(_SHAPES))
             args.append(draw(arrays(dt, shape)))
         else:
             args.append(draw(arrays(dt, hints.shape(hint, sizes))))
@@ -537,11 +537,11 @@ def batched_inputs(
     dt = draw(dtypes())
     m = draw(magnitudes()) if magnitude is None else magnitude
     is_causal = draw(st.booleans()) if causal is None else causal
-    batch = draw(st.integers(min_batch, max(min_batch, max_batch)))
-    heads = draw(st.integers(min_heads, max(min_heads, max_heads)))
-    length = draw(st.integers(max(min_length, min_keys if is_causal else 1), max(min_keys, min_length, max_length)))
-    keys = length if is_causal else draw(st.integers(min_keys, max(min_keys, max_length)))
-    dim, dim_v = draw(st.integers(1, max_dim)), draw(st.integers(1, max_dim))
+    batch = draw(integers(min_batch, max(min_batch, max_batch)))
+    heads = draw(integers(min_heads, max(min_heads, max_heads)))
+    length = draw(integers(max(min_length, min_keys if is_causal else 1), max(min_keys, min_length, max_length)))
+    keys = length if is_causal else draw(integers(min_keys, max(min_keys, max_length)))
+    dim, dim_v = draw(integers(1, max_dim)), draw(integers(1, max_dim))
     return Batched(
         draw(arrays(dt, (batch, heads, length, dim), m)), draw(arrays(dt, (batch, heads, keys, dim), m)),
         draw(arrays(dt, (batch, heads, keys, dim_v), m)), is_causal, m,
