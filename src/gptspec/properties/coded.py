@@ -146,11 +146,19 @@ def draw_codes(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[np.ndarray, np.
     reads the buffer's last byte: Hypothesis moves non-zero bytes to the end when it shrinks, so
     they land on the first rows and columns, which survive sizes shrinking.
     """
+    total, where = _positions(tuple(shape))
+    buffer = np.frombuffer(draw(_buffer(total)), dtype=np.uint8)
+    return buffer[where].astype(np.int64), where
+
+
+@functools.lru_cache(maxsize=4096)
+def _positions(shape: tuple[int, ...]) -> tuple[int, np.ndarray]:
+    """The buffer's length for ``shape`` and each entry's position in it (read-only: shared by every draw)."""
     room = _room(shape)
     total = int(np.prod(room, dtype=np.int64))
-    buffer = np.frombuffer(draw(_buffer(total)), dtype=np.uint8)
     where = (total - 1 - np.arange(total)).reshape(room)[tuple(slice(0, n) for n in shape)]
-    return buffer[where].astype(np.int64), where
+    where.setflags(write=False)
+    return total, where
 
 
 @st.composite
