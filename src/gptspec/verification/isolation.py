@@ -22,6 +22,11 @@ Both crash errors are ``BaseException``\\ s, not ``Exception``\\ s: a property f
 exception" counts as rejecting invalid input does not count a crash as a rejection, and
 Hypothesis stops at once instead of shrinking (each try would cost a restart).
 
+Each round trip costs ~150 µs of CPU beside the call (two wake-ups across processes), so the
+calls a property makes on one example can go in one request (:meth:`Remote.calls`, and
+:meth:`Remote.repeat` for many samples): the target's process answers them one by one, each
+within the per-call limit, stopping at the first that raises, as the loop of calls would.
+
 The process itself is a :class:`.child.Child` (why multiprocessing's Process and Pipe: there).
 
 An exception the target raises crosses as itself when its class is builtin, NumPy's or

@@ -5,7 +5,9 @@ worker of ``--jobs``, and each process of the pytest plugin (one per xdist worke
 process (:mod:`.isolation`), what it provides, the search profile and seed, and the reproduce
 command. :func:`verify` runs the properties on one session in this process (``jobs=1``) or on one
 session per worker process (``jobs > 1``, default: the usable cores), streaming each result to
-the progress display as it comes. Each property's search depends only on the target, the seed,
+the progress display as it comes. The workers are launched together and set up side by side; with
+workers, this process never loads the target (the first worker's :class:`.isolation.Loaded`
+report says what it provides). Each property's search depends only on the target, the seed,
 the profile and the options, so the verdict is the same for any number of jobs.
 
 Exit statuses (:attr:`.report.Report.exit_code`): 0 every applicable property ran to its end and
