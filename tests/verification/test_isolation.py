@@ -218,3 +218,18 @@ def test_a_repeated_call_is_guarded_once_for_the_batch_and_notes_the_same_noise_
         with pytest.raises(ValueError, match="too hot") as raised:
             remote.repeat("sample", 5, logits, 2.0, rng)
         assert raised.value.gptspec_function == "sample"
+
+
+def test_generators_in_a_batch_advance_as_in_the_loop_whether_each_call_has_its_own_or_they_share_one():
+    logits = np.zeros(1000)
+    with TargetProcess(Setup(address("gptspec.impl"))) as process:
+        remote = Remote(process)
+        own = [np.random.default_rng(k) for k in range(4)]
+        made = remote.calls([("sample", (logits, 1.0, rng)) for rng in own])
+        twins = [np.random.default_rng(k) for k in range(4)]
+        assert [o.value for o in made] == [gptspec.impl.sample(logits, 1.0, t) for t in twins]
+        assert [rng.random() for rng in own] == [t.random() for t in twins]
+        shared, twin = np.random.default_rng(7), np.random.default_rng(7)
+        made = remote.calls([("sample", (logits, 1.0, shared)) for _ in range(4)])
+        assert [o.value for o in made] == [gptspec.impl.sample(logits, 1.0, twin) for _ in range(4)]
+        assert shared.random() == twin.random()

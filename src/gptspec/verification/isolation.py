@@ -299,8 +299,10 @@ class TargetProcess(Child):
         answer within the per-call limit (each call has its own), the exception it would have
         raised; no later call is made, as in a loop of :meth:`call`. Generators advance as there."""
         outcomes: list[Any] = []
-        if any(isinstance(a, np.random.Generator) for _, args, kwargs in requests for a in (*args, *kwargs.values())):
-            for name, args, kwargs in requests:  # a Generator advances call by call: one request each
+        shared = [id(a) for _, args, kwargs in requests for a in (*args, *kwargs.values())
+                  if isinstance(a, np.random.Generator)]
+        if len(set(shared)) < len(shared):  # one Generator for several calls advances call by call
+            for name, args, kwargs in requests:  # one request each
                 try:
                     outcomes.append(Returned(self.call(name, args, kwargs)))
                 except BaseException as exc:  # noqa: BLE001 - read back in its place, as in the batch
