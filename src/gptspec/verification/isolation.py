@@ -139,6 +139,10 @@ def _answer(result: Any) -> Any:
     return result
 
 
+def _repeat(fn: Callable[..., Any], times: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    return [_answer(fn(*args, **kwargs)) for _ in range(times)]
+
+
 def declared_domain(obj: Any, label: str) -> tuple[str, ...]:
     """The target's own ``GPTSPEC_ASSUME`` (a list of words, or one word), read here in its
     process; the words are checked by the verifier, which knows them."""
@@ -202,7 +206,7 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
                 if times is None:
                     result = fn(*args, **kwargs)
                 elif setup.convention is None:  # the guard once around the loop, not per call (~30 µs each)
-                    result = guard(name, lambda: [_answer(fn(*args, **kwargs)) for _ in range(times)])()
+                    result = guard(name, _repeat)(fn, times, args, kwargs)
                 else:  # a convention's functions guard the user's function under its own name
                     result = [_answer(fn(*args, **kwargs)) for _ in range(times)]
                 rngs = [a.bit_generator.state for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
