@@ -10,17 +10,26 @@ targets on the 2-core machine: at most 20 s for a complete correct implementatio
 failing one. A second table measures the process boundary itself: one call of a target function
 in its own process against the same call in this process.
 
-    python benchmarks/verify_examples.py [--profile default] [--seed 0] [--calls 2000] [EXAMPLE ...]
+CPU seconds are those of the whole run: the verifier and every process it started (workers and
+the target's processes), read with ``getrusage(RUSAGE_CHILDREN)`` around each run. With
+``--before REV`` each example is also verified by git revision REV's ``src`` (exported with ``git
+archive``), before and after alternating at each job count so a machine that slows down slows
+both, and a second table gives CPU and wall seconds side by side and per example.
+
+    python benchmarks/verify_examples.py [--profile default] [--seed 0] [--calls 2000] [--before REV] [EXAMPLE ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
+import resource
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from typing import Any
@@ -41,16 +50,42 @@ def examples(names: list[str]) -> list[pathlib.Path]:
     return correct + sorted(p for p in folder.glob("bug_*.py") if "--layout rows" in p.read_text())
 
 
-def time_one(example: pathlib.Path, profile: str, seed: int, jobs: int) -> tuple[float, dict[str, Any]]:
-    """Wall seconds of one verify run in a fresh interpreter, and its JSON report."""
+@dataclasses.dataclass
+class Run:
+    """One verify run: wall and CPU seconds (the verifier and all its child processes), its JSON report."""
+
+    wall: float
+    cpu: float
+    report: dict[str, Any]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_one(example: pathlib.Path, profile: str, seed: int, jobs: int, src: str | None = None) -> Run:
+    """One verify run in a fresh interpreter (``src``: the gptspec source tree to run, default this one)."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = src
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "report.json"
         command = [sys.executable, "-m", "gptspec", "verify", str(example), "--layout", "rows",
                    "--profile", profile, "--seed", str(seed), "--jobs", str(jobs), "--json", str(out)]
-        started = time.perf_counter()
-        subprocess.run(command, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - started
-        return wall, json.loads(out.read_text()) if out.exists() else {}
+        cpu, started = _children_cpu(), time.perf_counter()
+        subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+        wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
+        return Run(wall, cpu, json.loads(out.read_text()) if out.exists() else {})
+
+
+def export(rev: str, into: pathlib.Path) -> str:
+    """``rev``'s src/ exported into ``into``; returns the path of that src."""
+    archive = into / "src.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), rev, "src"], check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return str(into / "src")
 
 
 def examples_run(report: dict[str, Any]) -> tuple[int, float]:
@@ -106,26 +141,51 @@ def main() -> None:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--calls", type=int, default=2000, help="calls per case in the boundary table")
+    parser.add_argument("--before", default=None, metavar="REV", help="also run git revision REV, side by side")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    src = str(ROOT / "src")
 
-    table = Table(title=f"gptspec verify, profile {args.profile}, seed {args.seed} (wall time, fresh process): "
+    table = Table(title=f"gptspec verify, profile {args.profile}, seed {args.seed} (fresh process): "
                         f"--jobs 1 vs --jobs {cores}")
     for col in ("example", "exit", "failed", "examples / property", "wall 1 job", f"wall {cores} jobs",
-                "1 job / all", "examples/s (all)", "wall / target", "same verdict"):
+                "1 job / all", "CPU 1 job", f"CPU {cores} jobs", "examples/s (1 job)", "examples/s (all)", "wall / target", "same verdict"):
         table.add_column(col, justify="left" if col == "example" else "right")
-    for example in examples(args.names):
-        one_wall, one = time_one(example, args.profile, args.seed, 1)
-        all_wall, every = time_one(example, args.profile, args.seed, cores)
-        total, per_property = examples_run(every)
-        target = CORRECT_SECONDS if every.get("exit_code") == 0 else FAILING_SECONDS
-        table.add_row(
-            example.name, str(every.get("exit_code", "?")), str(every.get("counts", {}).get("failed", "?")),
-            f"{per_property:.0f}", f"{one_wall:.1f} s", f"{all_wall:.1f} s", f"{one_wall / all_wall:.2f}×",
-            f"{total / all_wall:.0f}", f"{all_wall / target:.2f}", "yes" if verdict(one) == verdict(every) else "NO",
-        )
-    console = Console(width=160)
+    side = Table(title=f"before ({args.before}) / after (this tree): CPU s (verifier + its processes) and wall s, "
+                       "and per example (ms)")
+    for col in ("example", "jobs", "CPU before", "CPU after", "after/before", "wall before", "wall after",
+                "after/before ", "CPU ms/example before", "after", "same verdict"):
+        side.add_column(col, justify="left" if col == "example" else "right")
+    with tempfile.TemporaryDirectory() as tmp:
+        before_src = export(args.before, pathlib.Path(tmp)) if args.before else None
+        for example in examples(args.names):
+            runs: dict[tuple[str, int], Run] = {}
+            for jobs in (1, cores):
+                if before_src is not None:
+                    runs["before", jobs] = time_one(example, args.profile, args.seed, jobs, before_src)
+                runs["after", jobs] = time_one(example, args.profile, args.seed, jobs, src)
+            one, every = runs["after", 1], runs["after", cores]
+            total, per_property = examples_run(every.report)
+            target = CORRECT_SECONDS if every.report.get("exit_code") == 0 else FAILING_SECONDS
+            table.add_row(
+                example.name, str(every.report.get("exit_code", "?")), str(every.report.get("counts", {}).get("failed", "?")),
+                f"{per_property:.0f}", f"{one.wall:.1f} s", f"{every.wall:.1f} s", f"{one.wall / every.wall:.2f}×",
+                f"{one.cpu:.1f} s", f"{every.cpu:.1f} s", f"{examples_run(one.report)[0] / one.wall:.0f}",
+                f"{total / every.wall:.0f}", f"{every.wall / target:.2f}",
+                "yes" if verdict(one.report) == verdict(every.report) else "NO",
+            )
+            if before_src is None:
+                continue
+            for jobs in (1, cores):
+                b, a = runs["before", jobs], runs["after", jobs]
+                nb, na = examples_run(b.report)[0] or 1, examples_run(a.report)[0] or 1
+                side.add_row(example.name, str(jobs), f"{b.cpu:.1f}", f"{a.cpu:.1f}", f"{a.cpu / b.cpu:.2f}×",
+                             f"{b.wall:.1f}", f"{a.wall:.1f}", f"{a.wall / b.wall:.2f}×", f"{b.cpu / nb * 1e3:.2f}",
+                             f"{a.cpu / na * 1e3:.2f}", "yes" if verdict(b.report) == verdict(a.report) else "NO")
+    console = Console(width=200)
     console.print(table)
+    if args.before:
+        console.print(side)
     console.print(boundary(args.calls))
     print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"command: python -m gptspec verify examples/EXAMPLE --layout rows --profile {args.profile} "

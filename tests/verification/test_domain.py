@@ -193,11 +193,12 @@ def test_the_reproduce_command_repeats_the_declared_words():
                               "--layout rows --framework torch --profile quick --only x.y --seed 9")
 
 
-def test_an_unknown_word_in_the_module_is_an_option_error(tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: read by a worker, raised as itself here
+def test_an_unknown_word_in_the_module_is_an_option_error(tmp_path, jobs):
     target = tmp_path / "bad_word.py"
     target.write_text("from gptspec.impl import softmax\nGPTSPEC_ASSUME = ['causal-onyl']\n")
     with pytest.raises(OptionError, match="GPTSPEC_ASSUME in .*bad_word.py: unknown assumption 'causal-onyl'"):
-        verify(target, profile="quick", jobs=1)
+        verify(target, profile="quick", jobs=jobs)
 
 
 # ---------------------------------------------------------------------------------------------

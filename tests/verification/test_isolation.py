@@ -139,3 +139,97 @@ def test_a_torch_target_computes_on_one_thread():
     pytest.importorskip("torch")
     with TargetProcess(Setup(address(TARGETS / "torch_threads.py"))) as process:
         assert process.call("sample", (np.zeros(2), 1.0, np.random.default_rng(0)), {}) == 1
+
+
+def test_with_jobs_the_verifier_starts_no_target_process_of_its_own_and_a_load_error_comes_back_as_itself(monkeypatch):
+    """The workers load the target side by side; the first one's report is the run's (a target
+    process here would pay the target's import, torch's seconds, once more for nothing)."""
+    from gptspec.target import TargetError
+    from gptspec.verification import session
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a target process started in the verifier's process")
+
+    monkeypatch.setattr(session, "TargetProcess", refused)
+    report = verify("gptspec.impl", profile="quick", seed=0, only=["softmax.sums_to_one", "embed"], jobs=2)
+    assert report.exit_code == 0 and report.provides[:3] == ("embed", "unembed", "softmax")
+    assert {r.status for r in report.results} == {"passed"} and len(report.results) >= 2
+    with pytest.raises(TargetError, match="^no module named .no_such_module_for_gptspec.: give an importable module name"):
+        verify("no_such_module_for_gptspec", profile="quick", seed=0, only=["softmax", "embed"], jobs=2)
+
+
+def test_calls_in_one_request_are_the_loop_of_calls_up_to_the_first_that_raises_crashes_or_hangs(tmp_path):
+    from gptspec.properties.common import calls
+    from gptspec.verification.isolation import Returned
+
+    target = tmp_path / "mixed.py"
+    target.write_text(
+        "import ctypes, time\nimport numpy as np\nfrom gptspec.impl import softmax\n"
+        "def embed(tokens, W_E):\n"
+        "    W_E *= 0  # writes into its argument: the next call must not see it\n"
+        "    if tokens[0] == 9: return ctypes.string_at(0)\n"
+        "    if tokens[0] == 8:\n        while True: time.sleep(1)\n"
+        "    return W_E[:, tokens] + 1\n")
+    x, W = np.arange(3.0), np.ones((2, 3))
+    with TargetProcess(Setup(address(target), timeout=1.0)) as process:
+        remote = Remote(process)
+        ok = remote.calls([("softmax", (x,)), ("embed", (np.array([0]), W)), ("embed", (np.array([1]), W))])
+        assert [type(o) for o in ok] == [Returned] * 3
+        np.testing.assert_array_equal(ok[0].value, gptspec.impl.softmax(x))
+        np.testing.assert_array_equal(ok[2].value, np.ones((2, 1)))  # its own copy of W, all ones
+        raised = remote.calls([("softmax", (x,)), ("softmax", (x, 0.0)), ("embed", (np.array([9]), W))])
+        assert len(raised) == 2 and isinstance(raised[1], ValueError)  # the crashing call was never made
+        assert raised[1].gptspec_function == "softmax" and process.starts == 1
+        crashed = remote.calls([("softmax", (x,)), ("embed", (np.array([9]), W)), ("softmax", (x,))])
+        assert isinstance(crashed[0], Returned) and len(crashed) == 2
+        assert isinstance(crashed[1], TargetCrashed) and str(crashed[1]) == "killed by SIGSEGV"
+        hung = remote.calls([("softmax", (x,)), ("embed", (np.array([8]), W))])  # in the process started after the crash
+        assert isinstance(hung[0], Returned) and isinstance(hung[1], CallTimeout) and hung[1].gptspec_function == "embed"
+        assert str(hung[1]) == "no answer in 1 s: killed" and process.starts == 2
+        made = calls(remote, ("softmax", (x,)), ("softmax", (x, 0.0)))  # as a property reads them: in order
+        np.testing.assert_array_equal(made[0], gptspec.impl.softmax(x))
+        with pytest.raises(ValueError):
+            made[1]
+    local = calls(gptspec.impl, ("softmax", (x,)), ("softmax", (x, 0.0)))  # in this process: made when read
+    np.testing.assert_array_equal(local[0], gptspec.impl.softmax(x))
+    with pytest.raises(ValueError):
+        local[1]
+
+
+def test_a_repeated_call_is_guarded_once_for_the_batch_and_notes_the_same_noise_as_the_loop(tmp_path):
+    target = tmp_path / "noisy_sample.py"
+    target.write_text(
+        "import warnings\n"
+        "def sample(logits, temperature, rng):\n"
+        "    print('drew', 0)\n"
+        "    warnings.warn('careful', UserWarning)\n"
+        "    if temperature == 2.0: raise ValueError('too hot')\n"
+        "    return int(rng.integers(len(logits)))\n")
+    logits = np.zeros(3)
+    with TargetProcess(Setup(address(target))) as process:
+        remote = Remote(process)
+        rng = np.random.default_rng(1)
+        looped = [remote.sample(logits, 1.0, rng) for _ in range(40)]
+        loop_noise = process.take_noise()
+        assert remote.repeat("sample", 40, logits, 1.0, np.random.default_rng(1)) == looped
+        assert process.take_noise() == loop_noise
+        assert [str(n) for n in loop_noise["sample"].describe("sample")] == [
+            "sample printed 280 characters (captured), first line: 'drew 0'", "sample warned 40×: UserWarning: careful"]
+        with pytest.raises(ValueError, match="too hot") as raised:
+            remote.repeat("sample", 5, logits, 2.0, rng)
+        assert raised.value.gptspec_function == "sample"
+
+
+def test_generators_in_a_batch_advance_as_in_the_loop_whether_each_call_has_its_own_or_they_share_one():
+    logits = np.zeros(1000)
+    with TargetProcess(Setup(address("gptspec.impl"))) as process:
+        remote = Remote(process)
+        own = [np.random.default_rng(k) for k in range(4)]
+        made = remote.calls([("sample", (logits, 1.0, rng)) for rng in own])
+        twins = [np.random.default_rng(k) for k in range(4)]
+        assert [o.value for o in made] == [gptspec.impl.sample(logits, 1.0, t) for t in twins]
+        assert [rng.random() for rng in own] == [t.random() for t in twins]
+        shared, twin = np.random.default_rng(7), np.random.default_rng(7)
+        made = remote.calls([("sample", (logits, 1.0, shared)) for _ in range(4)])
+        assert [o.value for o in made] == [gptspec.impl.sample(logits, 1.0, twin) for _ in range(4)]
+        assert shared.random() == twin.random()

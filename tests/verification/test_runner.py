@@ -256,3 +256,21 @@ def test_contract_names_the_input_contract_checks_and_the_old_names_still_select
     assert not contract & {p.name for p in select(catalogue, skip=["contract"])}
     assert [p.name for p in select(catalogue, only=["temperature.invalid_rejected"])] == ["temperature.invalid_rejected"]
     assert {p.family for p in catalogue if p.contract} == {"embedding", "temperature"}  # families unchanged
+
+
+def test_the_workers_get_the_longest_properties_first_and_the_report_keeps_the_catalogue_order():
+    from gptspec.properties.registry import properties
+    from gptspec.verification.session import LONGEST_FIRST, hand_out_order
+
+    catalogue = properties()
+    order = hand_out_order(catalogue)
+    assert [p.name for p in order[: len(LONGEST_FIRST)]] == list(LONGEST_FIRST)
+    assert sorted(p.name for p in order) == sorted(p.name for p in catalogue)
+    rest = [p for p in order if p.name not in LONGEST_FIRST]
+    assert rest == [p for p in catalogue if p.name not in LONGEST_FIRST]
+    report = verify("gptspec.impl", profile="quick", seed=0, jobs=2,
+                    only=["temperature.sample_greedy_at_zero", "softmax.sums_to_one", "temperature.sample_follows_softmax"])
+    assert [r.name for r in report.results] == [p.name for p in catalogue if p.name in
+                                                 {"temperature.sample_greedy_at_zero", "softmax.sums_to_one",
+                                                  "temperature.sample_follows_softmax"}]
+    assert report.exit_code == 0

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from .. import impl as reference
 from ..spec import BlockWeights, Weights
 from . import expect
+from .coded import integers, permutations
 from .ordinary import SCORES_MAX, Scale, head_scores_size, mask_cause, scaled, scores_size, times, with_rows
-from .common import model_prefixes, model_tolerance, plain_softmax
+from .common import calls, model_prefixes, model_tolerance, plain_softmax
 from .domain import NEEDS_FLOAT64, NEEDS_NON_CAUSAL, NEEDS_TWO_TOKENS, causal_flags, ctx_limit
 from .registry import prop
 from .strategies import (
@@ -59,8 +60,8 @@ def queries_keys(draw: st.DrawFn, *, same_length: bool = True) -> QK:
     c = draw(configs())
     dt = draw(dtypes())
     m = draw(magnitudes(LOGIT_LARGE))
-    ctx_q = draw(st.integers(1, c.n_ctx))
-    ctx_k = ctx_q if same_length else draw(st.integers(1, c.n_ctx))
+    ctx_q = draw(integers(1, c.n_ctx))
+    ctx_k = ctx_q if same_length else draw(integers(1, c.n_ctx))
     return QK(draw(arrays(dt, (c.d_head, ctx_q), m)), draw(arrays(dt, (c.d_head, ctx_k), m)))
 
 
@@ -142,7 +143,7 @@ def future_edits(draw: st.DrawFn, cases: st.SearchStrategy[Any], columns_of: Any
     case = draw(cases)
     columns = columns_of(case)
     ctx = columns.shape[-1]
-    i = draw(st.integers(0, ctx - 2))
+    i = draw(integers(0, ctx - 2))
     shape = columns.shape[:-1] + (ctx - i - 1,)
     if columns.dtype.kind == "i":
         vocab = case.config.vocab
@@ -162,8 +163,9 @@ def unchanged_up_to_i(what: str, before: Any, after: Any, edit: FutureEdit, shap
 def attention_unchanged_up_to_i(impl: Any, fn: str, edit: FutureEdit) -> None:
     """ΔE = impl.<fn>(E, *weights, causal=True) and of the edited E agree exactly in columns ≤ i."""
     h: Head | MultiHead = edit.case
-    attend, rest = getattr(impl, fn), h.args[1:]
-    unchanged_up_to_i(f"{fn} ΔE", attend(h.E, *rest, True), attend(edit.edit(h.E), *rest, True), edit, h.E.shape)
+    rest = h.args[1:]
+    made = calls(impl, (fn, (h.E, *rest, True)), (fn, (edit.edit(h.E), *rest, True)))
+    unchanged_up_to_i(f"{fn} ΔE", made[0], made[1], edit, h.E.shape)
 
 
 def _edit_size(edit: FutureEdit) -> float:
@@ -217,7 +219,7 @@ def block_inputs(draw: st.DrawFn) -> BlockInput:
     c = draw(configs(min_ctx=2))
     dt = draw(dtypes())
     r = draw(recipes())
-    ctx = draw(st.integers(2, c.n_ctx))
+    ctx = draw(integers(2, c.n_ctx))
     return BlockInput(draw(arrays(dt, (c.d_model, ctx), r.magnitude)), r.build(BlockWeights, c, dt), r)
 
 
@@ -271,7 +273,8 @@ def _model_edit_at(edit: FutureEdit, value: float) -> FutureEdit:
       strategy=lambda: future_edits(block_inputs(), lambda b: b.E), requires=(NEEDS_TWO_TOKENS,))
 def block_future_independent(impl: Any, edit: FutureEdit) -> None:
     b: BlockInput = edit.case
-    unchanged_up_to_i("block(E)", impl.block(b.E, b.weights), impl.block(edit.edit(b.E), b.weights), edit, b.E.shape)
+    made = calls(impl, ("block", (b.E, b.weights)), ("block", (edit.edit(b.E), b.weights)))
+    unchanged_up_to_i("block(E)", made[0], made[1], edit, b.E.shape)
 
 
 @scaled(Scale("|scores|", _model_edit_size, _model_edit_at, high=SCORES_MAX, cause=mask_cause))
@@ -281,8 +284,8 @@ def block_future_independent(impl: Any, edit: FutureEdit) -> None:
 def forward_future_independent(impl: Any, edit: FutureEdit) -> None:
     m: Model = edit.case
     shape = (m.config.vocab, m.tokens.shape[0])
-    unchanged_up_to_i("forward logits", impl.forward(m.tokens, m.weights),
-                      impl.forward(edit.edit(m.tokens), m.weights), edit, shape)
+    made = calls(impl, ("forward", (m.tokens, m.weights)), ("forward", (edit.edit(m.tokens), m.weights)))
+    unchanged_up_to_i("forward logits", made[0], made[1], edit, shape)
 
 
 @prop("causality.next_token_sees_only_prefix", needs=("forward", "next_token_probs"),
@@ -290,9 +293,10 @@ def forward_future_independent(impl: Any, edit: FutureEdit) -> None:
       strategy=model_prefixes, requires=(NEEDS_FLOAT64, NEEDS_TWO_TOKENS))
 def next_token_sees_only_prefix(impl: Any, example: tuple[Model, int]) -> None:
     m, p = example
-    logits = expect.shape("forward(tokens)", impl.forward(m.tokens, m.weights), (m.config.vocab, m.tokens.shape[0]))
+    made = calls(impl, ("forward", (m.tokens, m.weights)), ("next_token_probs", (m.tokens[:p], m.weights, 1.0)))
+    logits = expect.shape("forward(tokens)", made[0], (m.config.vocab, m.tokens.shape[0]))
     want = plain_softmax(logits[:, p - 1])
-    got = impl.next_token_probs(m.tokens[:p], m.weights, 1.0)
+    got = made[1]
     expect.close(f"next_token_probs(tokens[:{p}])", got, want, 2 * model_tolerance(m, logits),
                  note=f"compared with softmax(forward(tokens)[:, {p - 1}]) over all {m.tokens.shape[0]} tokens")
 
@@ -307,8 +311,9 @@ def prefix_same_columns(impl: Any, example: tuple[Head, int]) -> None:
     h, p = example
     p = min(p, h.E.shape[1] - 1)
     rest = h.args[1:]
-    whole = expect.shape("attention_head(E)", impl.attention_head(h.E, *rest, True), h.E.shape)
-    part = impl.attention_head(h.E[:, :p], *rest, True)
+    made = calls(impl, ("attention_head", (h.E, *rest, True)), ("attention_head", (h.E[:, :p], *rest, True)))
+    whole = expect.shape("attention_head(E)", made[0], h.E.shape)
+    part = made[1]
     expect.close(f"attention_head(E[:, :{p}])", part, whole[:, :p], head_tolerance(h.E, h.E, *rest),
                  note=f"compared with the first {p} columns of attention_head(E) over all {h.E.shape[1]}")
 
@@ -329,9 +334,9 @@ class Cross:
 @st.composite
 def crosses(draw: st.DrawFn) -> Cross:
     h = draw(heads())
-    ctx_k = draw(st.integers(1, ctx_limit(5)))
+    ctx_k = draw(integers(1, ctx_limit(5)))
     E_kv = draw(arrays(h.E.dtype, (h.E.shape[0], ctx_k), h.magnitude))
-    return Cross(h.E, E_kv, h.W_Q, h.W_K, h.W_V_down, h.W_V_up, tuple(draw(st.permutations(range(ctx_k)))))
+    return Cross(h.E, E_kv, h.W_Q, h.W_K, h.W_V_down, h.W_V_up, tuple(draw(permutations(ctx_k))))
 
 
 @prop("causality.cross_attention_unmasked", needs=("cross_attention_head", "attention_head"),
@@ -339,8 +344,9 @@ def crosses(draw: st.DrawFn) -> Cross:
       strategy=crosses, requires=(NEEDS_NON_CAUSAL,))
 def cross_attention_unmasked(impl: Any, c: Cross) -> None:
     weights = (c.W_Q, c.W_K, c.W_V_down, c.W_V_up)
-    want = expect.shape("attention_head(E, causal=False)", impl.attention_head(c.E_kv, *weights, False), c.E_kv.shape)
-    expect.close("cross_attention_head(E, E)", impl.cross_attention_head(c.E_kv, c.E_kv, *weights), want,
+    made = calls(impl, ("attention_head", (c.E_kv, *weights, False)), ("cross_attention_head", (c.E_kv, c.E_kv, *weights)))
+    want = expect.shape("attention_head(E, causal=False)", made[0], c.E_kv.shape)
+    expect.close("cross_attention_head(E, E)", made[1], want,
                  head_tolerance(c.E_kv, c.E_kv, *weights), note="compared with attention_head(E, causal=False)")
 
 
@@ -349,9 +355,9 @@ def cross_attention_unmasked(impl: Any, c: Cross) -> None:
       strategy=crosses)
 def cross_attention_key_permutation(impl: Any, c: Cross) -> None:
     weights = (c.W_Q, c.W_K, c.W_V_down, c.W_V_up)
-    want = expect.shape("cross_attention_head(E_q, E_kv)", impl.cross_attention_head(c.E_q, c.E_kv, *weights), c.E_q.shape)
     shuffled = c.E_kv[:, list(c.permutation)]
-    expect.close(f"cross_attention_head(E_q, E_kv[:, {list(c.permutation)}])",
-                 impl.cross_attention_head(c.E_q, shuffled, *weights), want,
+    made = calls(impl, ("cross_attention_head", (c.E_q, c.E_kv, *weights)), ("cross_attention_head", (c.E_q, shuffled, *weights)))
+    want = expect.shape("cross_attention_head(E_q, E_kv)", made[0], c.E_q.shape)
+    expect.close(f"cross_attention_head(E_q, E_kv[:, {list(c.permutation)}])", made[1], want,
                  head_tolerance(c.E_q, c.E_kv, *weights), note="compared with the keys in their original order")
 

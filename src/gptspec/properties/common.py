@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from .coded import integers
 from .strategies import UNIT, Model, models
 from .tolerance import tolerance
 
-__all__ = ["plain_softmax", "model_prefixes", "model_tolerance", "describe", "repeated"]
+__all__ = ["plain_softmax", "model_prefixes", "model_tolerance", "describe", "repeated", "calls", "Calls"]
 
 
 def repeated(impl: Any, name: str, times: int, *args: Any) -> list[Any]:
@@ -25,6 +26,44 @@ def repeated(impl: Any, name: str, times: int, *args: Any) -> list[Any]:
         return list(batch(name, times, *args))
     fn = getattr(impl, name)
     return [fn(*args) for _ in range(times)]
+
+
+class Calls:
+    """The results of several target calls made one after another, read in the order they were
+    made: ``calls[i]`` is call i's result, or raises what call i raised (and a call after one that
+    raised is not made), exactly as the loop of calls would have."""
+
+    def __init__(self, impl: Any, requests: list[tuple[str, tuple[Any, ...]]]) -> None:
+        self._impl, self._requests = impl, requests
+        batch = getattr(impl, "calls", None)  # a target in its own process: one request for them all
+        self._outcomes: list[Any] | None = list(batch(requests)) if callable(batch) else None
+        self._made: list[Any] = []
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    def __getitem__(self, i: int) -> Any:
+        if self._outcomes is not None:  # what the target's process reported for each call
+            outcome = self._outcomes[i] if i < len(self._outcomes) else None
+            if outcome is None:
+                raise IndexError(f"call {i} was not made: an earlier call raised (read the results in order)")
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome.value
+        while len(self._made) <= i:  # in this process: call when first read, in order
+            name, args = self._requests[len(self._made)]
+            self._made.append(getattr(self._impl, name)(*args))
+        return self._made[i]
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+
+def calls(impl: Any, *requests: tuple[str, tuple[Any, ...]]) -> Calls:
+    """``impl.name(*args)`` for each ``(name, args)``, one after another, in one round trip to a
+    target in its own process (:meth:`..verification.isolation.Remote.calls`) instead of one
+    each; read the results in order (see :class:`Calls`)."""
+    return Calls(impl, list(requests))
 
 
 def plain_softmax(x: np.ndarray, T: float = 1.0) -> np.ndarray:
@@ -42,7 +81,7 @@ def model_prefixes(draw: st.DrawFn) -> tuple[Model, int]:
     rounding (different for different shapes) by up to 316× per layer, beyond a useful tolerance.
     """
     m = draw(models(dtype=np.dtype(np.float64), magnitude=UNIT, min_ctx=2))
-    return m, draw(st.integers(1, m.tokens.shape[0] - 1))
+    return m, draw(integers(1, m.tokens.shape[0] - 1))
 
 
 def model_tolerance(m: Model, logits: np.ndarray) -> float:

@@ -17,7 +17,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from . import expect
-from .common import model_prefixes, model_tolerance, plain_softmax
+from .coded import integers, sampled
+from .common import calls, model_prefixes, model_tolerance, plain_softmax
 from .domain import NEEDS_FLOAT64, NEEDS_TWO_TOKENS
 from .registry import CONTRACT, prop
 from .strategies import Model, arrays, configs, dtypes, magnitudes, tokens
@@ -37,7 +38,7 @@ def lookups(draw: st.DrawFn, *, transpose: bool = False) -> Lookup:
     c = draw(configs())
     shape = (c.vocab, c.d_model) if transpose else (c.d_model, c.vocab)
     W = draw(arrays(draw(dtypes()), shape, draw(magnitudes())))
-    return Lookup(draw(tokens(c.vocab, draw(st.integers(1, c.n_ctx)))), W)
+    return Lookup(draw(tokens(c.vocab, draw(integers(1, c.n_ctx)))), W)
 
 
 def onehot(ids: np.ndarray, vocab: int) -> np.ndarray:
@@ -69,9 +70,9 @@ class Pair:
 def pairs(draw: st.DrawFn) -> Pair:
     c = draw(configs())
     dt, m = draw(dtypes()), draw(magnitudes())
-    ctx = draw(st.integers(1, c.n_ctx))
+    ctx = draw(integers(1, c.n_ctx))
     E1, E2 = (draw(arrays(dt, (c.d_model, ctx), m)) for _ in range(2))
-    a, b = (float(draw(st.integers(-3, 3))) for _ in range(2))
+    a, b = (float(draw(integers(-3, 3))) for _ in range(2))
     return Pair(E1, E2, a, b, draw(arrays(dt, (c.vocab, c.d_model), m)))
 
 
@@ -80,16 +81,17 @@ def pairs(draw: st.DrawFn) -> Pair:
 def unembed_linear(impl: Any, p: Pair) -> None:
     dt = p.E1.dtype
     mixed = (dt.type(p.a) * p.E1 + dt.type(p.b) * p.E2).astype(dt)
-    want = p.a * np.asarray(impl.unembed(p.E1, p.W_U), np.float64) + p.b * np.asarray(impl.unembed(p.E2, p.W_U), np.float64)
+    made = calls(impl, ("unembed", (p.E1, p.W_U)), ("unembed", (p.E2, p.W_U)), ("unembed", (mixed, p.W_U)))
+    want = p.a * np.asarray(made[0], np.float64) + p.b * np.asarray(made[1], np.float64)
     scale = np.abs(p.W_U.astype(np.float64)) @ (abs(p.a) * np.abs(p.E1) + abs(p.b) * np.abs(p.E2))
-    expect.close(f"unembed({p.a:g} E1 + {p.b:g} E2) with W_U {p.W_U.shape}", impl.unembed(mixed, p.W_U), want,
+    expect.close(f"unembed({p.a:g} E1 + {p.b:g} E2) with W_U {p.W_U.shape}", made[2], want,
                  4 * tolerance(dt).of(scale), note=f"compared with {p.a:g} unembed(E1) + {p.b:g} unembed(E2)")
 
 
 @st.composite
 def tempered_models(draw: st.DrawFn) -> tuple[Model, float]:
     m, _ = draw(model_prefixes())
-    return m, draw(st.sampled_from((1.0, 0.5, 2.0)))
+    return m, draw(sampled((1.0, 0.5, 2.0)))
 
 
 @prop("embedding.next_token_last_column", needs=("forward", "next_token_probs"),
@@ -98,9 +100,10 @@ def tempered_models(draw: st.DrawFn) -> tuple[Model, float]:
 def next_token_last_column(impl: Any, example: tuple[Model, float]) -> None:
     m, T = example
     ctx = m.tokens.shape[0]
-    logits = expect.shape("forward(tokens)", impl.forward(m.tokens, m.weights), (m.config.vocab, ctx))
+    made = calls(impl, ("forward", (m.tokens, m.weights)), ("next_token_probs", (m.tokens, m.weights, T)))
+    logits = expect.shape("forward(tokens)", made[0], (m.config.vocab, ctx))
     want = plain_softmax(logits[:, -1], T)
-    expect.close(f"next_token_probs({ctx} tokens, T={T:g})", impl.next_token_probs(m.tokens, m.weights, T), want,
+    expect.close(f"next_token_probs({ctx} tokens, T={T:g})", made[1], want,
                  2 * model_tolerance(m, logits) / T, note=f"compared with softmax(forward(tokens)[:, {ctx - 1}] / T)")
 
 
@@ -108,7 +111,7 @@ def next_token_last_column(impl: Any, example: tuple[Model, float]) -> None:
 def two_ids(draw: st.DrawFn) -> tuple[Lookup, int, int]:
     case = draw(lookups())
     vocab = case.W.shape[1]
-    return case, draw(st.integers(0, vocab - 1)), draw(st.integers(0, vocab - 1))
+    return case, draw(integers(0, vocab - 1)), draw(integers(0, vocab - 1))
 
 
 @prop("embedding.plural_direction", needs=("embed", "unembed"),
@@ -133,7 +136,7 @@ def plural_direction(impl: Any, example: tuple[Lookup, int, int]) -> None:
 def bad_tokens(draw: st.DrawFn) -> tuple[Lookup, int, int]:
     case = draw(lookups())
     vocab = case.W.shape[1]
-    return case, draw(st.integers(0, case.tokens.shape[0] - 1)), draw(st.sampled_from((-1, vocab)))
+    return case, draw(integers(0, case.tokens.shape[0] - 1)), draw(sampled((-1, vocab)))
 
 
 @prop("embedding.invalid_tokens_rejected", needs=("embed",),

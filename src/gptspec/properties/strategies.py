@@ -9,23 +9,9 @@ mask constant (−1e4, −1e5) leaks and a softmax without max-subtraction overf
 every dim from 1 upward and include d_model ≠ n_heads·d_head; every size shrinks towards 1 and
 every magnitude towards unit, so a counterexample ends small and readable.
 
-How an array is drawn, cheaply. Drawing entry by entry (``hypothesis.extra.numpy.arrays`` with
-an element strategy) costs Hypothesis a few choices per entry — about 400 for one multi-head
-example — and its engine's time grows with the choices (mutating, tracking, replaying them).
-Here an array is two choices whatever its size: one ``st.binary`` of one code byte per entry,
-and a seed. NumPy decodes the codes through 256-entry tables (see ``_KINDS``): codes 0..127 are
-the integers 0, 1, −1, 2, −2, 3, −3 in runs of ~18, in that order; codes 128..255 are floats in
-(−4, 4), the sign alternating with the code and the size growing with it, the fraction within a
-code's step taken from the seed (a window into a fixed table of uniforms). Random codes make half
-the entries integers, half floats, as the entry-wise strategy did. Shrinking keeps what made the
-entry-wise strategy readable: Hypothesis shrinks a bytes choice byte by byte (all zero first,
-then each byte towards 0, equal bytes together), so a counterexample ends on few non-zero entries
-that are small integers, floats only where a float is needed. Sizes shrink too: the code buffer
-has room for larger sizes (``_room``) and entry (i, j, …) reads the same byte whatever the sizes,
-so a smaller config keeps every remaining entry (a buffer whose length followed the shape would
-be replaced by zeros in every array whose shape changed, and the sizes would stay). Logits use quarters (0, ±0.25 … ±3) for the integer codes;
-``softmax_inputs(any_finite=True)`` gives half its codes to ±2^e up to the dtype's largest finite
-value (and that value itself); −∞ holes and token ids are code bytes too. Strategies are built
+How an array is drawn, cheaply: :mod:`.coded` (one code byte per entry, decoded through
+256-entry tables, two Hypothesis choices per array whatever its size); ``arrays`` and the rest
+are importable from here as before. Strategies are built
 once per argument tuple and reach (``_reused``): Hypothesis validates each strategy object on its
 first draw, and composites that built their inner strategies afresh paid that on every example.
 ``benchmarks/draw_examples.py`` measures the cost per example against an earlier revision, and
@@ -52,6 +38,9 @@ from hypothesis.extra import numpy as hnp
 from ..spec import BlockWeights, Config, Weights
 from ..spec import hints
 from . import domain
+from .coded import UNIT, arrays, integers
+from .coded import draw_codes as _codes
+from .coded import coded as _coded
 
 __all__ = [
     "Reach", "reach", "current_reach", "DTYPES", "UNIT", "SMALL", "LARGE", "LOGIT_LARGE",
@@ -63,7 +52,6 @@ __all__ = [
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
-UNIT = 1.0
 SMALL = 1e-3
 LARGE = (1e1, 1e2, 1e3)  # with E and weights at 1e1 scores reach ~1e5; at 1e3 ~1e13 (finite in float32)
 LOGIT_LARGE = (1e1, 1e3, 1e5)  # logits and scores drawn directly: up to 4e5
@@ -166,121 +154,6 @@ def values(dtype: np.dtype) -> st.SearchStrategy[float]:
     return st.one_of(st.integers(-3, 3).map(float), st.floats(-4, 4, width=_width(dtype)))
 
 
-# Arrays are drawn as one code byte per entry (one ``st.binary`` choice for the whole array) and
-# a seed; NumPy decodes them through 256-entry tables, vectorised. Low codes are the simple
-# values, in the order shrinking should prefer them; the seed only supplies the fractional part
-# of float entries.
-
-_SIMPLE_INTEGERS = (0.0, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0)
-_QUARTERS = (0.0, *(sign * k / 4 for k in range(1, 13) for sign in (1, -1)))  # 0, ±0.25 … ±3
-_SEEDS = st.integers(0, 2**32 - 1)
-_UNIFORMS = np.random.default_rng(0).random(65537)  # a prime count: an array's window never wraps onto itself
-_STRIDE = 7919
-
-
-def _runs(table: tuple[float, ...], lo: int, hi: int) -> dict[int, float]:
-    """Codes lo..hi−1 in len(table) runs of (nearly) equal length, run r standing for table[r]."""
-    return {c: table[(c - lo) * len(table) // (hi - lo)] for c in range(lo, hi)}
-
-
-def _ramp(lo: int, hi: int, top: float) -> dict[int, tuple[float, float]]:
-    """Codes lo..hi−1 as ±top·(k//2 + u)/((hi − lo)/2), k = code − lo, u in [0, 1): the sign
-    alternates with the code and the size falls with it, so shrinking a code shrinks the value."""
-    half = (hi - lo + 1) // 2
-    return {c: ((-1.0 if (c - lo) % 2 else 1.0) * top * ((c - lo) // 2) / half,
-                (-1.0 if (c - lo) % 2 else 1.0) * top / half) for c in range(lo, hi)}
-
-
-def _tables(constant: dict[int, float], linear: dict[int, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
-    """(A, B) with value = A[code] + B[code]·u: constants where given, else the linear ramps."""
-    A, B = np.zeros(256), np.zeros(256)
-    for c, v in constant.items():
-        A[c] = v
-    for c, (a, b) in linear.items():
-        A[c], B[c] = a, b
-    return A, B
-
-
-_KINDS: dict[str, tuple[np.ndarray, np.ndarray]] = {
-    # integers 0, 1, −1, 2, −2, 3, −3 from codes 0..127 (runs of ~18), floats in (−4, 4) from 128..255
-    "simple": _tables(_runs(_SIMPLE_INTEGERS, 0, 128), _ramp(128, 256, 4.0)),
-    # 0, ±0.25, … ±3 from every code
-    "quarters": _tables(_runs(_QUARTERS, 0, 256), {}),
-    # quarters from 0..127, floats in (−4, 4) from 128..255
-    "quarters_floats": _tables(_runs(_QUARTERS, 0, 128), _ramp(128, 256, 4.0)),
-    # integers from 0..63, floats in (−4, 4) from 64..127; 128..255: see _any_finite
-    "any_finite": _tables(_runs(_SIMPLE_INTEGERS, 0, 64), _ramp(64, 128, 4.0)),
-}
-
-
-def _any_finite(codes: np.ndarray, u: np.ndarray, dtype: np.dtype, x: np.ndarray) -> np.ndarray:
-    """Codes 128..247: ±2^e, e = log2(dtype max)·(k//2 + u)/60, so from 1 up to the dtype's largest
-    finite value, the size growing with the code; 248..255: ±(dtype max) exactly."""
-    top = float(np.finfo(dtype).max)
-    k = np.clip(codes, 128, 247) - 128
-    sign = np.where(codes % 2 == 1, -1.0, 1.0)
-    huge = sign * np.minimum(np.exp2((k // 2 + u) / 60 * np.log2(top)), top)
-    return np.where(codes < 128, x, np.where(codes < 248, huge, sign * top))
-
-
-def _decode(codes: np.ndarray, where: np.ndarray, seed: int, dtype: np.dtype, *, kind: str) -> np.ndarray:
-    """Entries (float64) from code bytes (0..255) at buffer positions ``where`` and a seed; see
-    ``_KINDS`` for what each code means."""
-    A, B = _KINDS[kind]
-    if kind == "quarters":
-        return A[codes]
-    u = _UNIFORMS[(seed + _STRIDE * where) % _UNIFORMS.size]
-    x = A[codes] + B[codes] * u
-    return _any_finite(codes, u, dtype, x) if kind == "any_finite" else x
-
-
-def _room(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The code buffer's extent along each axis: 4 up to 4 entries, else the next power of two."""
-    return tuple(4 if n <= 4 else 1 << (n - 1).bit_length() for n in shape)
-
-
-def _codes(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """One code byte (0..255) per entry of ``shape`` and its position in the buffer, drawn as one
-    ``st.binary`` choice.
-
-    The buffer has room for a larger shape (``_room``), so shrinking a size up to 8 keeps the
-    choice's length and every remaining entry's code: entry (i, j, …) reads the same byte
-    whatever the sizes. (A length that changed with the shape would make Hypothesis replace all
-    the codes of every array whose shape changed, and sizes would not shrink.) Entry (0, 0, …)
-    reads the buffer's last byte: Hypothesis moves non-zero bytes to the end when it shrinks, so
-    they land on the first rows and columns, which survive sizes shrinking.
-    """
-    room = _room(shape)
-    total = int(np.prod(room, dtype=np.int64))
-    buffer = np.frombuffer(draw(st.binary(min_size=total, max_size=total)), dtype=np.uint8)
-    where = (total - 1 - np.arange(total)).reshape(room)[tuple(slice(0, n) for n in shape)]
-    return buffer[where].astype(np.int64), where
-
-
-@st.composite
-def _draw_coded(draw: st.DrawFn, dtype: np.dtype, shape: tuple[int, ...], kind: str, magnitude: float) -> np.ndarray:
-    codes, where = _codes(draw, shape)
-    seed = 0 if kind == "quarters" else draw(_SEEDS)
-    with np.errstate(over="ignore"):
-        return (_decode(codes, where, seed, dtype, kind=kind) * magnitude).astype(dtype)
-
-
-@functools.lru_cache(maxsize=4096)
-def _coded(dtype: np.dtype, shape: tuple[int, ...], kind: str, magnitude: float = UNIT) -> st.SearchStrategy[np.ndarray]:
-    """Arrays of ``shape`` decoded from code bytes and (for floats) a seed (see :func:`_decode`), times ``magnitude``.
-
-    One strategy object per argument tuple: Hypothesis validates a strategy once, so building
-    a fresh one on every draw would cost more than drawing from it.
-    """
-    return _draw_coded(np.dtype(dtype), tuple(shape), kind, float(magnitude))
-
-
-def arrays(dtype: np.dtype, shape: tuple[int, ...], magnitude: float = UNIT) -> st.SearchStrategy[np.ndarray]:
-    """An array of simple values times ``magnitude``: each entry an integer −3..3 (half the entries,
-    and where shrinking goes: 0 first) or a float in (−4, 4)."""
-    return _coded(np.dtype(dtype), tuple(int(n) for n in shape), "simple", float(magnitude))
-
-
 @_reused
 @st.composite
 def configs(
@@ -305,24 +178,24 @@ def configs(
     d_head (never filtered), and n_ctx is at most max-ctx."""
     scope = domain.current()
     max_ctx = domain.ctx_limit(max_ctx)
-    vocab = draw(st.integers(min_vocab, max(min_vocab, max_vocab)))
+    vocab = draw(integers(min_vocab, max(min_vocab, max_vocab)))
     if scope.domain.heads_fill:
         heads = (min_heads, max(min_heads, max_heads))
         head = (min_d_head, max(min_d_head, max_d_head))
         count = "1 head" if heads == (1, 1) else f"heads {domain.describe_range(*heads)}"
         scope.narrow("heads", f"d_model = n_heads·d_head: {count} of d_head {domain.describe_range(*head)}")
-        n_heads, d_head = draw(st.integers(*heads)), draw(st.integers(*head))
+        n_heads, d_head = draw(integers(*heads)), draw(integers(*head))
         d_model = n_heads * d_head
     else:
-        d_model = draw(st.integers(min_d_model, max(min_d_model, max_d_model)))
-        n_heads = draw(st.integers(min_heads, max(min_heads, max_heads)))
-        d_head = draw(st.integers(min_d_head, max(min_d_head, max_d_head)))
+        d_model = draw(integers(min_d_model, max(min_d_model, max_d_model)))
+        n_heads = draw(integers(min_heads, max(min_heads, max_heads)))
+        d_head = draw(integers(min_d_head, max(min_d_head, max_d_head)))
     scope.note_heads(d_model, n_heads, d_head)
     return Config(
         vocab=vocab, d_model=d_model, n_heads=n_heads, d_head=d_head,
-        n_ctx=draw(st.integers(min_ctx, max(min_ctx, max_ctx))),
-        n_layers=draw(st.integers(1, max_layers)),
-        d_mlp=draw(st.integers(1, max_d_mlp)),
+        n_ctx=draw(integers(min_ctx, max(min_ctx, max_ctx))),
+        n_layers=draw(integers(1, max_layers)),
+        d_mlp=draw(integers(1, max_d_mlp)),
         name="drawn",
     )
 
@@ -375,7 +248,7 @@ def logit_vectors(draw: st.DrawFn, *, dtype: np.dtype | None = None, max_vocab: 
     quarters of integers, so distinct logits differ by at least 0.25 × magnitude.
     """
     dtype = dtype or draw(dtypes())
-    n = draw(st.integers(1, max_vocab))
+    n = draw(integers(1, max_vocab))
     r = current_reach()
     x = draw(_coded(dtype, (n,), "quarters_floats" if r.extremes else "quarters")) * draw(magnitudes(LOGIT_LARGE))
     if r.near_ties and n > 1:
@@ -408,7 +281,7 @@ def softmax_inputs(draw: st.DrawFn, *, any_finite: bool = False, neg_inf: bool =
     """
     dt = draw(dtypes())
     shape = tuple(draw(_SHAPES))
-    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    axis = draw(integers(-len(shape), len(shape) - 1))
     if any_finite and current_reach().extremes:
         x = draw(_coded(dt, shape, "any_finite"))
     else:
@@ -417,7 +290,7 @@ def softmax_inputs(draw: st.DrawFn, *, any_finite: bool = False, neg_inf: bool =
         x = (draw(arrays(dt, shape, m)) + dt.type(offset)).astype(dt)
     if neg_inf:
         holes = _codes(draw, shape)[0] >= 128  # half the entries; shrinking removes them
-        holes.flat[draw(st.integers(0, holes.size - 1))] = True  # at least one −∞ (unless its slice has one entry)
+        holes.flat[draw(integers(0, int(holes.size) - 1))] = True  # at least one −∞ (unless its slice has one entry)
         keep = np.expand_dims(np.argmax(x, axis=axis), axis)  # one finite entry per slice survives
         np.put_along_axis(holes, keep, False, axis=axis)
         x = np.where(holes, -np.inf, x).astype(dt)
@@ -547,7 +420,7 @@ def multi_heads(draw: st.DrawFn, *, dtype: np.dtype | None = None, config: st.Se
     c = draw(config if config is not None else configs(min_ctx=min_ctx, **({"max_heads": 1} if one_head_fills else {})))
     dt = dtype or draw(dtypes())
     m = draw(magnitudes()) if magnitude is None else magnitude
-    ctx = draw(st.integers(min_ctx, c.n_ctx))
+    ctx = draw(integers(min_ctx, c.n_ctx))
     n_heads = 1 if single else c.n_heads
     domain.current().note_heads(c.d_model, n_heads, c.d_head)
     stacked = (n_heads, c.d_head, c.d_model)
@@ -571,7 +444,7 @@ def models(draw: st.DrawFn, *, dtype: np.dtype | None = None, magnitude: float |
     c = draw(configs(min_ctx=min_ctx))
     dt = dtype or draw(dtypes())
     recipe = draw(recipes(magnitude))
-    ctx = draw(st.integers(min_ctx, c.n_ctx))
+    ctx = draw(integers(min_ctx, c.n_ctx))
     return Model(draw(tokens(c.vocab, ctx)), recipe.build(Weights, c, dt), c, recipe)
 
 
@@ -590,11 +463,11 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
     """
     c = draw(configs())
     dt = draw(dtypes())
-    ctx = draw(st.integers(1, c.n_ctx))
+    ctx = draw(integers(1, c.n_ctx))
     plan = hints.Plan.of(spec_fn)
     params = list(plan.names)
     causal = draw(domain.causal_flags()) if "causal" in params else False
-    ctx_k = ctx if causal or "E_kv" not in params and "K" not in params else draw(st.integers(1, c.n_ctx))
+    ctx_k = ctx if causal or "E_kv" not in params and "K" not in params else draw(integers(1, c.n_ctx))
     sizes = hints.dim_sizes(c, ctx, ctx_k)
     args: list[Any] = []
     for name, hint in zip(params, plan.hints):
@@ -605,15 +478,15 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
         elif name == "temperature":
             args.append(draw(sample_temperatures() if spec_fn.__name__ == "sample" else temperatures(high=1e3)))
         elif name == "axis":
-            args.append(draw(st.integers(-len(args[0].shape), len(args[0].shape) - 1)))
+            args.append(draw(integers(-len(args[0].shape), len(args[0].shape) - 1)))
         elif name == "rng":
-            args.append(np.random.default_rng(draw(st.integers(0, 2**32 - 1))))
+            args.append(np.random.default_rng(draw(integers(0, 2**32 - 1))))
         elif hints.is_struct(hint):
             args.append(draw(recipes(UNIT)).build(hint, c, dt))
         elif name == "tokens":
             args.append(draw(tokens(c.vocab, ctx)))
         elif hints.n_axes(hint) is None:  # *shape: any number of axes
-            shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+            shape = tuple(draw(_SHAPES))
             args.append(draw(arrays(dt, shape)))
         else:
             args.append(draw(arrays(dt, hints.shape(hint, sizes))))
@@ -664,11 +537,11 @@ def batched_inputs(
     dt = draw(dtypes())
     m = draw(magnitudes()) if magnitude is None else magnitude
     is_causal = draw(st.booleans()) if causal is None else causal
-    batch = draw(st.integers(min_batch, max(min_batch, max_batch)))
-    heads = draw(st.integers(min_heads, max(min_heads, max_heads)))
-    length = draw(st.integers(max(min_length, min_keys if is_causal else 1), max(min_keys, min_length, max_length)))
-    keys = length if is_causal else draw(st.integers(min_keys, max(min_keys, max_length)))
-    dim, dim_v = draw(st.integers(1, max_dim)), draw(st.integers(1, max_dim))
+    batch = draw(integers(min_batch, max(min_batch, max_batch)))
+    heads = draw(integers(min_heads, max(min_heads, max_heads)))
+    length = draw(integers(max(min_length, min_keys if is_causal else 1), max(min_keys, min_length, max_length)))
+    keys = length if is_causal else draw(integers(min_keys, max(min_keys, max_length)))
+    dim, dim_v = draw(integers(1, max_dim)), draw(integers(1, max_dim))
     return Batched(
         draw(arrays(dt, (batch, heads, length, dim), m)), draw(arrays(dt, (batch, heads, keys, dim), m)),
         draw(arrays(dt, (batch, heads, keys, dim_v), m)), is_causal, m,

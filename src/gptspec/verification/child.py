@@ -17,6 +17,7 @@ import multiprocessing.connection
 import os
 import pickle
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -85,25 +86,40 @@ class Child:
         self.info: Any = None
         self._process: Any = None
         self._conn: multiprocessing.connection.Connection | None = None
+        self._launched: tuple[Any, multiprocessing.connection.Connection, float] | None = None  # launched, not yet started
 
     # life cycle
 
-    def start(self) -> Any:
-        """Start the process (if it is not running) and return what it set up; TargetError if it cannot."""
-        if self._conn is not None:
-            return self.info
+    def launch(self) -> None:
+        """Start the process without waiting for it to set up (:meth:`start` waits): several
+        children launched first and then started set up side by side, not one after another."""
+        if self._conn is not None or self._launched is not None:
+            return
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe(duplex=True)
         process = context.Process(target=self._serve_fn, args=(theirs, *self._args), name="gptspec-" + self._serve_fn.__name__.strip("_"), daemon=self._daemon)
-        process.start()
-        theirs.close()
-        self.starts += 1
         try:
-            if not ours.poll(self.start_timeout):
+            process.start()
+        finally:
+            theirs.close()
+        self.starts += 1
+        self._launched = (process, ours, time.monotonic())
+
+    def start(self) -> Any:
+        """Start the process (if it is not running) and return what it set up; TargetError if it
+        cannot, or the exception it sent (an OptionError about what the target declares)."""
+        if self._conn is not None:
+            return self.info
+        self.launch()
+        assert self._launched is not None
+        process, ours, launched = self._launched
+        self._launched = None
+        try:
+            if not ours.poll(max(0.0, launched + self.start_timeout - time.monotonic())):
                 raise TargetError(f"{self.label} did not load within {self.start_timeout:g} s")
             kind, payload = unpickle(ours.recv_bytes())
             if kind == "load_error":
-                raise TargetError(payload)
+                raise payload if isinstance(payload, Exception) else TargetError(payload)
         except (EOFError, OSError):
             process.join(5)
             raise TargetError(f"the process loading {self.label} {exit_description(process.exitcode)}") from None
@@ -122,6 +138,9 @@ class Child:
 
     def end(self) -> str:
         """Kill the process (if alive) and say how it ended."""
+        if self._launched is not None:  # launched and never waited for
+            self._process, self._conn, _ = self._launched
+            self._launched = None
         process, conn = self._process, self._conn
         self._process = self._conn = None
         if process is not None and process.is_alive():

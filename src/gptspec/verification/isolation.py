@@ -22,6 +22,11 @@ Both crash errors are ``BaseException``\\ s, not ``Exception``\\ s: a property f
 exception" counts as rejecting invalid input does not count a crash as a rejection, and
 Hypothesis stops at once instead of shrinking (each try would cost a restart).
 
+Each round trip costs ~150 µs of CPU beside the call (two wake-ups across processes), so the
+calls a property makes on one example can go in one request (:meth:`Remote.calls`, and
+:meth:`Remote.repeat` for many samples): the target's process answers them one by one, each
+within the per-call limit, stopping at the first that raises, as the loop of calls would.
+
 The process itself is a :class:`.child.Child` (why multiprocessing's Process and Pipe: there).
 
 An exception the target raises crosses as itself when its class is builtin, NumPy's or
@@ -48,7 +53,7 @@ from .child import SAFE_MODULES, START_TIMEOUT, Child, exit_description, orphan_
 from .guard import Guard, Noise, raised_by, where
 
 __all__ = [
-    "CallTimeout", "TargetCrashed", "TargetRaised", "Setup", "Loaded", "Child", "TargetProcess", "Remote",
+    "CallTimeout", "TargetCrashed", "TargetRaised", "Setup", "Loaded", "Child", "TargetProcess", "Remote", "Returned",
     "START_TIMEOUT", "exit_description", "orphan_guard",
 ]
 
@@ -134,6 +139,10 @@ def _answer(result: Any) -> Any:
     return result
 
 
+def _repeat(fn: Callable[..., Any], times: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    return [_answer(fn(*args, **kwargs)) for _ in range(times)]
+
+
 def declared_domain(obj: Any, label: str) -> tuple[str, ...]:
     """The target's own ``GPTSPEC_ASSUME`` (a list of words, or one word), read here in its
     process; the words are checked by the verifier, which knows them."""
@@ -195,12 +204,27 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
             _, name, args, kwargs, times = message
             try:
                 fn = getattr(impl, name)
-                result = fn(*args, **kwargs) if times is None else [_answer(fn(*args, **kwargs)) for _ in range(times)]
+                if times is None:
+                    result = fn(*args, **kwargs)
+                elif setup.convention is None:  # the guard once around the loop, not per call (~30 µs each)
+                    result = guard(name, _repeat)(fn, times, args, kwargs)
+                else:  # a convention's functions guard the user's function under its own name
+                    result = [_answer(fn(*args, **kwargs)) for _ in range(times)]
                 rngs = [a.bit_generator.state for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
                 reply: tuple[Any, ...] = ("ok", _answer(result), rngs)
                 conn.send(reply)
             except BaseException as exc:  # noqa: BLE001 - every way a call ends goes back to the verifier
                 conn.send(("raised", *_portable(exc, raised_by(exc) or name)))
+        elif kind == "calls":  # several calls in one request, one reply each, up to the first that raises
+            for request in message[1]:
+                name, args, kwargs = pickle.loads(request)  # each call's own copy of its arguments
+                try:
+                    result = getattr(impl, name)(*args, **kwargs)
+                    rngs = [a.bit_generator.state for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
+                    conn.send(("ok", _answer(result), rngs))
+                except BaseException as exc:  # noqa: BLE001 - as for one call; the rest are not made
+                    conn.send(("raised", *_portable(exc, raised_by(exc) or name)))
+                    break
         elif kind == "noise":
             conn.send(("noise", guard.noise))
             guard.reset()
@@ -244,6 +268,13 @@ class TargetProcess(Child):
     def _ask(self, message: tuple[Any, ...], function: str) -> tuple[Any, ...]:
         try:
             self.send(message)
+        except OSError:  # the pipe broke: the process is gone
+            raise TargetCrashed(function, self.end()) from None
+        return self._reply(function)
+
+    def _reply(self, function: str) -> tuple[Any, ...]:
+        """The next reply, within the per-call limit; TargetCrashed, CallTimeout as for one call."""
+        try:
             reply = self.receive(self.setup.timeout)  # None: no answer in time
         except (EOFError, OSError):  # the pipe broke: the process is gone
             raise TargetCrashed(function, self.end()) from None
@@ -267,6 +298,47 @@ class TargetProcess(Child):
             generator.bit_generator.state = state
         return result
 
+    def calls(self, requests: list[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
+        """Several calls made one after another in the target's process, sent in one request: a
+        list with each call's result, or, for the first call that raised, crashed or gave no
+        answer within the per-call limit (each call has its own), the exception it would have
+        raised; no later call is made, as in a loop of :meth:`call`. Generators advance as there."""
+        outcomes: list[Any] = []
+        shared = [id(a) for _, args, kwargs in requests for a in (*args, *kwargs.values())
+                  if isinstance(a, np.random.Generator)]
+        if len(set(shared)) < len(shared):  # one Generator for several calls advances call by call
+            for name, args, kwargs in requests:  # one request each
+                try:
+                    outcomes.append(Returned(self.call(name, args, kwargs)))
+                except BaseException as exc:  # noqa: BLE001 - read back in its place, as in the batch
+                    outcomes.append(exc)
+                    break
+            return outcomes
+        if not requests:
+            return outcomes
+        try:  # pickled one by one: a call that writes into its arguments cannot change the next call's
+            self.send(("calls", [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in requests]))
+        except OSError:
+            outcomes.append(TargetCrashed(requests[0][0], self.end()))
+            return outcomes
+        for name, args, kwargs in requests:
+            try:
+                reply = self._reply(name)
+            except (TargetCrashed, CallTimeout, TargetRaised) as exc:
+                outcomes.append(exc)
+                if isinstance(exc, TargetRaised) and len(outcomes) < len(requests):
+                    self.end()  # the later calls' replies must not be read as the next request's
+                break
+            if reply[0] == "raised":
+                outcomes.append(_rebuilt(*reply[1:]))
+                break
+            _, result, rng_states = reply
+            generators = [a for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
+            for generator, state in zip(generators, rng_states):
+                generator.bit_generator.state = state
+            outcomes.append(Returned(result))
+        return outcomes
+
     def take_noise(self) -> dict[str, Noise]:
         """What each target function printed or warned since the last time asked (nothing if the
         process is down: what a crashed process had seen is gone with it)."""
@@ -277,6 +349,13 @@ class TargetProcess(Child):
         except (TargetCrashed, CallTimeout):
             return {}
         return dict(noise)
+
+
+@dataclasses.dataclass(frozen=True)
+class Returned:
+    """One call's result in :meth:`TargetProcess.calls` (an exception there is the call's own)."""
+
+    value: Any
 
 
 class Remote:
@@ -295,6 +374,12 @@ class Remote:
         """``[name(*args, **kwargs) for _ in range(times)]`` in one round trip to the target's process."""
         result: list[Any] = self.process.call(name, args, kwargs, times)
         return result
+
+    def calls(self, requests: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """``[name(*args) for name, args in requests]`` in one request to the target's process: each
+        result as :class:`Returned`, and in place of the first call that raised (or crashed, or
+        hung) its exception, after which no call is made (see :meth:`TargetProcess.calls`)."""
+        return self.process.calls([(name, tuple(args), {}) for name, args in requests])
 
     def _method(self, name: str) -> Callable[..., Any]:
         call = self.process.call

@@ -5,7 +5,9 @@ worker of ``--jobs``, and each process of the pytest plugin (one per xdist worke
 process (:mod:`.isolation`), what it provides, the search profile and seed, and the reproduce
 command. :func:`verify` runs the properties on one session in this process (``jobs=1``) or on one
 session per worker process (``jobs > 1``, default: the usable cores), streaming each result to
-the progress display as it comes. Each property's search depends only on the target, the seed,
+the progress display as it comes. The workers are launched together and set up side by side; with
+workers, this process never loads the target (the first worker's :class:`.isolation.Loaded`
+report says what it provides). Each property's search depends only on the target, the seed,
 the profile and the options, so the verdict is the same for any number of jobs.
 
 Exit statuses (:attr:`.report.Report.exit_code`): 0 every applicable property ran to its end and
@@ -34,7 +36,7 @@ from typing import Any
 
 from ..properties.domain import CAUSAL_ONLY, HEADS_FILL, AssumptionError, Domain, parse
 from ..properties.registry import Property, get, properties
-from ..target import MODELS, REGISTRIES, address
+from ..target import MODELS, REGISTRIES, TargetError, address
 from .adapters import FRAMEWORKS, LAYOUTS
 from .conventions import check_convention
 from .guard import Noise, add_noise, noise_lines
@@ -86,27 +88,56 @@ class Options:
         check_convention(self.convention, layout=self.layout, framework=self.framework)
 
 
+def _checked_address(target: Any, options: Options) -> Any:
+    """Where ``target`` is (:func:`gptspec.target.address`); OptionError for a registry's name
+    outside the hf-attention convention, and for options a whole model does not take."""
+    where = address(target)
+    if where.kind in REGISTRIES and options.convention != "hf-attention":
+        raise OptionError(f"{where.label} names {REGISTRIES[where.kind]}: verify it with --convention hf-attention")
+    if where.kind == "model":
+        model_options(where.label, options)
+    return where
+
+
+def declared_domain(options: Options, loaded: Loaded) -> Domain:
+    """The domain declared by the options and by the target module's own ``GPTSPEC_ASSUME``
+    (OptionError if the module's words are not known ones)."""
+    try:
+        own = parse(loaded.assume, source=f"GPTSPEC_ASSUME in {loaded.label}")
+    except AssumptionError as exc:
+        raise OptionError(str(exc)) from None
+    return parse((*options.assume, *own.words))
+
+
+class Provided:
+    """What the properties' ``applies_to`` reads of a target known only by its :class:`Loaded`
+    report (a ``--jobs`` run: the workers hold the target, this process never starts it)."""
+
+    def __init__(self, provides: tuple[str, ...]) -> None:
+        for name in provides:
+            setattr(self, name, _elsewhere)
+
+
+def _elsewhere(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("the target runs in the worker processes, not in this one")
+
+
 class Session:
     """One target process and what running a property against it needs."""
 
     def __init__(self, target: Any, options: Options, seed: int) -> None:
         self.options, self.seed = options, seed
         self.noise: dict[str, Noise] = {}  # what the target printed or warned during the last property
-        where = address(target)
-        if where.kind in REGISTRIES and options.convention != "hf-attention":
-            raise OptionError(f"{where.label} names {REGISTRIES[where.kind]}: verify it with --convention hf-attention")
-        if where.kind == "model":
-            model_options(where.label, options)
+        where = _checked_address(target, options)
         self.process = TargetProcess(Setup(where, options.layout, options.framework, options.timeout, options.convention))
         self.impl = Remote(self.process)  # starts the process: TargetError if the target cannot be loaded
         loaded = self.loaded
         try:
-            own = parse(loaded.assume, source=f"GPTSPEC_ASSUME in {loaded.label}")
-        except AssumptionError as exc:
+            self.domain: Domain = declared_domain(options, loaded)
+            """The declared domain: the options' words and the module's, together."""
+        except OptionError:
             self.close()
-            raise OptionError(str(exc)) from None
-        self.domain: Domain = parse((*options.assume, *own.words))
-        """The declared domain: the options' words and the module's, together."""
+            raise
         self.reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed,
                                     options.assume, options.convention)
 
@@ -189,8 +220,11 @@ def _work(conn: multiprocessing.connection.Connection, target: Any, options: Opt
     orphan_guard()
     try:
         session = Session(target, options, seed)
-    except BaseException as exc:  # noqa: BLE001 - the main process loaded the same target a moment ago
-        conn.send(("load_error", str(exc)))
+    except (TargetError, OptionError) as exc:  # raised as itself in the main process
+        conn.send(("load_error", exc))
+        return
+    except BaseException as exc:  # noqa: BLE001 - say why the worker could not set up
+        conn.send(("load_error", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", session.loaded))
     with session:
@@ -205,14 +239,43 @@ def _work(conn: multiprocessing.connection.Connection, target: Any, options: Opt
             return
 
 
+LONGEST_FIRST = ("temperature.sample_follows_softmax", "temperature.sample_greedy_at_zero")
+"""Handed to the workers first: each costs several ordinary properties (400 and 8 samples per
+example); sample_follows_softmax, fifth from the end of the catalogue, kept the other workers
+idle for seconds while it finished last."""
+
+
+def hand_out_order(applicable: list[Property]) -> list[Property]:
+    """The order the workers get the properties in: :data:`LONGEST_FIRST`, then the catalogue's
+    (a property's search does not depend on when or where it runs; the report keeps the catalogue's order)."""
+    first = [p for name in LONGEST_FIRST for p in applicable if p.name == name]
+    return first + [p for p in applicable if p not in first]
+
+
+def _workers(target: Any, options: Options, seed: int, jobs: int) -> list[Child]:
+    """``jobs`` worker processes, launched side by side (each :meth:`.Child.start` then only waits)."""
+    workers = [Child(_work, (target, options, seed), f"worker {i + 1}", daemon=False) for i in range(jobs)]
+    try:
+        for worker in workers:
+            worker.launch()
+    except BaseException:
+        for worker in workers:
+            worker.end()
+        raise
+    return workers
+
+
 def _run_on_workers(
-    applicable: list[Property], target: Any, options: Options, seed: int, jobs: int,
+    applicable: list[Property], workers: list[Child],
     progress: Progress, deadline: float | None, report: Report, noise: dict[str, Noise],
 ) -> dict[str, PropertyResult]:
-    """Every applicable property on ``jobs`` worker processes, each result streamed as it comes."""
+    """Every applicable property on the (launched) ``workers``, each result streamed as it comes;
+    the workers are closed at the end."""
     results: dict[str, PropertyResult] = {}
-    waiting = list(reversed(applicable))  # popped from the end: the catalogue's order
-    workers = [Child(_work, (target, options, seed), f"worker {i + 1}", daemon=False) for i in range(jobs)]
+    waiting = list(reversed(hand_out_order(applicable)))  # popped from the end
+    for extra in workers[len(applicable):]:  # fewer properties than workers
+        extra.close()
+    workers = workers[:len(applicable)]
     serving: dict[Any, tuple[Child, Property]] = {}
 
     def hand_out(worker: Child) -> None:
@@ -306,15 +369,29 @@ def verify(
     progress = progress or Silent()
     started = time.perf_counter()
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
-    target = address(target)  # what a worker process can load (a module object does not pickle)
-    session = Session(target, options, seed)
-    loaded = session.loaded
+    target = _checked_address(target, options)  # what a worker process can load (a module object does not pickle)
+    session: Session | None = None
+    impl: Any  # what applies_to reads: the Remote, or what the workers reported
+    workers: list[Child] = []
+    if jobs == 1 or len(chosen) <= 1:
+        session = Session(target, options, seed)
+        loaded, domain, impl = session.loaded, session.domain, session.impl
+    else:  # the workers load the target; this process never starts it
+        workers = _workers(target, options, seed, min(jobs, len(chosen)))
+        try:
+            loaded = workers[0].start()
+            domain = declared_domain(options, loaded)
+        except BaseException:
+            for worker in workers:
+                worker.end()
+            raise
+        impl = Provided(loaded.provides)
     report = Report(loaded.label, layout, loaded.framework, profile, seed, loaded.provides, loaded.missing, jobs=jobs,
-                    assumptions=session.domain.words, strict=options.strict)
-    provided = [p for p in chosen if p.applies_to(session.impl)]
+                    assumptions=domain.words, strict=options.strict)
+    provided = [p for p in chosen if p.applies_to(impl)]
     results = {p.name: _not_run(p, "not provided") for p in chosen if p not in provided}
     for p in provided:
-        excluded = session.domain.excludes(p.requires)
+        excluded = domain.excludes(p.requires)
         if excluded is not None:
             results[p.name] = _not_run(p, "not applicable")
             results[p.name].notes = [f"not applicable: {p.name} {excluded}"]
@@ -322,19 +399,19 @@ def verify(
     noise: dict[str, Noise] = {}
     progress.start(len(chosen))
     try:
-        if jobs == 1 or len(applicable) <= 1:
+        if session is not None:
             with session:
                 results.update(_run_here(applicable, session, progress, deadline, report, noise))
         else:
-            session.close()
-            results.update(_run_on_workers(applicable, target, options, seed, min(jobs, len(applicable)),
-                                           progress, deadline, report, noise))
+            results.update(_run_on_workers(applicable, workers, progress, deadline, report, noise))
     finally:
+        for worker in workers:  # closed by the run; ended here if something failed before it
+            worker.end()
         progress.stop()
         report.notes = noise_lines(noise)
         report.results = [results.get(p.name) or _not_run(p) for p in chosen]
         report.incomplete = report.incomplete or any(r.status == "not run" for r in report.results)
-        report.suggestions = suggestions(report.results, session.domain)
+        report.suggestions = suggestions(report.results, domain)
         report.seconds = time.perf_counter() - started
     return report
 
