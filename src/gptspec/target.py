@@ -34,7 +34,7 @@ from .spec import SpecError
 from .spec.signatures import FUNCTIONS, MODEL_FUNCTIONS
 
 __all__ = [
-    "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "REGISTRIES", "MODELS", "address", "load",
+    "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "KERNEL_ENTRY_POINTS", "REGISTRIES", "MODELS", "address", "load",
     "load_object", "provided", "detect_framework",
 ]
 
@@ -53,6 +53,10 @@ ENTRY_POINTS: dict[str, str] = {
 """Names only a convention provides, beside the spec's functions: the raw kernel the spec's
 functions are built around, for the properties its signature owes (NumPy in and out). No
 module-level target provides them, so their properties are "not provided" for every other target."""
+
+KERNEL_ENTRY_POINTS = frozenset({"batched_attention", "sdpa_kernel"})
+"""The entry points that take the kernel's own ``[batch heads L D]`` arrays (rows within each head),
+not the spec's tensors: a counterexample of their properties is shown as the kernel receives it."""
 
 REGISTRIES = {"hf": "a function registered with Hugging Face transformers' AttentionInterface"}
 """``SCHEME:NAME`` targets that name a function in a library's registry instead of a module."""

@@ -56,6 +56,10 @@ def test_a_planted_kernel_bug_fails_on_the_property_meant_to_catch_it(kernel, pr
     assert result.failure.reproduce == (
         f"gptspec verify {KERNELS}:{kernel} --convention sdpa --framework torch --profile quick --only {prop} --seed 0"
     )
+    # the kernel's own [batch heads L D] arrays are not shown as if they were the spec's columns
+    kernel_arrays = prop.split(".")[0] in ("sdpa", "batch")
+    assert ("as the convention's kernel receives them" in result.failure.heading) == kernel_arrays
+    assert ("spec layout, columns are tokens" in result.failure.heading) == (not kernel_arrays)
     assert report.exit_code == 1
 
 

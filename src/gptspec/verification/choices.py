@@ -3,9 +3,12 @@ without importing NumPy's adapters or Hypothesis, and the engine builds on the s
 
 from __future__ import annotations
 
-__all__ = ["LAYOUTS", "FRAMEWORKS", "CONVENTIONS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT"]
+__all__ = ["LAYOUTS", "KERNEL", "FRAMEWORKS", "CONVENTIONS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT"]
 
 LAYOUTS = ("columns", "rows")
+KERNEL = "kernel"
+"""Not a choice: the layout a failure's counterexample is shown in when it is a convention kernel's
+own ``[batch heads L D]`` arrays (the properties of :data:`gptspec.target.KERNEL_ENTRY_POINTS`)."""
 FRAMEWORKS = ("numpy", "torch")
 
 CONVENTIONS = {

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .choices import KERNEL
+
 __all__ = ["counterexample_lines", "array_summary", "in_layout", "MAX_WHOLE", "MAX_ENTRIES"]
 
 MAX_WHOLE = 8  # arrays with at most this many entries are printed whole
@@ -136,7 +138,7 @@ def in_layout(example: Any, layout: str) -> tuple[Any, list[str]]:
     tensor transposed as the adapters transpose it (:func:`.adapters.to_rows`), weights containers
     field by field. Returns the example and the names of any tensors it could not place (left in
     the spec's layout, and said so)."""
-    if layout == "columns":
+    if layout in ("columns", KERNEL):  # the spec's own layout, or a kernel's arrays as it receives them
         return example, []
     from ..spec import BlockWeights, Weights
     from .adapters import to_rows

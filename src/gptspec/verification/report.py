@@ -18,8 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..properties.ordinary import short
-
 from ..target import ENTRY_POINTS, SPEC_NAMES
+from .choices import KERNEL
 
 __all__ = ["STATUSES", "Failure", "Onset", "PropertyResult", "Report", "render", "failure_lines", "domain_lines",
            "MISSING_ROWS"]
@@ -63,6 +63,8 @@ class Failure:
         what = {"timed out": "the example it hung on", "crashed": "the example it crashed on"}.get(self.kind, "minimal counterexample")
         if self.layout == "columns":
             return f"{what} (spec layout, columns are tokens):"
+        if self.layout == KERNEL:
+            return f"{what} (as the convention's kernel receives them: [batch heads L D], tokens are rows within each head):"
         given = "torch tensors" if self.framework == "torch" else "arrays"
         return f"{what} ({self.layout} layout, as your functions receive these {given}: tokens are rows):"
 

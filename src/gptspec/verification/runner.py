@@ -33,9 +33,9 @@ from ..properties import domain as domains
 from ..properties.domain import Domain, Features
 from ..properties.registry import TAGS, Property, PropertyFailure
 from ..spec.hints import is_array
-from ..target import ENTRY_POINTS, SPEC_NAMES
+from ..target import ENTRY_POINTS, KERNEL_ENTRY_POINTS, SPEC_NAMES
 from .adapters import Plan
-from .choices import DEFAULT_TIMEOUT, PROFILE_EXAMPLES, SHRINK_TRIES
+from .choices import DEFAULT_TIMEOUT, KERNEL, PROFILE_EXAMPLES, SHRINK_TRIES
 from .describe import counterexample_lines, in_layout
 from .fragility import judge
 from .errors import SelectionError
@@ -257,7 +257,8 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
     watched = dataclasses.replace(prop, body=recorder.wrap(prop.body))
     test = hypothesis_seed(seed)(watched.hypothesis_test(impl, settings=profile.settings(), on_example=recorder.seen))
     shrink_note = []
-    shown = {"layout": layout, "framework": framework}
+    # a kernel's [batch heads L D] arrays are shown as the kernel receives them, not in a spec layout
+    shown = {"layout": KERNEL if set(prop.needs) <= KERNEL_ENTRY_POINTS else layout, "framework": framework}
     shrunk: Any = None  # the raw counterexample a failure ended on, to assess fragility on
     try:
         test()
