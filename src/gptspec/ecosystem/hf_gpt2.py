@@ -57,7 +57,7 @@ from transformers.generation.logits_process import TemperatureLogitsWarper
 
 from ..spec import BlockWeights, Weights
 from .layouts import attention_biases, attention_state
-from .models import Dims, ModelCache, block_dims, check_temperature, model_dims, to_numpy, to_tensor
+from .models import Dims, ModelCache, block_dims, check_temperature, model_dims, neutral_block, to_numpy, to_tensor
 
 __all__ = [
     "ATTENTION",
@@ -230,11 +230,7 @@ def multi_head_attention(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_do
     c_attn and c_proj holding the spec's weights (``"hf-gpt2"`` layout, zero biases)."""
     if not causal:
         raise ValueError("hf:gpt2: HF's GPT2Attention is causal in GPT2Model; causal=False is not supported")
-    d_mlp, dtype = 1, E.dtype
-    d_model = E.shape[0]
-    w = BlockWeights(np.ones(d_model, dtype), np.zeros(d_model, dtype), W_Q, W_K, W_V_down, W_O,
-                     np.ones(d_model, dtype), np.zeros(d_model, dtype), np.zeros((d_mlp, d_model), dtype),
-                     np.zeros(d_mlp, dtype), np.zeros((d_model, d_mlp), dtype), np.zeros(d_model, dtype))
+    w = neutral_block(E.shape[0], E.dtype, W_Q=W_Q, W_K=W_K, W_V_down=W_V_down, W_O=W_O)
     model = _one_layer(E, w)
     return _through_layer(model, E, model.transformer.h[0].attn, replace_input=True)
 

@@ -7,13 +7,15 @@ last :data:`CACHED` of them, and only loads the call's weights into it (``load_s
 a copy of each tensor) before running it. Arguments and results are NumPy arrays in the spec's
 orientation (columns are tokens); torch tensors never leave the target.
 
-torch is imported only when a model function is first called: importing this module, or
-:mod:`.hf_gpt2` / :mod:`.tl_gpt2`, costs nothing.
+This module imports torch only when it converts an array; :mod:`.hf_gpt2` and :mod:`.tl_gpt2`
+import torch and their library at the top, and are imported only where a model target is loaded:
+in its target process (:mod:`gptspec.target` names them lazily), never in the verifier's.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import math
 import threading
 from collections.abc import Callable, Hashable
@@ -23,7 +25,10 @@ import numpy as np
 
 from ..spec import BlockWeights, Weights
 
-__all__ = ["CACHED", "Dims", "ModelCache", "block_dims", "check_temperature", "model_dims", "to_numpy", "to_tensor"]
+__all__ = [
+    "CACHED", "Dims", "ModelCache", "block_dims", "check_temperature", "model_dims", "neutral_block", "to_numpy",
+    "to_tensor",
+]
 
 CACHED = 16
 """How many built modules a target keeps (least recently used dropped first)."""
@@ -62,6 +67,17 @@ def block_dims(E: np.ndarray, block: BlockWeights) -> Dims:
     n_ctx = ctx (the embedding and unembedding are not used)."""
     n_heads, d_head, d_mlp = _block_sizes(block)
     return Dims(1, E.shape[0], E.shape[1], n_heads, d_head, d_mlp, 1, np.dtype(E.dtype).name)
+
+
+def neutral_block(d_model: int, dtype: Any, **given: np.ndarray) -> BlockWeights:
+    """A block that passes everything through but ``given``: layer norms with gain 1 and bias 0,
+    one head of d_head 1 and an MLP of d_mlp 1, all zero, then the ``given`` fields in place (so a
+    one-layer model runs one of its submodules on the spec's weights)."""
+    ones, zeros = np.ones(d_model, dtype), np.zeros(d_model, dtype)
+    head, column = np.zeros((1, 1, d_model), dtype), np.zeros((d_model, 1), dtype)
+    neutral = BlockWeights(ones, zeros, head, head, head, column, ones, zeros,
+                           np.zeros((1, d_model), dtype), np.zeros(1, dtype), column, zeros)
+    return dataclasses.replace(neutral, **given)
 
 
 class ModelCache:

@@ -61,7 +61,7 @@ from transformer_lens.model_bridge.sources.native import boot
 
 from ..spec import BlockWeights, Weights
 from .layouts import attention_biases, attention_state
-from .models import Dims, ModelCache, block_dims, check_temperature, model_dims, to_numpy, to_tensor
+from .models import Dims, ModelCache, block_dims, check_temperature, model_dims, neutral_block, to_numpy, to_tensor
 
 __all__ = [
     "GPTSPEC_FRAMEWORK",
@@ -227,10 +227,7 @@ def multi_head_attention(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_do
                          causal: bool = True) -> np.ndarray:
     """``bridge.blocks[0].attn`` on ``Eᵀ`` (NativeAttention: q, k, v, o nn.Linear, scores / √d_head,
     its own causal mask, or none in a bidirectional bridge for ``causal=False``)."""
-    dtype, d_model = E.dtype, E.shape[0]
-    w = BlockWeights(np.ones(d_model, dtype), np.zeros(d_model, dtype), W_Q, W_K, W_V_down, W_O,
-                     np.ones(d_model, dtype), np.zeros(d_model, dtype), np.zeros((1, d_model), dtype),
-                     np.zeros(1, dtype), np.zeros((d_model, 1), dtype), np.zeros(d_model, dtype))
+    w = neutral_block(E.shape[0], E.dtype, W_Q=W_Q, W_K=W_K, W_V_down=W_V_down, W_O=W_O)
     bridge = _one_layer(E, w, causal=bool(causal))
     with torch.no_grad():
         return _columns(bridge.blocks[0].attn(_rows(E)))
@@ -239,10 +236,7 @@ def multi_head_attention(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_do
 def layer_norm(E: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """TL's ``blocks[0].ln1`` (``nn.LayerNorm(d_model, eps)`` behind its NormalizationBridge) on ``Eᵀ``."""
     d_model, dtype = E.shape[0], E.dtype
-    w = BlockWeights(gain, bias, np.zeros((1, 1, d_model), dtype), np.zeros((1, 1, d_model), dtype),
-                     np.zeros((1, 1, d_model), dtype), np.zeros((d_model, 1), dtype), np.ones(d_model, dtype),
-                     np.zeros(d_model, dtype), np.zeros((1, d_model), dtype), np.zeros(1, dtype),
-                     np.zeros((d_model, 1), dtype), np.zeros(d_model, dtype))
+    w = neutral_block(d_model, dtype, ln1_gain=gain, ln1_bias=bias)
     bridge = _one_layer(np.zeros((d_model, 1), dtype), w)  # one head of 1, d_mlp 1: unused
     with torch.no_grad():
         return _columns(bridge.blocks[0].ln1(_rows(E)))
@@ -251,9 +245,7 @@ def layer_norm(E: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray:
 def mlp(E: np.ndarray, W_up: np.ndarray, b_up: np.ndarray, W_down: np.ndarray, b_down: np.ndarray) -> np.ndarray:
     """TL's ``blocks[0].mlp`` (NativeMLP: out(gelu_new(in(x)))) on ``Eᵀ``."""
     d_model, dtype = E.shape[0], E.dtype
-    w = BlockWeights(np.ones(d_model, dtype), np.zeros(d_model, dtype), np.zeros((1, 1, d_model), dtype),
-                     np.zeros((1, 1, d_model), dtype), np.zeros((1, 1, d_model), dtype), np.zeros((d_model, 1), dtype),
-                     np.ones(d_model, dtype), np.zeros(d_model, dtype), W_up, b_up, W_down, b_down)
+    w = neutral_block(d_model, dtype, W_up=W_up, b_up=b_up, W_down=W_down, b_down=b_down)
     bridge = _one_layer(np.zeros((d_model, 1), dtype), w)  # one head of 1: unused
     with torch.no_grad():
         return _columns(bridge.blocks[0].mlp(_rows(E)))
