@@ -34,8 +34,8 @@ from .spec import SpecError
 from .spec.signatures import FUNCTIONS, MODEL_FUNCTIONS
 
 __all__ = [
-    "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "KERNEL_ENTRY_POINTS", "REGISTRIES", "MODELS", "address", "load",
-    "load_object", "provided", "detect_framework",
+    "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "KERNEL_ENTRY_POINTS", "REGISTRIES", "MODELS",
+    "address", "load", "load_object", "provided", "detect_framework",
 ]
 
 SPEC_NAMES: tuple[str, ...] = tuple(f.__name__ for f in FUNCTIONS + MODEL_FUNCTIONS)
