@@ -133,6 +133,25 @@ def test_map_struct_without_a_hint_walks_the_value():
     assert out[1].W_O == ("ndarray", T.OutputMatrix)
 
 
+def test_struct_mapper_gives_what_map_struct_gives_with_each_hint_read_once():
+    w = hints.build(Weights, lambda name, hint: np.zeros(hints.shape_for(hint, ODD, 1)), ODD.n_layers)
+    asked = []
+
+    def leaf_for(hint):
+        asked.append(hint)
+        return lambda v: (hints.dim_text(hint) if hints.is_array(hint) else hint, getattr(v, "shape", v))
+
+    mapper = hints.struct_mapper(Weights, leaf_for)
+    asked_at_build = len(asked)
+    for _ in range(3):
+        assert mapper(w) == hints.map_struct(w, Weights, lambda v, h: leaf_for(h)(v))
+    assert len(asked) == asked_at_build + 3 * 29  # map_struct asks per leaf per call; the mapper never again
+    assert hints.struct_mapper(tuple[int, ...], leaf_for)([1, 2]) == ((int, 1), (int, 2))
+    assert hints.struct_mapper(Weights, leaf_for)("not a container") == (Weights, "not a container")
+    walked = hints.struct_mapper(None, leaf_for)((np.zeros(2), 3))
+    assert walked == hints.map_struct((np.zeros(2), 3), None, lambda v, h: leaf_for(h)(v))
+
+
 def test_no_other_module_reads_jaxtyping_or_typing_hints():
     """The one place: every other module asks this one."""
     src = pathlib.Path(hints.__file__).parents[1]

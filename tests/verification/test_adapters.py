@@ -115,6 +115,22 @@ def test_torch_sees_cpu_tensors_of_the_same_dtype_and_its_tensors_come_back_as_n
     assert adapted.sample(np.array([0.0, 2.0, 1.0]), 0.0, np.random.default_rng(0)) == 1
 
 
+def test_torch_targets_see_contiguous_tensors_in_either_layout():
+    """``view`` works on what a target receives (nanoGPT reshapes with it), rows layout included."""
+    torch = pytest.importorskip("torch")
+
+    def unembed(E, W_U, *, rows):
+        assert E.is_contiguous() and W_U.is_contiguous()
+        E.view(-1), W_U.view(-1)
+        return E @ W_U if rows else W_U @ E
+
+    E, W_U = np.arange(6.0).reshape(3, 2), np.arange(15.0).reshape(5, 3)
+    for layout in ("columns", "rows"):
+        target = type("Target", (), {"unembed": staticmethod(lambda E, W_U: unembed(E, W_U, rows=layout == "rows"))})
+        out = adapt(target, ("unembed",), layout=layout, framework="torch").unembed(E, W_U)
+        np.testing.assert_array_equal(out, W_U @ E)
+
+
 def test_arguments_are_bound_by_the_spec_names_and_passed_by_position():
     calls = []
 

@@ -220,6 +220,27 @@ def test_a_repeated_call_is_guarded_once_for_the_batch_and_notes_the_same_noise_
         assert raised.value.gptspec_function == "sample"
 
 
+@pytest.mark.parametrize("framework", ["numpy", "torch"])
+def test_a_repeated_call_gives_each_call_its_own_arguments_as_the_loop_does(tmp_path, framework):
+    """A sample that divides its logits in place (``logits /= T``) is correct call by call: the
+    batch must not hand the next call what the last one left."""
+    if framework == "torch":
+        pytest.importorskip("torch")
+    target = tmp_path / f"in_place_{framework}.py"
+    target.write_text(
+        ("import torch\n" if framework == "torch" else "")
+        + "def sample(logits, temperature, rng):\n"
+        "    logits /= temperature\n"
+        "    return int(logits.argmax()) if float(logits.max()) > 1 else -1\n")
+    logits = np.array([0.0, 1.5, 0.5])
+    with TargetProcess(Setup(address(target), framework=framework)) as process:
+        remote = Remote(process)
+        looped = [remote.sample(logits, 1.2, np.random.default_rng(0)) for _ in range(3)]
+        assert looped == [1, 1, 1]
+        assert remote.repeat("sample", 3, logits, 1.2, np.random.default_rng(0)) == looped
+    np.testing.assert_array_equal(logits, [0.0, 1.5, 0.5])
+
+
 def test_generators_in_a_batch_advance_as_in_the_loop_whether_each_call_has_its_own_or_they_share_one():
     logits = np.zeros(1000)
     with TargetProcess(Setup(address("gptspec.impl"))) as process:

@@ -13,7 +13,8 @@ answered here once:
   config), symbolic dims included, through one checked arithmetic evaluator;
 - :class:`Plan` is a function as the spec states it: signature, each parameter's hint, result;
 - :func:`fields`, :func:`map_struct` and :func:`build` walk a weights container (dataclass
-  fields, ``tuple[BlockWeights, ...]`` item by item).
+  fields, ``tuple[BlockWeights, ...]`` item by item); :func:`struct_mapper` is ``map_struct``
+  for one hint, its walk worked out once (the adapters convert every call's arguments with it).
 
 jaxtyping's internals (``dim_str``, its private dim classes) and ``typing.get_type_hints`` are
 used here and nowhere else, so a change in jaxtyping is a change to this module only.
@@ -38,7 +39,7 @@ from .errors import ShapeError, SpecError
 __all__ = [
     "Axis", "ArrayHint", "KIND_NAMES", "array", "is_array", "dims", "dim_text", "n_axes", "dtype_kind", "show",
     "dim_sizes", "shape", "shape_for", "annotations_of", "Plan", "Field", "fields", "is_struct", "map_struct",
-    "build",
+    "struct_mapper", "build",
 ]
 
 KIND_NAMES = {"f": "float", "iu": "integer", "b": "bool", "biufc": "any"}
@@ -329,6 +330,33 @@ def map_struct(value: Any, hint: Any, leaf: Callable[[Any, Any], Any]) -> Any:
         item = typing.get_args(hint)[0]
         return tuple(map_struct(v, item, leaf) for v in value)
     return leaf(value, hint)
+
+
+def struct_mapper(hint: Any, leaf_for: Callable[[Any], Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """``lambda value: map_struct(value, hint, leaf)`` with the walk over ``hint`` worked out once,
+    where ``leaf_for(h)`` is ``leaf`` for leaves typed ``h`` (so a leaf's own reading of its hint,
+    its number of axes say, is done once too). The same results as :func:`map_struct`; a call
+    costs a few µs where map_struct re-reads every hint (a weights container: ~30 leaves)."""
+    if hint is None:  # the value's own structure: known only per value
+        return lambda value: map_struct(value, None, lambda v, h: leaf_for(h)(v))
+    leaf = leaf_for(hint)
+    if is_struct(hint):
+        parts = tuple((f.name, struct_mapper(f.hint, leaf_for)) for f in fields(hint))
+
+        def container(value: Any) -> Any:
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                return dataclasses.replace(value, **{name: part(getattr(value, name)) for name, part in parts})
+            return leaf(value)
+
+        return container
+    if typing.get_origin(hint) is tuple:
+        item = struct_mapper(typing.get_args(hint)[0], leaf_for)
+
+        def items(value: Any) -> Any:
+            return tuple(item(v) for v in value) if isinstance(value, (tuple, list)) else leaf(value)
+
+        return items
+    return leaf
 
 
 def build(cls: type, leaf: Callable[[str, Any], Any], count: int) -> Any:

@@ -35,6 +35,7 @@ import numpy as np
 from ..properties.registry import PropertyFailure
 from ..spec.hints import Plan, dim_text, is_array
 from ..spec.hints import map_struct as _map_struct
+from ..spec.hints import struct_mapper
 from ..spec.hints import n_axes as array_axes
 from ..target import TargetError
 from .choices import FRAMEWORKS, LAYOUTS
@@ -53,11 +54,24 @@ class ResultTypeError(PropertyFailure):
 
 def _transpose_leaf(value: Any, hint: Any) -> Any:
     """2-D: transpose; 3-D stacked per head: swap the last two axes; anything else unchanged."""
-    axes = array_axes(hint)
-    ndim = getattr(value, "ndim", None)
-    if axes is None or ndim is None or ndim != axes or axes < 2:
-        return value
-    return value.transpose(-1, -2) if axes == 2 else value.swapaxes(-1, -2)
+    return _transposer(array_axes(hint))(value)
+
+
+def _transposer(axes: int | None) -> Callable[[Any], Any]:
+    """:func:`_transpose_leaf` for leaves of ``axes`` axes, the hint read once."""
+    if axes is None or axes < 2:
+        return _unchanged
+
+    def transpose(value: Any) -> Any:
+        if getattr(value, "ndim", None) != axes:
+            return value
+        return value.transpose(-1, -2) if axes == 2 else value.swapaxes(-1, -2)
+
+    return transpose
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 def to_rows(value: Any, hint: Any) -> Any:
@@ -75,27 +89,55 @@ def _torch() -> Any:
     return torch
 
 
-def _to_torch_leaf(value: Any, hint: Any) -> Any:
+def _to_torch_leaf(value: Any) -> Any:
+    """A CPU tensor of the same dtype (bool, int64, float16/32/64), contiguous, on the array's memory
+    when it already is contiguous: every call's arrays are the target process's own copies."""
     if isinstance(value, np.ndarray):
-        return _torch().tensor(value)  # a copy on the CPU, same dtype (bool, int64, float16/32/64)
+        return _torch().from_numpy(np.ascontiguousarray(value))
     return value
 
 
-def _from_torch_leaf(value: Any, hint: Any) -> Any:
+def _from_torch_leaf(value: Any, integer: bool) -> Any:
     torch = sys.modules.get("torch")
     if torch is None or not isinstance(value, torch.Tensor):
         return value
-    if hint is int and value.numel() == 1 and not value.dtype.is_floating_point:
+    if integer and value.numel() == 1 and not value.dtype.is_floating_point:
         return int(value.item())
     return value.detach().cpu().resolve_conj().resolve_neg().numpy()
 
 
 def to_torch(value: Any, hint: Any) -> Any:
-    return _map_struct(value, hint, _to_torch_leaf)
+    return _map_struct(value, hint, lambda v, h: _to_torch_leaf(v))
 
 
 def from_torch(value: Any, hint: Any) -> Any:
-    return _map_struct(value, hint, _from_torch_leaf)
+    return _map_struct(value, hint, lambda v, h: _from_torch_leaf(v, h is int))
+
+
+def _into_target(rows: bool, torch: bool) -> Callable[[Any], Callable[[Any], Any]]:
+    """``leaf_for`` of :func:`~gptspec.spec.hints.struct_mapper`: a columns-layout NumPy leaf typed
+    ``hint`` as the target takes it (transposed for rows, then a tensor for torch)."""
+
+    def leaf_for(hint: Any) -> Callable[[Any], Any]:
+        transpose = _transposer(array_axes(hint)) if rows else _unchanged
+        if not torch:
+            return transpose
+        return lambda value: _to_torch_leaf(transpose(value))
+
+    return leaf_for
+
+
+def _from_target(rows: bool, torch: bool) -> Callable[[Any], Callable[[Any], Any]]:
+    """The inverse of :func:`_into_target`: a target's leaf typed ``hint`` back as NumPy, columns."""
+
+    def leaf_for(hint: Any) -> Callable[[Any], Any]:
+        transpose = _transposer(array_axes(hint)) if rows else _unchanged
+        if not torch:
+            return transpose
+        integer = hint is int
+        return lambda value: transpose(_from_torch_leaf(value, integer))
+
+    return leaf_for
 
 
 def _check_result(name: str, value: Any, hint: Any) -> Any:
@@ -116,17 +158,14 @@ def _adapt_function(
     plan = Plan.of(name)
     call = guard(name, fn)
     rows, torch = layout == "rows", framework == "torch"
+    into = _into_target(rows, torch)
+    arguments = tuple(struct_mapper(hint, into) for hint in plan.hints)  # each hint's walk worked out once
+    result_back = struct_mapper(plan.result, _from_target(rows, torch))
 
     def adapted(*args: Any, **kwargs: Any) -> Any:
         values = plan.positional(args, kwargs)
-        user_args = []
-        for value, hint in zip(values, plan.hints):
-            value = to_rows(value, hint) if rows else value
-            user_args.append(to_torch(value, hint) if torch else value)
-        result = call(*user_args)
-        result = from_torch(result, plan.result) if torch else result
-        result = from_rows(result, plan.result) if rows else result
-        return _check_result(name, result, plan.result)
+        result = call(*(convert(value) for convert, value in zip(arguments, values)))
+        return _check_result(name, result_back(result), plan.result)
 
     adapted.__name__ = adapted.__qualname__ = name
     adapted.__doc__ = f"{name} of the target, seen in the columns layout with NumPy arrays ({layout}, {framework})."

@@ -140,7 +140,13 @@ def _answer(result: Any) -> Any:
 
 
 def _repeat(fn: Callable[..., Any], times: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-    return [_answer(fn(*args, **kwargs)) for _ in range(times)]
+    """``times`` calls, each with its own copy of the array arguments, as each call of a loop of
+    requests has (a ``logits /= T`` in the target must not reach the next call); a Generator is
+    shared, so it advances call by call as in the loop."""
+    def fresh(value: Any) -> Any:
+        return value.copy() if isinstance(value, np.ndarray) else value
+
+    return [_answer(fn(*map(fresh, args), **{k: fresh(v) for k, v in kwargs.items()})) for _ in range(times)]
 
 
 def declared_domain(obj: Any, label: str) -> tuple[str, ...]:
@@ -209,7 +215,7 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
                 elif setup.convention is None:  # the guard once around the loop, not per call (~30 µs each)
                     result = guard(name, _repeat)(fn, times, args, kwargs)
                 else:  # a convention's functions guard the user's function under its own name
-                    result = [_answer(fn(*args, **kwargs)) for _ in range(times)]
+                    result = _repeat(fn, times, args, kwargs)
                 rngs = [a.bit_generator.state for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
                 reply: tuple[Any, ...] = ("ok", _answer(result), rngs)
                 conn.send(reply)
