@@ -42,6 +42,7 @@ from .errors import SelectionError
 from .guard import exception_text, raised_by
 from .isolation import CallTimeout, TargetCrashed
 from .progress import Progress, Silent
+from .prng import seeded_once
 from .report import Failure, PropertyResult
 
 __all__ = [
@@ -261,7 +262,8 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
     shown = {"layout": KERNEL if set(prop.needs) <= KERNEL_ENTRY_POINTS else layout, "framework": framework}
     shrunk: Any = None  # the raw counterexample a failure ended on, to assess fragility on
     try:
-        test()
+        with seeded_once(seed):  # not per example: see .prng
+            test()
     except KeyboardInterrupt:
         result.status = "interrupted"
     except OutOfTime:
