@@ -57,6 +57,33 @@ def test_a_property_that_holds_passes_after_exactly_the_profiles_examples():
     assert result.examples == PROFILES["quick"].max_examples and result.seconds > 0
 
 
+@pytest.mark.parametrize("user_mode, during_search", [("on", "first"), ("first", "first"), ("off", "off")])
+def test_a_search_checks_the_references_first_call_of_each_shape_and_leaves_the_users_mode(user_mode, during_search):
+    from gptspec.spec.check import checks, checks_mode
+
+    seen = []
+
+    def softmax(x, temperature=1.0, axis=-1):
+        seen.append(checks_mode())
+        return impl.softmax(x, temperature, axis)
+
+    with checks(user_mode):
+        assert run(SUMS, {"softmax": softmax}).status == "passed"
+        assert checks_mode() == user_mode
+    assert set(seen) == {during_search}
+
+
+def test_in_first_mode_a_wrong_shape_reaching_the_reference_is_still_caught():
+    from gptspec.spec import SpecError
+
+    def pattern_of_a_buggy_target(target, n):
+        impl.attention_pattern(np.zeros((2, n)), np.zeros((2, n)))  # a shape seen once
+        impl.attention_pattern(np.zeros((2, n)), np.zeros((3, n)))  # d_head 2 vs 3: must raise
+    prop = Property("toy.bad_shape", "toy", ("causal_mask",), "", pattern_of_a_buggy_target, lambda: st.integers(1, 3))
+    result = run(prop, {"causal_mask": impl.causal_mask})
+    assert result.status == "error" and "d_head" in result.failure.message, result.failure
+
+
 def test_a_property_that_fails_reports_expected_vs_got_and_the_shrunk_counterexample():
     result = run(SUMS, {"softmax": naive_softmax}, profile="default")
     assert result.status == "failed"
