@@ -23,7 +23,7 @@ from typing import Any
 
 from ..target import TargetError
 
-__all__ = ["Child", "START_TIMEOUT", "SAFE_MODULES", "exit_description", "orphan_guard", "unpickle"]
+__all__ = ["Child", "START_TIMEOUT", "SAFE_MODULES", "close_all", "exit_description", "orphan_guard", "unpickle"]
 
 START_TIMEOUT = 120.0
 """Seconds a target process may take to start and import the target (torch alone takes seconds)."""
@@ -153,14 +153,15 @@ class Child:
         return exit_description(process.exitcode)
 
     def close(self) -> None:
-        """Stop the process: asked first, killed if it does not go."""
+        """Stop the process: asked first, killed if it does not go within 2 s."""
+        close_all([self])
+
+    def _ask_to_stop(self) -> None:
         if self._conn is not None:
             try:
                 self._conn.send(("stop",))
             except OSError:
                 pass
-            self._process.join(2)
-        self.end()
 
     def __enter__(self) -> Child:
         self.start()
@@ -184,3 +185,16 @@ class Child:
         data = self._conn.recv_bytes()
         reply: tuple[Any, ...] = unpickle(data)
         return reply
+
+
+def close_all(children: list[Child], grace: float = 2.0) -> None:
+    """Stop several children side by side: all are asked first, then each is given what is left of
+    ``grace`` seconds to go before it is killed (one after another, a worker's exit waited for its
+    target process's and the next worker's began only then)."""
+    for child in children:
+        child._ask_to_stop()
+    until = time.monotonic() + grace
+    for child in children:
+        if child._process is not None:
+            child._process.join(max(0.0, until - time.monotonic()))
+        child.end()

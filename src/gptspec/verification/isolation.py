@@ -234,8 +234,9 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
         elif kind == "noise":
             conn.send(("noise", guard.noise))
             guard.reset()
-        else:
-            return
+        else:  # stop: at once, nothing of the target's runs after its last call (torch's teardown took 0.6 s)
+            conn.close()
+            os._exit(0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from ..target import MODELS, REGISTRIES, TargetError, address
 from .adapters import FRAMEWORKS, LAYOUTS
 from .conventions import check_convention
 from .guard import Noise, add_noise, noise_lines
+from .child import close_all
 from .isolation import Child, Loaded, Remote, Setup, TargetProcess, orphan_guard
 from .report import PropertyResult, Report
 from .errors import OptionError
@@ -311,11 +312,11 @@ def _run_on_workers(
         for _, prop in serving.values():
             results[prop.name] = _not_run(prop, "interrupted")
     finally:
-        for worker in workers:
-            if report.interrupted:
+        if report.interrupted:
+            for worker in workers:
                 worker.end()  # its target process dies with it
-            else:
-                worker.close()
+        else:
+            close_all(workers)
     return results
 
 
