@@ -44,6 +44,47 @@ def test_configs_include_d_model_unequal_and_equal_to_heads_times_d_head():
     find(configs(), lambda c: c.d_model == c.n_heads * c.d_head and c.n_heads > 1, settings=SEARCH)
 
 
+@given(st.data())
+@settings(max_examples=60, database=None, suppress_health_check=list(HealthCheck))
+def test_configs_draw_only_the_fields_a_caller_uses_and_leave_the_rest_where_any_ctx_fits(data):
+    full = data.draw(configs())
+    assert 1 <= full.n_ctx <= 5 and 1 <= full.vocab <= 6
+    c = data.draw(configs(uses=("d_head",)))
+    assert (c.vocab, c.d_model, c.n_heads, c.n_layers, c.d_mlp) == (1, 1, 1, 1, 1)
+    assert c.n_ctx == 5  # a bound nobody draws is at its largest: every ctx from 1 to 5 fits it
+
+
+def test_only_the_drawn_fields_vary_and_each_costs_one_choice():
+    from hypothesis.control import current_build_context
+
+    lengths = {}
+    for uses in (("d_head",), ("d_model", "n_heads", "d_head"), None):
+        strategy = configs() if uses is None else configs(uses=uses)
+
+        @given(strategy)
+        @settings(max_examples=5, database=None, phases=[Phase.generate])
+        def choices(c):
+            lengths[uses] = len(current_build_context().data.choices)
+
+        choices()
+    assert lengths == {("d_head",): 1, ("d_model", "n_heads", "d_head"): 3, None: 7}
+
+
+def test_config_fields_are_read_from_the_annotations():
+    from gptspec.properties.strategies import CONFIG_FIELDS, config_fields
+    from gptspec.spec import BlockWeights
+    from gptspec.spec.hints import Plan
+
+    def of(fn):
+        return {f for hint in Plan.of(fn).hints for f in config_fields(hint)}
+
+    assert config_fields(Weights) == CONFIG_FIELDS  # W_pos reads n_ctx, the blocks n_layers
+    assert set(config_fields(BlockWeights)) == {"d_model", "n_heads", "d_head", "d_mlp"}
+    assert of(S.attention_head) == {"d_model", "d_head"}  # ctx only bounded by n_ctx
+    assert of(S.multi_head_attention) == {"d_model", "n_heads", "d_head"}
+    assert of(S.softmax) == set() and of(S.mlp) == {"d_model", "d_mlp"}
+
+
 def test_heads_reach_ctx_1_and_scores_of_1e5_and_beyond():
     find(heads(), lambda h: h.E.shape[1] == 1, settings=SEARCH)
     find(heads(), lambda h: max_score(h) >= 1e5 and h.E.dtype == np.float32, settings=SEARCH)

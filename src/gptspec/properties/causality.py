@@ -36,6 +36,7 @@ from .strategies import (
     MultiHead,
     Recipe,
     arrays,
+    config_fields,
     configs,
     dtypes,
     heads,
@@ -57,7 +58,7 @@ class QK:
 
 @st.composite
 def queries_keys(draw: st.DrawFn, *, same_length: bool = True) -> QK:
-    c = draw(configs())
+    c = draw(configs(uses=("d_head",)))
     dt = draw(dtypes())
     m = draw(magnitudes(LOGIT_LARGE))
     ctx_q = draw(integers(1, c.n_ctx))
@@ -216,7 +217,7 @@ class BlockInput:
 
 @st.composite
 def block_inputs(draw: st.DrawFn) -> BlockInput:
-    c = draw(configs(min_ctx=2))
+    c = draw(configs(min_ctx=2, uses=config_fields(BlockWeights)))
     dt = draw(dtypes())
     r = draw(recipes())
     ctx = draw(integers(2, c.n_ctx))

@@ -3,11 +3,13 @@
 How an array is drawn, cheaply. Drawing entry by entry (``hypothesis.extra.numpy.arrays`` with
 an element strategy) costs Hypothesis a few choices per entry — about 400 for one multi-head
 example — and its engine's time grows with the choices (mutating, tracking, replaying them).
-Here an array is two choices whatever its size: one ``st.binary`` of one code byte per entry,
-and a seed. NumPy decodes the codes through 256-entry tables (see ``_KINDS``): codes 0..127 are
+Here an array is one choice whatever its size: one ``st.binary`` of one code byte per entry.
+NumPy decodes the codes through 256-entry tables (see ``_KINDS``): codes 0..127 are
 the integers 0, 1, −1, 2, −2, 3, −3 in runs of ~18, in that order; codes 128..255 are floats in
 (−4, 4), the sign alternating with the code and the size growing with it, the fraction within a
-code's step taken from the seed (a window into a fixed table of uniforms). Random codes make half
+code's step read from a fixed table of uniforms at a place set by the entry's position and code
+(an array once cost a second choice, a seed for the fractions: ~1/3 of an example's choices, and
+Hypothesis's engine costs ~50 µs a choice). Random codes make half
 the entries integers, half floats, as the entry-wise strategy did. Shrinking keeps what made the
 entry-wise strategy readable: Hypothesis shrinks a bytes choice byte by byte (all zero first,
 then each byte towards 0, equal bytes together), so a counterexample ends on few non-zero entries
@@ -62,16 +64,16 @@ def _buffer(total: int) -> st.SearchStrategy[bytes]:
     return st.binary(min_size=total, max_size=total)
 
 
-# Arrays are drawn as one code byte per entry (one ``st.binary`` choice for the whole array) and
-# a seed; NumPy decodes them through 256-entry tables, vectorised. Low codes are the simple
-# values, in the order shrinking should prefer them; the seed only supplies the fractional part
-# of float entries.
+# Arrays are drawn as one code byte per entry (one ``st.binary`` choice for the whole array);
+# NumPy decodes them through 256-entry tables, vectorised. Low codes are the simple values, in
+# the order shrinking should prefer them; a float entry's fraction comes from the table of
+# uniforms, at a place set by its position and its code.
 
 _SIMPLE_INTEGERS = (0.0, 1.0, -1.0, 2.0, -2.0, 3.0, -3.0)
 _QUARTERS = (0.0, *(sign * k / 4 for k in range(1, 13) for sign in (1, -1)))  # 0, ±0.25 … ±3
-_SEEDS = st.integers(0, 2**32 - 1)
-_UNIFORMS = np.random.default_rng(0).random(65537)  # a prime count: an array's window never wraps onto itself
-_STRIDE = 7919
+_UNIFORMS = np.random.default_rng(0).random(65537)  # a prime count: positions and codes never alias
+_STRIDE = 7919  # per buffer position
+_CODE_STRIDE = 3271  # per code: the same position with another code reads another fraction
 
 
 def _runs(table: tuple[float, ...], lo: int, hi: int) -> dict[int, float]:
@@ -119,13 +121,13 @@ def _any_finite(codes: np.ndarray, u: np.ndarray, dtype: np.dtype, x: np.ndarray
     return np.where(codes < 128, x, np.where(codes < 248, huge, sign * top))
 
 
-def _decode(codes: np.ndarray, where: np.ndarray, seed: int, dtype: np.dtype, *, kind: str) -> np.ndarray:
-    """Entries (float64) from code bytes (0..255) at buffer positions ``where`` and a seed; see
-    ``_KINDS`` for what each code means."""
+def _decode(codes: np.ndarray, where: np.ndarray, dtype: np.dtype, *, kind: str) -> np.ndarray:
+    """Entries (float64) from code bytes (0..255) at buffer positions ``where``; see ``_KINDS`` for
+    what each code means (a float's fraction: the uniform at its position and code)."""
     A, B = _KINDS[kind]
     if kind == "quarters":
         return A[codes]
-    u = _UNIFORMS[(seed + _STRIDE * where) % _UNIFORMS.size]
+    u = _UNIFORMS[(_STRIDE * where + _CODE_STRIDE * codes) % _UNIFORMS.size]
     x = A[codes] + B[codes] * u
     return _any_finite(codes, u, dtype, x) if kind == "any_finite" else x
 
@@ -164,14 +166,13 @@ def _positions(shape: tuple[int, ...]) -> tuple[int, np.ndarray]:
 @st.composite
 def _draw_coded(draw: st.DrawFn, dtype: np.dtype, shape: tuple[int, ...], kind: str, magnitude: float) -> np.ndarray:
     codes, where = draw_codes(draw, shape)
-    seed = 0 if kind == "quarters" else draw(_SEEDS)
     with np.errstate(over="ignore"):
-        return (_decode(codes, where, seed, dtype, kind=kind) * magnitude).astype(dtype)
+        return (_decode(codes, where, dtype, kind=kind) * magnitude).astype(dtype)
 
 
 @functools.lru_cache(maxsize=4096)
 def coded(dtype: np.dtype, shape: tuple[int, ...], kind: str, magnitude: float = UNIT) -> st.SearchStrategy[np.ndarray]:
-    """Arrays of ``shape`` decoded from code bytes and (for floats) a seed (see :func:`_decode`), times ``magnitude``.
+    """Arrays of ``shape`` decoded from code bytes (see :func:`_decode`), times ``magnitude``.
 
     One strategy object per argument tuple: Hypothesis validates a strategy once, so building
     a fresh one on every draw would cost more than drawing from it.

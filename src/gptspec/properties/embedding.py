@@ -35,7 +35,7 @@ class Lookup:
 
 @st.composite
 def lookups(draw: st.DrawFn, *, transpose: bool = False) -> Lookup:
-    c = draw(configs())
+    c = draw(configs(uses=("vocab", "d_model")))
     shape = (c.vocab, c.d_model) if transpose else (c.d_model, c.vocab)
     W = draw(arrays(draw(dtypes()), shape, draw(magnitudes())))
     return Lookup(draw(tokens(c.vocab, draw(integers(1, c.n_ctx)))), W)
@@ -68,7 +68,7 @@ class Pair:
 
 @st.composite
 def pairs(draw: st.DrawFn) -> Pair:
-    c = draw(configs())
+    c = draw(configs(uses=("vocab", "d_model")))
     dt, m = draw(dtypes()), draw(magnitudes())
     ctx = draw(integers(1, c.n_ctx))
     E1, E2 = (draw(arrays(dt, (c.d_model, ctx), m)) for _ in range(2))

@@ -28,6 +28,7 @@ import contextlib
 import contextvars
 import dataclasses
 import functools
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -37,6 +38,7 @@ from hypothesis.extra import numpy as hnp
 
 from ..spec import BlockWeights, Config, Weights
 from ..spec import hints
+from ..spec.dims import DIMS
 from . import domain
 from .coded import UNIT, arrays, integers
 from .coded import draw_codes as _codes
@@ -44,7 +46,7 @@ from .coded import coded as _coded
 
 __all__ = [
     "Reach", "reach", "current_reach", "DTYPES", "UNIT", "SMALL", "LARGE", "LOGIT_LARGE",
-    "dtypes", "magnitudes", "values", "arrays", "configs", "tokens",
+    "dtypes", "magnitudes", "values", "arrays", "CONFIG_FIELDS", "configs", "config_fields", "tokens",
     "temperatures", "sample_temperatures", "logit_vectors", "SoftmaxInput", "softmax_inputs",
     "Recipe", "recipes", "block_weights", "weights", "arguments",
     "Head", "MultiHead", "Model", "heads", "multi_heads", "models", "Batched", "batched_inputs",
@@ -141,7 +143,8 @@ def magnitudes(large: tuple[float, ...] = LARGE) -> st.SearchStrategy[float]:
 def _magnitudes(large: tuple[float, ...], extremes: bool) -> st.SearchStrategy[float]:
     if not extremes:
         return st.just(UNIT)
-    return st.one_of(st.just(UNIT), st.sampled_from((SMALL,) + large))
+    others = (SMALL, *large)
+    return st.sampled_from((UNIT,) * len(others) + others)  # one choice (one_of cost two); index 0, unit, first
 
 
 def _width(dtype: np.dtype) -> Literal[32, 64]:
@@ -152,6 +155,9 @@ def _width(dtype: np.dtype) -> Literal[32, 64]:
 def values(dtype: np.dtype) -> st.SearchStrategy[float]:
     """One simple value: integers −3..3 first (shrinking ends there), else floats in [−4, 4]."""
     return st.one_of(st.integers(-3, 3).map(float), st.floats(-4, 4, width=_width(dtype)))
+
+
+CONFIG_FIELDS = ("vocab", "d_model", "n_heads", "d_head", "n_ctx", "n_layers", "d_mlp")
 
 
 @_reused
@@ -171,33 +177,60 @@ def configs(
     min_heads: int = 1,
     min_d_head: int = 1,
     min_ctx: int = 1,
+    uses: tuple[str, ...] = CONFIG_FIELDS,
 ) -> Config:
     """A small config; every field shrinks towards its minimum, d_model and n_heads·d_head independent.
 
-    Inside a declared domain (:mod:`.domain`): d_model = n_heads·d_head is drawn as n_heads and
-    d_head (never filtered), and n_ctx is at most max-ctx."""
+    Only the fields in ``uses`` are drawn (each draw is a choice, and Hypothesis's engine costs
+    ~50 µs a choice): a size nobody reads is at its minimum, and n_ctx, a bound, at its largest,
+    so whatever ctx the caller draws fits it. Inside a declared domain (:mod:`.domain`):
+    d_model = n_heads·d_head is drawn as n_heads and d_head (never filtered), and n_ctx is at
+    most max-ctx."""
     scope = domain.current()
     max_ctx = domain.ctx_limit(max_ctx)
-    vocab = draw(integers(min_vocab, max(min_vocab, max_vocab)))
+
+    def size(field: str, lo: int, hi: int) -> int:
+        return draw(integers(lo, max(lo, hi))) if field in uses else lo
+
+    vocab = size("vocab", min_vocab, max_vocab)
     if scope.domain.heads_fill:
         heads = (min_heads, max(min_heads, max_heads))
         head = (min_d_head, max(min_d_head, max_d_head))
         count = "1 head" if heads == (1, 1) else f"heads {domain.describe_range(*heads)}"
         scope.narrow("heads", f"d_model = n_heads·d_head: {count} of d_head {domain.describe_range(*head)}")
-        n_heads, d_head = draw(integers(*heads)), draw(integers(*head))
+        filled = "d_model" in uses
+        n_heads = size("n_heads", *heads) if filled or "n_heads" in uses else min_heads
+        d_head = size("d_head", *head) if filled or "d_head" in uses else min_d_head
         d_model = n_heads * d_head
     else:
-        d_model = draw(integers(min_d_model, max(min_d_model, max_d_model)))
-        n_heads = draw(integers(min_heads, max(min_heads, max_heads)))
-        d_head = draw(integers(min_d_head, max(min_d_head, max_d_head)))
+        d_model = size("d_model", min_d_model, max_d_model)
+        n_heads = size("n_heads", min_heads, max_heads)
+        d_head = size("d_head", min_d_head, max_d_head)
     scope.note_heads(d_model, n_heads, d_head)
     return Config(
         vocab=vocab, d_model=d_model, n_heads=n_heads, d_head=d_head,
-        n_ctx=draw(integers(min_ctx, max(min_ctx, max_ctx))),
-        n_layers=draw(integers(1, max_layers)),
-        d_mlp=draw(integers(1, max_d_mlp)),
+        n_ctx=size("n_ctx", min_ctx, max_ctx) if "n_ctx" in uses else max(min_ctx, max_ctx),
+        n_layers=size("n_layers", 1, max_layers),
+        d_mlp=size("d_mlp", 1, max_d_mlp),
         name="drawn",
     )
+
+
+@functools.lru_cache(maxsize=None)
+def config_fields(hint: Any) -> tuple[str, ...]:
+    """The config fields a value typed ``hint`` reads (an array's dims that equal a field, a
+    container's fields, n_layers for its blocks), in Config's order: what :func:`configs` needs
+    to draw for it. ctx, ctx_q and ctx_k only need n_ctx as a bound, so they read none."""
+    used: set[str] = set()
+    if hints.is_struct(hint):
+        for f in hints.fields(hint):
+            used.update(config_fields(f.item if f.item is not None else f.hint))
+            if f.item is not None:
+                used.add("n_layers")
+    elif hints.is_array(hint) and hints.n_axes(hint) is not None:
+        for text in hints.dims(hint):
+            used.update(DIMS[n].equals or "" for n in re.findall(r"[A-Za-z_]+", text) if n in DIMS)
+    return tuple(f for f in CONFIG_FIELDS if f in used)
 
 
 @_reused
@@ -417,7 +450,9 @@ def multi_heads(draw: st.DrawFn, *, dtype: np.dtype | None = None, config: st.Se
                 magnitude: float | None = None, min_ctx: int = 1, single: bool = False) -> MultiHead:
     """Multi-head inputs for a drawn config (n_heads·d_head independent of d_model); ``single``: one head."""
     one_head_fills = single and domain.current().domain.heads_fill  # one head of d_head = d_model
-    c = draw(config if config is not None else configs(min_ctx=min_ctx, **({"max_heads": 1} if one_head_fills else {})))
+    uses = ("d_model", "d_head") if single else ("d_model", "n_heads", "d_head")
+    c = draw(config if config is not None else configs(min_ctx=min_ctx, uses=uses,
+                                                       **({"max_heads": 1} if one_head_fills else {})))
     dt = dtype or draw(dtypes())
     m = draw(magnitudes()) if magnitude is None else magnitude
     ctx = draw(integers(min_ctx, c.n_ctx))
@@ -461,11 +496,12 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
     by name: ``temperature`` within the function's range, ``axis`` within x's axes, ``causal``
     either way (True makes ctx_k = ctx_q: causal attention is self-attention), ``rng`` seeded.
     """
-    c = draw(configs())
-    dt = draw(dtypes())
-    ctx = draw(integers(1, c.n_ctx))
     plan = hints.Plan.of(spec_fn)
     params = list(plan.names)
+    uses = {f for hint in plan.hints for f in config_fields(hint)} | ({"vocab"} if "tokens" in params else set())
+    c = draw(configs(uses=tuple(f for f in CONFIG_FIELDS if f in uses)))
+    dt = draw(dtypes())
+    ctx = draw(integers(1, c.n_ctx))
     causal = draw(domain.causal_flags()) if "causal" in params else False
     ctx_k = ctx if causal or "E_kv" not in params and "K" not in params else draw(integers(1, c.n_ctx))
     sizes = hints.dim_sizes(c, ctx, ctx_k)

@@ -26,7 +26,7 @@ def low_rank_configs() -> st.SearchStrategy[Any]:
     Unit scale only: the rank is a matter of structure, and at extreme scales a bug's extra
     singular values hide under the rounding floor of the value path.
     """
-    return configs(max_heads=2, max_d_head=2)
+    return configs(max_heads=2, max_d_head=2, uses=("d_model", "n_heads", "d_head"))
 
 
 def numerical_rank(M: np.ndarray, value_scale: float, dtype: np.dtype) -> tuple[int, np.ndarray]:
