@@ -4,6 +4,7 @@ and the run's time cap keep the partial report and never say passed."""
 
 from __future__ import annotations
 
+import os
 import time
 import types
 
@@ -154,6 +155,25 @@ def test_a_counterexample_with_a_whole_model_is_cut_to_the_first_tensors():
 def test_a_property_needing_a_missing_function_is_not_provided_not_failed():
     result = run(MASK, {"softmax": impl.softmax})
     assert result.status == "not provided" and result.examples == 0 and result.failure is None
+
+
+def test_a_search_that_runs_out_of_inputs_says_it_tried_them_all():
+    from rich.console import Console
+
+    from gptspec.verification.report import Report, property_table
+
+    def rendered(result):
+        console = Console(width=200, record=True, file=open(os.devnull, "w"))
+        console.print(property_table(Report("t", "columns", "numpy", "default", 0, ("causal_mask",), (), [result])))
+        return console.export_text()
+
+    small = run(MASK, {"causal_mask": impl.causal_mask}, profile="default")
+    assert small.status == "passed" and small.examples == 5 and small.exhausted
+    roomy = run(SUMS, {"softmax": impl.softmax})
+    assert roomy.examples == PROFILES["quick"].max_examples and not roomy.exhausted
+    failing = run(MASK, {"causal_mask": lambda n: impl.causal_mask(n)[:1]}, profile="default")
+    assert failing.status == "failed" and not failing.exhausted
+    assert "5 (all)" in rendered(small) and "(all)" not in rendered(roomy)
 
 
 def test_profiles_fix_the_number_of_examples():

@@ -10,7 +10,7 @@ every dim from 1 upward and include d_model ≠ n_heads·d_head; every size shri
 every magnitude towards unit, so a counterexample ends small and readable.
 
 How an array is drawn, cheaply: :mod:`.coded` (one code byte per entry, decoded through
-256-entry tables, two Hypothesis choices per array whatever its size); ``arrays`` and the rest
+256-entry tables, one Hypothesis choice per array whatever its size); ``arrays`` and the rest
 are importable from here as before. Strategies are built
 once per argument tuple and reach (``_reused``): Hypothesis validates each strategy object on its
 first draw, and composites that built their inner strategies afresh paid that on every example.

@@ -110,6 +110,7 @@ class PropertyResult:
     tags: tuple[str, ...] = ()  # "contract": a check of the spec's input contract, not of the math
     error_cluster: tuple[str, ...] = ()  # --assume words that exclude every example it errored on
     ran_inside: tuple[str, ...] = ()  # --assume words whose domain it drew examples in that the target answered
+    exhausted: bool = False  # passed after every distinct input its strategy has (fewer than the profile's)
 
     @property
     def contract(self) -> bool:
@@ -242,7 +243,8 @@ def property_table(report: Report, *, statements: bool = True, hide_missing: boo
         family = r.family
         style = _STYLE[r.status]
         status = f"{r.status} (contract)" if r.contract and r.status in ("failed", "error") else r.status
-        cells = [r.name, f"[{style}]{status}[/{style}]", str(r.examples) if r.examples else "",
+        examples = f"{r.examples} (all)" if r.exhausted else str(r.examples) if r.examples else ""
+        cells = [r.name, f"[{style}]{status}[/{style}]", examples,
                  _time(r.seconds) if r.examples else ""]
         if statements:
             cells.append(_statement(r, report))

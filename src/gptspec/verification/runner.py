@@ -284,6 +284,9 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
         result.status, result.failure = _failure(exc, example, reproduce, **shown, features=recorder.features)
         shrunk = recorder.failure[0] if recorder.failure is not None else None
     result.examples = recorder.count
+    # Hypothesis stops short of max_examples passing examples only when no untried input is left
+    # (rejected examples come on top of them), so this is a search over every input there is
+    result.exhausted = result.status == "passed" and recorder.count < profile.max_examples
     if shrunk is not None:  # failed, or fragile: only beyond the ordinary domain (see .fragility)
         try:
             judge(result, prop, impl, shrunk)
