@@ -14,7 +14,7 @@ def test_readme_starts_with_the_two_setup_commands():
     text = README.read_text(encoding="utf-8")
     bash = re.findall(r"```bash\n(.*?)```", text, re.S)
     assert bash[0].strip() == "python3 -m pip install . && gptspec explain --config gpt3"
-    assert bash[1].strip() == 'python3 -m pip install ".[test]" && python3 -m pytest'
+    assert bash[1].strip() == 'python3 -m pip install ".[test]" && python3 -m pytest -n auto'
     assert text.index(bash[1]) < text.index("```python")
 
 
