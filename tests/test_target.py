@@ -23,6 +23,19 @@ def test_a_py_path_is_imported_with_its_folder_on_the_path_so_sibling_imports_wo
     assert target.label.endswith("mine.py")
 
 
+def test_a_py_paths_folder_goes_first_even_when_it_is_already_behind_a_same_named_sibling(tmp_path, monkeypatch):
+    """As for a script: its own helper wins over a same-named module found earlier on sys.path."""
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    mine.mkdir(), other.mkdir()
+    write(other / "helper_twin.py", "from gptspec.impl import embed\n")
+    write(mine / "helper_twin.py", "from gptspec.impl import softmax\n")
+    monkeypatch.setattr(sys, "path", [str(other), *sys.path, str(mine)])
+    monkeypatch.delitem(sys.modules, "helper_twin", raising=False)
+    assert load(write(mine / "uses_twin.py", "from helper_twin import *\n")).provides == ("softmax",)
+    assert sys.path[0] == str(mine) and sys.path.count(str(mine)) == 1
+    monkeypatch.delitem(sys.modules, "helper_twin", raising=False)
+
+
 def test_a_module_name_is_imported_from_the_working_directory(tmp_path, monkeypatch):
     write(tmp_path / "loader_by_name.py", "from gptspec.impl import embed\n")
     monkeypatch.chdir(tmp_path)

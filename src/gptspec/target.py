@@ -116,8 +116,9 @@ def _load_path(path: str) -> types.ModuleType:
     if spec is None or spec.loader is None:
         raise TargetError(f"{path} cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    if folder in sys.path:  # first even if it was there already: a same-named module elsewhere must not win
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
