@@ -25,6 +25,7 @@ exclude, :func:`suggestions` says which ``--assume`` to add.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import multiprocessing.connection
@@ -38,12 +39,13 @@ from ..properties.domain import CAUSAL_ONLY, HEADS_FILL, AssumptionError, Domain
 from ..properties.registry import Property, get, properties
 from ..target import MODELS, REGISTRIES, TargetError, address
 from .adapters import FRAMEWORKS, LAYOUTS
-from .conventions import check_convention
-from .guard import Noise, add_noise, noise_lines
+from .affinity import one_core, usable
 from .child import close_all
+from .conventions import check_convention
+from .errors import OptionError
+from .guard import Noise, add_noise, noise_lines
 from .isolation import Child, Loaded, Remote, Setup, TargetProcess, orphan_guard
 from .report import PropertyResult, Report
-from .errors import OptionError
 from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, Silent, reproducer, result_for, run_property, select
 
 __all__ = ["Options", "Session", "verify", "usable_cores", "suggestions"]
@@ -216,9 +218,16 @@ def suggestions(results: Iterable[PropertyResult], declared: Domain) -> list[str
 # --jobs: one session per worker process
 
 
-def _work(conn: multiprocessing.connection.Connection, target: Any, options: Options, seed: int) -> None:
-    """A worker process: a session of its own, then one property per request until told to stop."""
+def _work(conn: multiprocessing.connection.Connection, target: Any, options: Options, seed: int,
+          core: int | None = None) -> None:
+    """A worker process: a session of its own, then one property per request until told to stop;
+    it and its target process keep to ``core`` (see .affinity)."""
     orphan_guard()
+    with one_core(core):
+        _serve_properties(conn, target, options, seed)
+
+
+def _serve_properties(conn: multiprocessing.connection.Connection, target: Any, options: Options, seed: int) -> None:
     try:
         session = Session(target, options, seed)
     except (TargetError, OptionError) as exc:  # raised as itself in the main process
@@ -255,7 +264,9 @@ def hand_out_order(applicable: list[Property]) -> list[Property]:
 
 def _workers(target: Any, options: Options, seed: int, jobs: int) -> list[Child]:
     """``jobs`` worker processes, launched side by side (each :meth:`.Child.start` then only waits)."""
-    workers = [Child(_work, (target, options, seed), f"worker {i + 1}", daemon=False) for i in range(jobs)]
+    cores = usable() or [None]  # worker i and its target process on core i (modulo the cores)
+    workers = [Child(_work, (target, options, seed, cores[i % len(cores)]), f"worker {i + 1}", daemon=False)
+               for i in range(jobs)]
     try:
         for worker in workers:
             worker.launch()
@@ -374,8 +385,14 @@ def verify(
     session: Session | None = None
     impl: Any  # what applies_to reads: the Remote, or what the workers reported
     workers: list[Child] = []
+    pinned = contextlib.ExitStack()  # with one job, this process and its target process share a core
     if jobs == 1 or len(chosen) <= 1:
-        session = Session(target, options, seed)
+        pinned.enter_context(one_core())
+        try:
+            session = Session(target, options, seed)
+        except BaseException:
+            pinned.close()
+            raise
         loaded, domain, impl = session.loaded, session.domain, session.impl
     else:  # the workers load the target; this process never starts it
         workers = _workers(target, options, seed, min(jobs, len(chosen)))
@@ -408,6 +425,7 @@ def verify(
     finally:
         for worker in workers:  # closed by the run; ended here if something failed before it
             worker.end()
+        pinned.close()
         progress.stop()
         report.notes = noise_lines(noise)
         report.results = [results.get(p.name) or _not_run(p) for p in chosen]
