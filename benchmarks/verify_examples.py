@@ -22,11 +22,13 @@ both, and a second table gives CPU and wall seconds side by side and per example
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
 import pathlib
 import resource
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -123,22 +125,32 @@ def boundary(calls: int) -> Table:
                                            rng.standard_normal((12, 64, 768)), rng.standard_normal((12, 64, 768)),
                                            rng.standard_normal((768, 768)))) ),
     }
-    table = Table(title=f"the process boundary: one call, min over {calls} (µs)")
-    for col in ("call", "in its own process", "in this process", "boundary cost"):
+    from gptspec.verification.affinity import one_core
+
+    table = Table(title=f"the process boundary: one call (µs), min and median over {calls}; the target's "
+                        "process on this process's core (as verify runs it) and on any core")
+    for col in ("call", "in this process", "own process, same core", "boundary cost", "median",
+                "own process, any core", "boundary cost ", "median "):
         table.add_column(col, justify="left" if col == "call" else "right")
-    with TargetProcess(Setup(address("gptspec.impl"), timeout=None)) as process:
-        for label, (name, args) in cases.items():
-            n = calls if args[0].size < 10_000 else max(calls // 20, 20)
-            here, there = [], []
-            for _ in range(n):  # interleaved, so drift hits both sides alike
-                started = time.perf_counter()
-                process.call(name, args, {})
-                there.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                getattr(impl, name)(*args)
-                here.append(time.perf_counter() - started)
-            remote, local = min(there) * 1e6, min(here) * 1e6
-            table.add_row(label, f"{remote:.0f}", f"{local:.0f}", f"+{remote - local:.0f} µs ({remote / local:.2f}×)")
+    rows: dict[str, list[str]] = {}
+    for pinned in (True, False):
+        with one_core() if pinned else contextlib.nullcontext(), \
+                TargetProcess(Setup(address("gptspec.impl"), timeout=None)) as process:
+            for label, (name, args) in cases.items():
+                n = calls if args[0].size < 10_000 else max(calls // 20, 20)
+                here, there = [], []
+                for _ in range(n):  # interleaved, so drift hits both sides alike
+                    started = time.perf_counter()
+                    process.call(name, args, {})
+                    there.append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    getattr(impl, name)(*args)
+                    here.append(time.perf_counter() - started)
+                local, remote, middle = min(here) * 1e6, min(there) * 1e6, statistics.median(there) * 1e6
+                row = rows.setdefault(label, [label, f"{local:.0f}"])
+                row += [f"{remote:.0f}", f"+{remote - local:.0f} ({remote / local:.2f}×)", f"{middle:.0f}"]
+    for row in rows.values():
+        table.add_row(*row)
     return table
 
 
