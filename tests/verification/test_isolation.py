@@ -254,3 +254,30 @@ def test_generators_in_a_batch_advance_as_in_the_loop_whether_each_call_has_its_
         made = remote.calls([("sample", (logits, 1.0, shared)) for _ in range(4)])
         assert [o.value for o in made] == [gptspec.impl.sample(logits, 1.0, twin) for _ in range(4)]
         assert shared.random() == twin.random()
+
+
+def test_children_are_asked_to_stop_together_then_joined_and_a_target_process_leaves_at_once():
+    from gptspec.verification.child import Child, close_all
+
+    events = []
+
+    class Process:
+        def __init__(self, name):
+            self.name = name
+
+        def join(self, timeout):
+            events.append(("join", self.name))
+
+    children = []
+    for name in ("a", "b"):
+        child = Child(print, (), name)
+        child._process, child._conn = Process(name), object()
+        child._ask_to_stop = lambda name=name: events.append(("ask", name))
+        child.end = lambda name=name: events.append(("end", name))
+        children.append(child)
+    close_all(children)
+    assert events == [("ask", "a"), ("ask", "b"), ("join", "a"), ("end", "a"), ("join", "b"), ("end", "b")]
+    with TargetProcess(Setup(address("gptspec.impl"))) as process:
+        Remote(process).causal_mask(2)
+        real = process._process
+    assert real.exitcode == 0  # stopped by asking (os._exit(0)), not killed
