@@ -33,9 +33,8 @@ from typing import Any
 import numpy as np
 
 from ..properties.registry import PropertyFailure
-from ..spec.hints import Plan, dim_text, is_array
+from ..spec.hints import Plan, dim_text, is_array, struct_mapper
 from ..spec.hints import map_struct as _map_struct
-from ..spec.hints import struct_mapper
 from ..spec.hints import n_axes as array_axes
 from ..target import TargetError
 from .choices import FRAMEWORKS, LAYOUTS
@@ -106,36 +105,19 @@ def _from_torch_leaf(value: Any, integer: bool) -> Any:
     return value.detach().cpu().resolve_conj().resolve_neg().numpy()
 
 
-def to_torch(value: Any, hint: Any) -> Any:
-    return _map_struct(value, hint, lambda v, h: _to_torch_leaf(v))
-
-
-def from_torch(value: Any, hint: Any) -> Any:
-    return _map_struct(value, hint, lambda v, h: _from_torch_leaf(v, h is int))
-
-
-def _into_target(rows: bool, torch: bool) -> Callable[[Any], Callable[[Any], Any]]:
+def _leaves(rows: bool, torch: bool, *, back: bool = False) -> Callable[[Any], Callable[[Any], Any]]:
     """``leaf_for`` of :func:`~gptspec.spec.hints.struct_mapper`: a columns-layout NumPy leaf typed
-    ``hint`` as the target takes it (transposed for rows, then a tensor for torch)."""
+    ``hint`` as the target takes it (transposed for rows, then a tensor for torch); ``back``: a
+    target's leaf back to that."""
 
     def leaf_for(hint: Any) -> Callable[[Any], Any]:
         transpose = _transposer(array_axes(hint)) if rows else _unchanged
         if not torch:
             return transpose
+        if back:
+            integer = hint is int
+            return lambda value: transpose(_from_torch_leaf(value, integer))
         return lambda value: _to_torch_leaf(transpose(value))
-
-    return leaf_for
-
-
-def _from_target(rows: bool, torch: bool) -> Callable[[Any], Callable[[Any], Any]]:
-    """The inverse of :func:`_into_target`: a target's leaf typed ``hint`` back as NumPy, columns."""
-
-    def leaf_for(hint: Any) -> Callable[[Any], Any]:
-        transpose = _transposer(array_axes(hint)) if rows else _unchanged
-        if not torch:
-            return transpose
-        integer = hint is int
-        return lambda value: transpose(_from_torch_leaf(value, integer))
 
     return leaf_for
 
@@ -158,9 +140,9 @@ def _adapt_function(
     plan = Plan.of(name)
     call = guard(name, fn)
     rows, torch = layout == "rows", framework == "torch"
-    into = _into_target(rows, torch)
+    into = _leaves(rows, torch)
     arguments = tuple(struct_mapper(hint, into) for hint in plan.hints)  # each hint's walk worked out once
-    result_back = struct_mapper(plan.result, _from_target(rows, torch))
+    result_back = struct_mapper(plan.result, _leaves(rows, torch, back=True))
 
     def adapted(*args: Any, **kwargs: Any) -> Any:
         values = plan.positional(args, kwargs)
