@@ -189,8 +189,9 @@ def configs(
     scope = domain.current()
     max_ctx = domain.ctx_limit(max_ctx)
 
-    def size(field: str, lo: int, hi: int) -> int:
-        return draw(integers(lo, max(lo, hi))) if field in uses else lo
+    def size(field: str, lo: int, hi: int, *, needed: bool = False) -> int:
+        """Drawn if the caller reads ``field`` (or a field it reads is made of it), else ``lo``."""
+        return draw(integers(lo, max(lo, hi))) if needed or field in uses else lo
 
     vocab = size("vocab", min_vocab, max_vocab)
     if scope.domain.heads_fill:
@@ -198,9 +199,8 @@ def configs(
         head = (min_d_head, max(min_d_head, max_d_head))
         count = "1 head" if heads == (1, 1) else f"heads {domain.describe_range(*heads)}"
         scope.narrow("heads", f"d_model = n_heads·d_head: {count} of d_head {domain.describe_range(*head)}")
-        filled = "d_model" in uses
-        n_heads = size("n_heads", *heads) if filled or "n_heads" in uses else min_heads
-        d_head = size("d_head", *head) if filled or "d_head" in uses else min_d_head
+        filled = "d_model" in uses  # d_model is made of both
+        n_heads, d_head = size("n_heads", *heads, needed=filled), size("d_head", *head, needed=filled)
         d_model = n_heads * d_head
     else:
         d_model = size("d_model", min_d_model, max_d_model)
