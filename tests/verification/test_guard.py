@@ -23,7 +23,7 @@ def test_output_and_warnings_are_captured_and_summarised_per_function(capsys):
     assert f(1) == 2 and f(2) == 3
     assert capsys.readouterr() == ("", "")
     assert guard.notes() == [
-        "mlp printed 36 characters (captured), first line: 'debug: x = 1'",
+        "mlp printed 36 bytes (captured), first line: 'debug: x = 1'",
         "mlp warned 2×: UserWarning: careful",
     ]
     guard.reset()

@@ -70,7 +70,7 @@ def test_megabytes_of_output_are_captured_and_noted_not_printed():
                           capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(done.stdout) + len(done.stderr) < 20_000  # the report, not the target's megabytes
-    assert "softmax printed " in done.stdout and "characters (captured)" in done.stdout
+    assert "softmax printed " in done.stdout and "bytes (captured" in done.stdout
 
 
 def test_a_process_is_replaced_after_a_crash_and_the_import_is_paid_once_per_process():
@@ -214,7 +214,7 @@ def test_a_repeated_call_is_guarded_once_for_the_batch_and_notes_the_same_noise_
         assert remote.repeat("sample", 40, logits, 1.0, np.random.default_rng(1)) == looped
         assert process.take_noise() == loop_noise
         assert [str(n) for n in loop_noise["sample"].describe("sample")] == [
-            "sample printed 280 characters (captured), first line: 'drew 0'", "sample warned 40×: UserWarning: careful"]
+            "sample printed 280 bytes (captured), first line: 'drew 0'", "sample warned 40×: UserWarning: careful"]
         with pytest.raises(ValueError, match="too hot") as raised:
             remote.repeat("sample", 5, logits, 2.0, rng)
         assert raised.value.gptspec_function == "sample"

@@ -41,7 +41,7 @@ from .choices import FRAMEWORKS, LAYOUTS
 from .errors import OptionError
 
 __all__ = [
-    "LAYOUTS", "FRAMEWORKS", "ResultTypeError", "Adapted", "adapt",
+    "LAYOUTS", "FRAMEWORKS", "ResultTypeError", "Adapted", "adapt", "check_result",
     "to_rows", "from_rows", "array_axes",
 ]
 
@@ -122,7 +122,7 @@ def _leaves(rows: bool, torch: bool, *, back: bool = False) -> Callable[[Any], C
     return leaf_for
 
 
-def _check_result(name: str, value: Any, hint: Any) -> Any:
+def check_result(name: str, value: Any, hint: Any) -> Any:
     """The result unchanged if it is of the promised kind; a ResultTypeError naming it if not."""
     if is_array(hint):
         if not isinstance(value, np.ndarray):
@@ -135,7 +135,8 @@ def _check_result(name: str, value: Any, hint: Any) -> Any:
 
 
 def _adapt_function(
-    name: str, fn: Callable[..., Any], layout: str, framework: str, guard: Callable[[str, Callable[..., Any]], Callable[..., Any]]
+    name: str, fn: Callable[..., Any], layout: str, framework: str, guard: Callable[[str, Callable[..., Any]], Callable[..., Any]],
+    check: bool = True,
 ) -> Callable[..., Any]:
     plan = Plan.of(name)
     call = guard(name, fn)
@@ -147,7 +148,8 @@ def _adapt_function(
     def adapted(*args: Any, **kwargs: Any) -> Any:
         values = plan.positional(args, kwargs)
         result = call(*(convert(value) for convert, value in zip(arguments, values)))
-        return _check_result(name, result_back(result), plan.result)
+        value = result_back(result)
+        return check_result(name, value, plan.result) if check else value
 
     adapted.__name__ = adapted.__qualname__ = name
     adapted.__doc__ = f"{name} of the target, seen in the columns layout with NumPy arrays ({layout}, {framework})."
@@ -181,8 +183,11 @@ def adapt(
     framework: str = "numpy",
     label: str = "target",
     guard: Callable[[str, Callable[..., Any]], Callable[..., Any]] = _no_guard,
+    check: bool = True,
 ) -> Adapted:
-    """The functions ``names`` of ``obj`` behind the layout and framework adapters (and ``guard``)."""
+    """The functions ``names`` of ``obj`` behind the layout and framework adapters (and ``guard``);
+    ``check``: each result's kind checked (:func:`check_result`; off in a target's process, where
+    the verifier checks the decoded answer)."""
     if layout not in LAYOUTS:
         raise OptionError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if framework not in FRAMEWORKS:
@@ -194,5 +199,5 @@ def adapt(
             raise TargetError("the torch framework needs PyTorch: pip install 'gptspec[torch]'") from None
     return Adapted(
         label, layout, framework,
-        {n: _adapt_function(n, getattr(obj, n), layout, framework, guard) for n in names},
+        {n: _adapt_function(n, getattr(obj, n), layout, framework, guard, check) for n in names},
     )

@@ -4,9 +4,10 @@ processes (:mod:`.isolation`) and the ``--jobs`` workers (:mod:`.session`).
 multiprocessing's Process and Pipe with the *spawn* start method, rather than a
 ``ProcessPoolExecutor``: a pool reports a dead worker as ``BrokenProcessPool``, without its exit
 status or signal, and before Python 3.14 cannot kill one hung worker; a Process gives both
-(``exitcode``, ``kill()``), and its pipe is the standard library's own framing and pickling.
-Replies are read by an unpickler that builds only NumPy, builtin and gptspec objects, so no
-answer can import a target's code into the process that reads it.
+(``exitcode``, ``kill()``), and its pipe is the standard library's own framing. A ``--jobs``
+worker (gptspec's own process) replies in pickle, read by an unpickler that builds only NumPy,
+builtin and gptspec objects; a target's process replies in data only (:mod:`.wire`, through the
+:meth:`Child._recv` of :class:`.isolation.TargetProcess`): nothing a target sends is unpickled.
 """
 
 from __future__ import annotations
@@ -73,8 +74,7 @@ class Child:
     hang, and started afresh after it ends.
 
     ``serve(conn, *args)`` runs in the child: it sends ``("ready", info)`` once set up (or
-    ``("load_error", message)``), then answers each request with one reply. Replies are read by
-    :class:`_SafeUnpickler`. The target's processes and the ``--jobs`` workers are both Children
+    ``("load_error", message)``), then answers each request with one reply, read by :meth:`_recv`. The target's processes and the ``--jobs`` workers are both Children
     (a worker is not daemonic: it starts a target process of its own).
     """
 
@@ -117,7 +117,7 @@ class Child:
         try:
             if not ours.poll(max(0.0, launched + self.start_timeout - time.monotonic())):
                 raise TargetError(f"{self.label} did not load within {self.start_timeout:g} s")
-            kind, payload = unpickle(ours.recv_bytes())
+            kind, payload = self._recv(ours)
             if kind == "load_error":
                 raise payload if isinstance(payload, Exception) else TargetError(payload)
         except (EOFError, OSError):
@@ -182,9 +182,13 @@ class Child:
         assert self._conn is not None
         if not self._conn.poll(timeout):
             return None
-        data = self._conn.recv_bytes()
-        reply: tuple[Any, ...] = unpickle(data)
+        reply: tuple[Any, ...] = self._recv(self._conn)
         return reply
+
+    def _recv(self, conn: multiprocessing.connection.Connection) -> Any:
+        """Read and decode one message (a ``--jobs`` worker's: gptspec's own pickle, read by
+        :func:`unpickle`; a target's process overrides this to read data only, :mod:`.wire`)."""
+        return unpickle(conn.recv_bytes())
 
 
 def close_all(children: list[Child], grace: float = 2.0) -> None:

@@ -5,7 +5,8 @@ loaded, adapted (layout and framework, :mod:`.adapters`) and guarded (output, wa
 :mod:`.guard`) in a worker process, started with multiprocessing's *spawn* method, that holds
 only the target; the verifier sees it as :class:`Remote`, an object with one method per spec
 function the target provides, which sends each call's arguments over a
-``multiprocessing`` pipe (pickle) and waits for the answer. So:
+``multiprocessing`` pipe (pickle: gptspec's data, read by the target's process) and waits for the
+answer, which comes back as data (:mod:`.wire`: never pickle). So:
 
 - a target that exits (any status) or dies by a signal ends only its process: the call raises
   :class:`TargetCrashed` ("exited with status 0", "killed by SIGSEGV");
@@ -14,13 +15,19 @@ function the target provides, which sends each call's arguments over a
 - after either, the next call starts a fresh process (the target's import is paid once per
   process, not per call);
 - nothing the target does (replacing ``gptspec.impl.softmax``, ``np.seterr``, printing
-  megabytes, even at the C level) reaches the verifier's process: answers are unpickled by an
-  unpickler that builds only NumPy, builtin and gptspec objects, so not even a returned object
-  can import the target's code here.
+  megabytes, even at the C level) reaches the verifier's process: every reply is encoded by
+  :mod:`.wire` in the target's process and decoded here into numbers, strings, arrays of numeric
+  dtypes and tuples/lists/dicts of them, calling nothing a reply names; an answer of another kind
+  (an object array, a custom class, a tensor nobody converted) is :class:`AnswerRefused`, an error
+  of the target naming what it returned, and so is a reply that is not one :mod:`.wire` makes (the
+  target can write into its pipe). The result's type check (:func:`.adapters.check_result`) runs
+  here, on the decoded answer;
+- a wait for a reply that anything interrupts (Ctrl-C, a garbled reply) ends the target's
+  process: the next request can never read the interrupted call's reply.
 
-Both crash errors are ``BaseException``\\ s, not ``Exception``\\ s: a property for which "any
-exception" counts as rejecting invalid input does not count a crash as a rejection, and
-Hypothesis stops at once instead of shrinking (each try would cost a restart).
+The crash errors (:data:`TARGET_FAULTS`) are ``BaseException``\\ s, not ``Exception``\\ s: a
+property for which "any exception" counts as rejecting invalid input does not count a crash as a
+rejection, and Hypothesis stops at once instead of shrinking (each try would cost a restart).
 
 Each round trip costs ~150 µs of CPU beside the call (two wake-ups across processes), so the
 calls a property makes on one example can go in one request (:meth:`Remote.calls`, and
@@ -29,32 +36,45 @@ within the per-call limit, stopping at the first that raises, as the loop of cal
 
 The process itself is a :class:`.child.Child` (why multiprocessing's Process and Pipe: there).
 
-An exception the target raises crosses as itself when its class is builtin, NumPy's or
-gptspec's, else as :class:`TargetRaised` with the original class name; either way it carries the
-function that raised it and the target's line (:func:`.guard.exception_text`).
+An exception the target raises crosses as strings (its class's module and name, message, line,
+function) and is rebuilt here: as itself when its class is in :data:`REBUILT` (builtin Exceptions
+that take one message, and gptspec's own failures raised by gptspec's code in the target's
+process), else as :class:`TargetRaised` marked with the original class name; a BaseException that
+is not an Exception (KeyboardInterrupt, SystemExit, GeneratorExit...) as :class:`TargetAborted`,
+an error of the property: only a signal to gptspec's own process is the user's interrupt. Either
+way it carries the function that raised it and the target's line (:func:`.guard.exception_text`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib
 import io
 import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import select
+import struct
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..target import SPEC_NAMES, Address, TargetError, detect_framework, load, load_object
-from .child import SAFE_MODULES, START_TIMEOUT, Child, exit_description, orphan_guard, unpickle
-from .guard import Guard, Noise, raised_by, where
+from ..spec.hints import Plan
+from . import wire
+from .adapters import check_result
+from .child import START_TIMEOUT, Child, exit_description, orphan_guard
+from .guard import KEEP, Guard, Noise, raised_by, where
 
 __all__ = [
-    "CallTimeout", "TargetCrashed", "TargetRaised", "Setup", "Loaded", "Child", "TargetProcess", "Remote", "Returned",
-    "START_TIMEOUT", "exit_description", "orphan_guard",
+    "CallTimeout", "TargetCrashed", "TargetRaised", "TargetAborted", "AnswerRefused", "TARGET_FAULTS", "REBUILT",
+    "Setup", "Loaded", "Child", "TargetProcess", "Remote", "Returned", "START_TIMEOUT", "exit_description",
+    "orphan_guard", "memory_text",
 ]
 
 class CallTimeout(BaseException):
@@ -76,7 +96,42 @@ class TargetCrashed(BaseException):
 
 
 class TargetRaised(Exception):
-    """An exception of a class the verifier does not import (the target's own, torch's, ...)."""
+    """An exception of a class the verifier does not rebuild (the target's own, torch's, NumPy's...)."""
+
+
+class TargetAborted(BaseException):
+    """The target raised a BaseException that is not an Exception (KeyboardInterrupt, SystemExit,
+    GeneratorExit, ...): an error of the property, never the user's interrupt nor a rejection."""
+
+
+class AnswerRefused(BaseException):
+    """The target's process answered with something that is not data (:mod:`.wire`): an object
+    array, a custom class, an unconverted tensor, or bytes that are no reply at all."""
+
+    def __init__(self, function: str, message: str) -> None:
+        super().__init__(message)
+        self.gptspec_function = function
+
+
+TARGET_FAULTS: tuple[type[BaseException], ...] = (CallTimeout, TargetCrashed, TargetAborted, AnswerRefused)
+"""What a call of the target can end in besides an answer or an Exception: each an error of the
+property on the example it happened on (a BaseException: not shrunk, never a rejection)."""
+
+_BUILTIN = (ArithmeticError, AssertionError, AttributeError, BufferError, EOFError, Exception, FloatingPointError,
+            ImportError, IndexError, LookupError, MemoryError, ModuleNotFoundError, NameError, NotImplementedError,
+            OverflowError, RecursionError, RuntimeError, TypeError, ValueError, ZeroDivisionError)
+_GPTSPEC = {"gptspec.verification.adapters": ("ResultTypeError",),
+            "gptspec.verification.conventions.attention": ("ConventionResultError",),
+            "gptspec.properties.registry": ("PropertyFailure",)}
+REBUILT: dict[str, tuple[str, str]] = {
+    **{f"builtins.{c.__name__}": ("builtins", c.__name__) for c in _BUILTIN},
+    **{f"{m}.{n}": (m, n) for m, names in _GPTSPEC.items() for n in names},
+}
+"""The exception classes rebuilt as themselves from the name and message the target's process sends
+(module.name → where gptspec finds the class); any other class is :class:`TargetRaised`."""
+
+MESSAGE_CHARS = 4000
+"""Characters of an exception's message that cross (a message of megabytes is the target's, not the report's)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +143,15 @@ class Setup:
     framework: str | None = None  # None: detected from what the target imports
     timeout: float | None = 5.0  # seconds per call; None: no limit
     convention: str | None = None  # the target is one function in this convention (.conventions)
+    memory_limit: int | None = None  # bytes of address space of the target's process (RLIMIT_AS); None: none
+
+
+def memory_text(size: int) -> str:
+    """'512 MiB', '2 GiB', '1000 bytes': a memory limit as the report says it."""
+    for unit, power in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << power and size % (1 << power) == 0:
+            return f"{size >> power} {unit}"
+    return f"{size} bytes"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,27 +180,43 @@ def _quiet_file_descriptors() -> None:
     sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False), write_through=True)
 
 
-def _safe_class(cls: type) -> bool:
-    module = getattr(cls, "__module__", "") or ""
-    return module.split(".")[0] in SAFE_MODULES
+def _text(make: Callable[[], str], what: str) -> str:
+    """``make()``, at most :data:`MESSAGE_CHARS` characters (a target's ``__str__`` may raise)."""
+    try:
+        text = str(make())
+    except BaseException as exc:  # noqa: BLE001 - the target's code: whatever it does
+        return f"<{what} raised {type(exc).__name__}>"
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + f"… ({len(text):,} characters)"
 
 
-def _portable(exc: BaseException, function: str | None) -> tuple[bytes | None, str, str, str, str | None]:
-    """An exception as (pickle or None, class name, message, where, function) for the verifier."""
-    pickled = None
-    if _safe_class(type(exc)):
-        try:
-            pickled = pickle.dumps(exc)
-        except Exception:  # noqa: BLE001 - an exception whose arguments do not pickle
-            pickled = None
-    return pickled, type(exc).__name__, str(exc), where(exc), function
+def _raised(exc: BaseException, function: str | None) -> bytes:
+    """An exception as strings for the verifier: ("raised", module.name, name, message, where, function,
+    whether it is an Exception, the builtin class of :data:`REBUILT` it derives from, if one)."""
+    cls = type(exc)
+    name = _text(lambda: cls.__name__, "its class name")
+    module = _text(lambda: cls.__module__, "its module")
+    base = next((c.__name__ for c in cls.__mro__ if c in _BUILTIN), "")
+    return wire.encode(("raised", f"{module}.{name}", name, _text(lambda: exc, "str()"), _text(lambda: where(exc), "where"),
+                        function, isinstance(exc, Exception), base))
 
 
-def _answer(result: Any) -> Any:
-    """A result as it crosses back: arrays as plain ndarrays (a subclass stays here)."""
-    if isinstance(result, np.ndarray) and type(result) is not np.ndarray:
-        return np.asarray(result)
-    return result
+def _answered(name: str, result: Any, arguments: tuple[Any, ...]) -> bytes:
+    """("ok", result, Generator states) encoded; ("refused", name, what) if the result is not data."""
+    rngs = [a.bit_generator.state for a in arguments if isinstance(a, np.random.Generator)]
+    try:
+        return wire.encode(("ok", result, rngs))
+    except wire.Refused as exc:
+        return wire.encode(("refused", name, exc.what, exc.at))
+    except Exception as exc:  # noqa: BLE001 - a hostile value (a list whose __iter__ raises, ...)
+        return wire.encode(("refused", name, f"a value that cannot be read ({type(exc).__name__})", ""))
+
+
+def _limit_memory(limit: int | None) -> None:
+    """At most ``limit`` bytes of address space for this process and what it starts (RLIMIT_AS)."""
+    if limit is not None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _repeat(fn: Callable[..., Any], times: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
@@ -146,7 +226,7 @@ def _repeat(fn: Callable[..., Any], times: int, args: tuple[Any, ...], kwargs: d
     def fresh(value: Any) -> Any:
         return value.copy() if isinstance(value, np.ndarray) else value
 
-    return [_answer(fn(*map(fresh, args), **{k: fresh(v) for k, v in kwargs.items()})) for _ in range(times)]
+    return [fn(*map(fresh, args), **{k: fresh(v) for k, v in kwargs.items()}) for _ in range(times)]
 
 
 def declared_domain(obj: Any, label: str) -> tuple[str, ...]:
@@ -171,12 +251,15 @@ def _one_torch_thread() -> None:
 
 
 def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
-    """The target process: load the target, then answer calls until told to stop."""
+    """The target process: load the target, then answer calls until told to stop. Every reply is
+    :mod:`.wire`'s bytes: data only, whatever the target returned."""
     orphan_guard()
     _quiet_file_descriptors()
+    _limit_memory(setup.memory_limit)
     from .adapters import adapt
 
     guard = Guard()
+    send = conn.send_bytes
     try:
         if setup.convention is not None:  # one function in an ecosystem's convention: build the spec around it
             from .conventions import adapt_convention
@@ -189,17 +272,18 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
             target = load(setup.address)
             framework = setup.framework or detect_framework(target.obj, target.provides)
             impl = adapt(target.obj, target.provides, layout=setup.layout, framework=framework, label=target.label,
-                         guard=guard)
+                         guard=guard, check=False)  # the result is checked in the verifier, once decoded
             loaded = Loaded(target.label, target.provides, target.missing, framework,
                             declared_domain(target.obj, target.label))
     except TargetError as exc:
-        conn.send(("load_error", str(exc)))
+        send(wire.encode(("load_error", _text(lambda: exc, "str()"))))
         return
     except BaseException as exc:  # noqa: BLE001 - say why the target could not be set up
-        conn.send(("load_error", f"setting up {setup.address.label} raised {type(exc).__name__}: {exc}"))
+        send(wire.encode(("load_error", f"setting up {setup.address.label} raised {type(exc).__name__}: "
+                                        f"{_text(lambda: exc, 'str()')}")))
         return
     _one_torch_thread()
-    conn.send(("ready", loaded))
+    send(wire.encode(("ready", dataclasses.asdict(loaded))))
     while True:
         try:
             message = conn.recv()
@@ -216,23 +300,21 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
                     result = guard(name, _repeat)(fn, times, args, kwargs)
                 else:  # a convention's functions guard the user's function under its own name
                     result = _repeat(fn, times, args, kwargs)
-                rngs = [a.bit_generator.state for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
-                reply: tuple[Any, ...] = ("ok", _answer(result), rngs)
-                conn.send(reply)
+                reply = _answered(name, result, (*args, *kwargs.values()))
             except BaseException as exc:  # noqa: BLE001 - every way a call ends goes back to the verifier
-                conn.send(("raised", *_portable(exc, raised_by(exc) or name)))
+                reply = _raised(exc, raised_by(exc) or name)
+            send(reply)
         elif kind == "calls":  # several calls in one request, one reply each, up to the first that raises
             for request in message[1]:
                 name, args, kwargs = pickle.loads(request)  # each call's own copy of its arguments
                 try:
                     result = getattr(impl, name)(*args, **kwargs)
-                    rngs = [a.bit_generator.state for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
-                    conn.send(("ok", _answer(result), rngs))
+                    send(_answered(name, result, (*args, *kwargs.values())))
                 except BaseException as exc:  # noqa: BLE001 - as for one call; the rest are not made
-                    conn.send(("raised", *_portable(exc, raised_by(exc) or name)))
+                    send(_raised(exc, raised_by(exc) or name))
                     break
         elif kind == "noise":
-            conn.send(("noise", guard.noise))
+            send(wire.encode(("noise", {n: (v.printed, v.kept, v.warnings) for n, v in guard.noise.items()})))
             guard.reset()
         else:  # stop: at once, nothing of the target's runs after its last call (torch's teardown took 0.6 s)
             conn.close()
@@ -243,19 +325,81 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
 # The verifier's side
 
 
-def _rebuilt(pickled: bytes | None, type_name: str, message: str, where_text: str, function: str | None) -> BaseException:
-    exc: BaseException | None = None
-    if pickled is not None:
-        try:
-            exc = unpickle(pickled)
-        except Exception:  # noqa: BLE001 - a class that does not rebuild from its pickle
-            exc = None
-    if not isinstance(exc, BaseException):
-        exc = TargetRaised(message)
+MAX_REPLY = 1 << 30
+"""Bytes of one reply the verifier reads at most (a larger one is the target's error, not our memory's)."""
+
+_LENGTH, _LONG_LENGTH = struct.Struct("!i"), struct.Struct("!Q")  # multiprocessing's framing of a message
+
+
+def _rebuilt(module_name: str, type_name: str, message: str, where_text: str, function: str | None,
+             ordinary: bool = True, base: str = "", memory_limit: int | None = None) -> BaseException:
+    """The exception the target raised, from the strings its process sent: ``ordinary`` says its
+    class is an Exception (else it is :class:`TargetAborted`, whatever its name); a class not in
+    :data:`REBUILT` is :class:`TargetRaised`, also a subclass of the builtin ``base`` it derives
+    from (NumPy's AxisError is still an IndexError)."""
+    exc: BaseException
+    home = REBUILT.get(module_name)
+    if not ordinary:
+        exc = TargetAborted(message)
+    elif home is not None:
+        exc = getattr(importlib.import_module(home[0]), home[1])(message)
+    else:
+        exc = _raised_as(base)(message)
+    if type_name == "MemoryError" and memory_limit is not None:
+        exc.args = (f"{message} (over the memory limit of {memory_text(memory_limit)}: --memory-limit)",)
     exc.gptspec_type = type_name  # type: ignore[attr-defined]  # marks read by guard.exception_text
     exc.gptspec_where = where_text  # type: ignore[attr-defined]
     exc.gptspec_function = function  # type: ignore[attr-defined]
     return exc
+
+
+@functools.cache
+def _raised_as(base: str) -> type[TargetRaised]:
+    """:class:`TargetRaised`, as a subclass of the builtin class named ``base`` too if it is one of :data:`REBUILT`."""
+    cls = next((c for c in _BUILTIN if c.__name__ == base), Exception)
+    if cls is Exception:
+        return TargetRaised
+    return type("TargetRaised", (TargetRaised, cls), {"__module__": __name__, "__qualname__": "TargetRaised"})
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
+        raise wire.Garbled(f"a list of names that is {wire.describe(value)}")
+    return tuple(value)
+
+
+def _loaded(fields: Any) -> Loaded:
+    """The :class:`Loaded` record from the plain fields the target's process sent."""
+    if not isinstance(fields, dict) or set(fields) != {f.name for f in dataclasses.fields(Loaded)}:
+        raise wire.Garbled("a 'ready' reply without the fields of a loaded target")
+    label, framework = fields["label"], fields["framework"]
+    if not isinstance(label, str) or not isinstance(framework, str):
+        raise wire.Garbled("a 'ready' reply whose label or framework is not a string")
+    return Loaded(label, _strings(fields["provides"]), _strings(fields["missing"]), framework,
+                  _strings(fields["assume"]))
+
+
+def _noise(book: Any) -> dict[str, Noise]:
+    """What each function printed or warned, from the plain fields the target's process sent."""
+    def entry(value: Any) -> Noise:
+        printed, kept, warned = value
+        if not (isinstance(printed, int) and isinstance(kept, str) and isinstance(warned, dict)
+                and all(isinstance(k, str) and isinstance(c, int) for k, c in warned.items())):
+            raise ValueError
+        return Noise(printed, kept[:KEEP], warned)
+
+    try:
+        return {name: entry(value) for name, value in book.items() if isinstance(name, str)}
+    except (ValueError, TypeError, AttributeError):
+        raise wire.Garbled("a 'noise' reply that is not what each function printed") from None
+
+
+def check_answer(name: str, value: Any) -> Any:
+    """``value`` if it is of the kind the spec's ``name`` returns (an array, an int), else the
+    :class:`.adapters.ResultTypeError` naming it: run here, on the decoded answer."""
+    if name in SPEC_NAMES:
+        check_result(name, value, Plan.of(name).result)
+    return value
 
 
 class TargetProcess(Child):
@@ -264,11 +408,78 @@ class TargetProcess(Child):
     def __init__(self, setup: Setup, *, start_timeout: float = START_TIMEOUT) -> None:
         super().__init__(_serve, (setup,), setup.address.label, start_timeout=start_timeout)
         self.setup = setup
+        self._buffer = bytearray()  # what was read from the pipe beyond the last reply
+        self._read_from: Any = None  # the pipe the buffer holds bytes of
 
     @property
     def loaded(self) -> Loaded | None:
         info: Loaded | None = self.info
         return info
+
+    def start(self) -> Any:
+        try:
+            return super().start()
+        except wire.Garbled as exc:
+            raise TargetError(f"the process loading {self.label} sent bytes that are no reply: {exc}") from None
+        except TargetError as exc:
+            if self.setup.memory_limit is None:
+                raise
+            raise TargetError(f"{exc} (under the memory limit of {memory_text(self.setup.memory_limit)}: "
+                              "--memory-limit)") from None
+
+    # reading replies: data only (.wire), each within the per-call limit however the target writes its pipe
+
+    def receive(self, timeout: float | None) -> tuple[Any, ...] | None:
+        """The next reply (decoded, a tuple); None if none began within ``timeout`` seconds."""
+        assert self._conn is not None
+        if self._complete(self._conn, take=False) is None and not self._conn.poll(timeout):
+            return None
+        reply: tuple[Any, ...] = self._recv(self._conn)
+        return reply
+
+    def _recv(self, conn: multiprocessing.connection.Connection) -> Any:
+        """One reply, decoded; the handshake's ``Loaded`` rebuilt from its fields. :class:`.wire.Garbled`
+        for bytes that are no reply, or a reply that stops half-way for longer than the per-call limit."""
+        until = None if self.setup.timeout is None else time.monotonic() + self.setup.timeout
+        while (data := self._complete(conn)) is None:
+            if until is not None and not select.select([conn], [], [], max(0.0, until - time.monotonic()))[0]:
+                raise wire.Garbled(f"a reply that stopped half-way for {self.setup.timeout:g} s")
+            chunk = os.read(conn.fileno(), 1 << 20)
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+        reply = wire.decode(data)
+        if not isinstance(reply, tuple) or not reply or not isinstance(reply[0], str):
+            raise wire.Garbled(f"a reply that is {wire.describe(reply)}")
+        if self._conn is None:  # the handshake
+            if reply[0] == "ready" and len(reply) == 2:
+                return "ready", _loaded(reply[1])
+            if reply[0] == "load_error" and len(reply) == 2 and isinstance(reply[1], str):
+                return reply
+            raise wire.Garbled(f"a first reply of kind {reply[0]!r:.40}")
+        return reply
+
+    def _complete(self, conn: Any, take: bool = True) -> bytes | None:
+        """The next whole message in the buffer (taken out of it unless not ``take``), if one is there."""
+        if conn is not self._read_from:  # a new process: nothing of the last one's is read
+            self._buffer, self._read_from = bytearray(), conn
+        buffer = self._buffer
+        if len(buffer) < 4:
+            return None
+        (size,), head = _LENGTH.unpack_from(buffer), 4
+        if size == -1:
+            if len(buffer) < 12:
+                return None
+            (size,), head = _LONG_LENGTH.unpack_from(buffer, 4), 12
+        if not 0 <= size <= MAX_REPLY:
+            raise wire.Garbled(f"a reply announced as {size:,} bytes (gptspec reads up to {MAX_REPLY:,})")
+        if len(buffer) < head + size:
+            return None
+        if not take:
+            return b""
+        data = bytes(buffer[head:head + size])
+        del buffer[:head + size]
+        return data
 
     # calls
 
@@ -276,34 +487,75 @@ class TargetProcess(Child):
         try:
             self.send(message)
         except OSError:  # the pipe broke: the process is gone
-            raise TargetCrashed(function, self.end()) from None
+            raise TargetCrashed(function, self._ended()) from None
+        except BaseException:  # interrupted half-way through a request: the process goes with it
+            self.end()
+            raise
         return self._reply(function)
 
+    def _ended(self) -> str:
+        """End the process; how it ended, and the memory limit it ran under if it was killed."""
+        how = self.end()
+        if self.setup.memory_limit is not None and how.startswith("killed"):
+            how += f" (it ran under a memory limit of {memory_text(self.setup.memory_limit)}: --memory-limit)"
+        return how
+
     def _reply(self, function: str) -> tuple[Any, ...]:
-        """The next reply, within the per-call limit; TargetCrashed, CallTimeout as for one call."""
+        """The next reply, within the per-call limit; TargetCrashed, CallTimeout as for one call,
+        AnswerRefused for bytes that are no reply. Whatever interrupts the wait (Ctrl-C too) ends
+        the process, so that no later request reads this call's reply."""
         try:
             reply = self.receive(self.setup.timeout)  # None: no answer in time
         except (EOFError, OSError):  # the pipe broke: the process is gone
-            raise TargetCrashed(function, self.end()) from None
-        except pickle.UnpicklingError as exc:
-            raise TargetRaised(f"{function} returned {exc}, which gptspec does not load into its own process") from None
+            raise TargetCrashed(function, self._ended()) from None
+        except wire.Garbled as exc:
+            self.end()
+            raise AnswerRefused(function, f"{function}'s process sent bytes that are no reply ({exc}); the target's "
+                                          "process can write into its pipe, gptspec reads only data") from None
+        except BaseException:
+            self.end()
+            raise
         if reply is None:
             self.end()
             raise CallTimeout(function, self.setup.timeout or 0.0)
         return reply
+
+    def _outcome(self, reply: tuple[Any, ...], function: str, generators: list[np.random.Generator],
+                 times: int | None = None) -> Any:
+        """A call's result from its reply (Generators set to the states they reached there), or the
+        exception it stands for, returned; a reply of an unknown shape ends the process."""
+        kind = reply[0]
+        try:
+            if kind == "ok" and len(reply) == 3 and isinstance(reply[2], list):
+                _, result, states = reply
+                for generator, state in zip(generators, states):
+                    generator.bit_generator.state = state
+                if times is None:
+                    return Returned(check_answer(function, result))
+                if isinstance(result, list) and len(result) == times:
+                    return Returned([check_answer(function, r) for r in result])
+            elif kind == "raised" and len(reply) == 8 and all(isinstance(r, str) for r in (*reply[1:5], reply[7])):
+                return _rebuilt(*reply[1:5], reply[5] if isinstance(reply[5], str) else function, reply[6] is True,
+                                reply[7], self.setup.memory_limit)
+            elif kind == "refused" and len(reply) == 4 and all(isinstance(r, str) for r in reply[1:]):
+                at = f" (at {reply[3]})" if reply[3] else ""
+                return AnswerRefused(function, f"{function} returned {reply[2]}{at}; {wire.ACCEPTED}")
+        except (TypeError, ValueError, KeyError) as exc:  # a Generator state NumPy does not take
+            self.end()
+            return AnswerRefused(function, f"{function}'s process sent a Generator state gptspec cannot set ({exc})")
+        self.end()
+        return AnswerRefused(function, f"{function}'s process sent a reply of kind {kind!r:.40} that gptspec does not "
+                                       "read")
 
     def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], times: int | None = None) -> Any:
         """``name(*args, **kwargs)`` in the target's process; a Generator argument advances here as
         it did there. ``times``: that many calls in a row, in one request (their list comes back;
         the per-call limit applies to the request), for a property that draws many samples."""
         reply = self._ask(("call", name, args, kwargs, times), name)
-        if reply[0] == "raised":
-            raise _rebuilt(*reply[1:])
-        _, result, rng_states = reply
-        generators = [a for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
-        for generator, state in zip(generators, rng_states):
-            generator.bit_generator.state = state
-        return result
+        outcome = self._outcome(reply, name, _generators(args, kwargs), times)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome.value
 
     def calls(self, requests: list[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
         """Several calls made one after another in the target's process, sent in one request: a
@@ -318,6 +570,8 @@ class TargetProcess(Child):
                 try:
                     outcomes.append(Returned(self.call(name, args, kwargs)))
                 except BaseException as exc:  # noqa: BLE001 - read back in its place, as in the batch
+                    if isinstance(exc, KeyboardInterrupt):
+                        raise
                     outcomes.append(exc)
                     break
             return outcomes
@@ -326,24 +580,23 @@ class TargetProcess(Child):
         try:  # pickled one by one: a call that writes into its arguments cannot change the next call's
             self.send(("calls", [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in requests]))
         except OSError:
-            outcomes.append(TargetCrashed(requests[0][0], self.end()))
+            outcomes.append(TargetCrashed(requests[0][0], self._ended()))
             return outcomes
+        except BaseException:
+            self.end()
+            raise
         for name, args, kwargs in requests:
             try:
                 reply = self._reply(name)
-            except (TargetCrashed, CallTimeout, TargetRaised) as exc:
+            except (TargetCrashed, CallTimeout, AnswerRefused) as exc:
                 outcomes.append(exc)
-                if isinstance(exc, TargetRaised) and len(outcomes) < len(requests):
+                break
+            outcome = self._outcome(reply, name, _generators(args, kwargs))
+            outcomes.append(outcome)
+            if isinstance(outcome, BaseException):
+                if len(outcomes) < len(requests) and reply[0] != "raised":
                     self.end()  # the later calls' replies must not be read as the next request's
                 break
-            if reply[0] == "raised":
-                outcomes.append(_rebuilt(*reply[1:]))
-                break
-            _, result, rng_states = reply
-            generators = [a for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
-            for generator, state in zip(generators, rng_states):
-                generator.bit_generator.state = state
-            outcomes.append(Returned(result))
         return outcomes
 
     def take_noise(self) -> dict[str, Noise]:
@@ -352,10 +605,19 @@ class TargetProcess(Child):
         if self.connection is None:
             return {}
         try:
-            _, noise = self._ask(("noise",), "noise")
-        except (TargetCrashed, CallTimeout):
+            reply = self._ask(("noise",), "noise")
+            if reply[0] != "noise" or len(reply) != 2:
+                raise wire.Garbled(f"a reply of kind {reply[0]!r:.40} to 'noise'")
+            return _noise(reply[1])
+        except wire.Garbled:
+            self.end()
             return {}
-        return dict(noise)
+        except (TargetCrashed, CallTimeout, AnswerRefused):
+            return {}
+
+
+def _generators(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[np.random.Generator]:
+    return [a for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -60,7 +60,8 @@ class Failure:
     @property
     def heading(self) -> str:
         """What the counterexample lines are: a hang or crash is not shrunk (each try would cost a restart)."""
-        what = {"timed out": "the example it hung on", "crashed": "the example it crashed on"}.get(self.kind, "minimal counterexample")
+        what = {"timed out": "the example it hung on", "crashed": "the example it crashed on",
+                "answer refused": "the example it gave that answer on"}.get(self.kind, "minimal counterexample")
         if self.layout == "columns":
             return f"{what} (spec layout, columns are tokens):"
         if self.layout == KERNEL:

@@ -42,7 +42,7 @@ from .describe import counterexample_lines, in_layout
 from .fragility import judge
 from .errors import SelectionError
 from .guard import exception_text, raised_by
-from .isolation import CallTimeout, TargetCrashed
+from .isolation import TARGET_FAULTS, AnswerRefused, CallTimeout, TargetCrashed
 from .progress import Progress, Silent
 from .prng import seeded_once
 from .report import Failure, PropertyResult
@@ -157,7 +157,7 @@ class _Recorder:
                 self.failure, self.failure_features = (self.last, exc), self.features
                 self.ran.append(self.features)
                 raise
-            except (Exception, CallTimeout, TargetCrashed) as exc:
+            except (Exception, *TARGET_FAULTS) as exc:
                 self.failure, self.failure_features = (self.last, exc), self.features
                 self.raised.append(self.features)
                 raise
@@ -202,6 +202,8 @@ def _failure(exc: BaseException, example: Any, reproduce: str, *, layout: str = 
         return "error", record("timed out", str(exc), function)
     if isinstance(exc, TargetCrashed):
         return "error", record("crashed", str(exc), function)
+    if isinstance(exc, AnswerRefused):
+        return "error", record("answer refused", str(exc), function)
     if isinstance(exc, PropertyFailure):
         return "failed", record("does not hold", str(exc), None)
     kind = "raised" if function is not None else "property raised"
@@ -276,7 +278,7 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
         result.status, result.failure = _failure(exc, as_arguments(prop, shrunk), reproduce, **shown,
                                                  features=recorder.failure_features)
         shrink_note = [f"shrinking stopped after {profile.max_shrinks} tries: the smallest failing example found by then"]
-    except (CallTimeout, TargetCrashed) as exc:  # not shrunk: the example it happened on
+    except TARGET_FAULTS as exc:  # not shrunk: the example it happened on
         result.status, result.failure = _failure(exc, as_arguments(prop, recorder.last), reproduce, **shown,
                                                  features=recorder.features)
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
