@@ -20,7 +20,7 @@ FAILED = PropertyResult(
     "causality.masked_zero", "causality", "masked entries are 0", ("attention_pattern",), "failed", 17, 0.3,
     Failure("does not hold", "A[1, 0]: expected exactly 0, got 0.5", None, ["Q: float32[1 2] [[0.0, 1.0]]"],
             "gptspec verify mine.py --layout rows --only causality.masked_zero --seed 42"),
-    ["attention_pattern printed 12 characters (captured), first line: 'hi'"],
+    ["attention_pattern printed 12 bytes (captured), first line: 'hi'"],
 )
 
 

@@ -125,7 +125,7 @@ def test_output_over_the_whole_run_is_one_note_per_function(jobs):
                     only=["softmax.sums_to_one", "softmax.non_negative"])
     (note,) = report.notes
     chars = 6 * sum(r.examples for r in report.results)  # "debug\n" per call, one call per example
-    assert note == f"softmax printed {chars:,} characters (captured), first line: 'debug'"
+    assert note == f"softmax printed {chars:,} bytes (captured), first line: 'debug'"
 
 
 def test_an_argument_tuple_is_described_by_the_spec_parameter_names():

@@ -66,6 +66,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"per-call time limit, after which your code's process is killed; 0 for none "
                    f"(default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--memory-limit", default=None, metavar="SIZE",
+                   help="most memory (address space) each process of your code may take, e.g. 2GiB or 512MiB; "
+                   "going over it is an error that says so (default: none)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes the properties are spread over (default: the usable cores)")
     p.add_argument("--max-seconds", type=float, default=None, metavar="S",
@@ -123,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         args.target, layout=args.layout, framework=args.framework, profile=args.profile,
         only=_names(args.only), skip=_names(args.skip), seed=args.seed,
         timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
-        assume=args.assume, strict=args.strict, convention=args.convention,
+        assume=args.assume, strict=args.strict, convention=args.convention, memory_limit=args.memory_limit,
     )
     render(report, out, hide_missing=args.hide_missing)
     if args.json:

@@ -3,7 +3,10 @@ without importing NumPy's adapters or Hypothesis, and the engine builds on the s
 
 from __future__ import annotations
 
-__all__ = ["LAYOUTS", "KERNEL", "FRAMEWORKS", "CONVENTIONS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT"]
+import re
+
+__all__ = ["LAYOUTS", "KERNEL", "FRAMEWORKS", "CONVENTIONS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT",
+           "memory_size", "memory_text"]
 
 LAYOUTS = ("columns", "rows")
 KERNEL = "kernel"
@@ -40,3 +43,30 @@ PROFILE_NAMES = tuple(PROFILE_EXAMPLES)
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds one call of a target function may take before its process is killed as hanging."""
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 10**3, "m": 1 << 20, "mib": 1 << 20, "mb": 10**6,
+          "g": 1 << 30, "gib": 1 << 30, "gb": 10**9, "t": 1 << 40, "tib": 1 << 40, "tb": 10**12}
+
+
+def memory_size(size: str | int) -> int:
+    """Bytes of a memory limit written as ``2GiB``, ``512MiB``, ``1.5GB``, ``4G`` (K, M, G, T are
+    binary, as ulimit's) or a number of bytes; ValueError saying what it takes for anything else."""
+    if isinstance(size, int) and not isinstance(size, bool):
+        number, unit = float(size), ""
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)\s*", str(size))
+        if match is None or match.group(2).lower() not in _UNITS:
+            raise ValueError(f"a memory limit is a size such as 2GiB, 512MiB or 1.5GB, got {size!r:.40}")
+        number, unit = float(match.group(1)), match.group(2).lower()
+    limit = int(number * _UNITS[unit])
+    if limit < 1 << 20:
+        raise ValueError(f"a memory limit below 1 MiB leaves no room for Python, got {size!r:.40}")
+    return limit
+
+
+def memory_text(size: int, *, option: bool = False) -> str:
+    """'512 MiB', '2 GiB', '1000000 bytes' (``option``: as ``--memory-limit`` takes it, '512MiB')."""
+    for unit, power in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size % (1 << power) == 0:
+            return f"{size >> power}{'' if option else ' '}{unit}"
+    return f"{size}" if option else f"{size} bytes"

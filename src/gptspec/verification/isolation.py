@@ -69,6 +69,7 @@ from ..spec.hints import Plan
 from . import wire
 from .adapters import check_result
 from .child import START_TIMEOUT, Child, exit_description, orphan_guard
+from .choices import memory_text
 from .guard import KEEP, Guard, Noise, raised_by, where
 
 __all__ = [
@@ -144,14 +145,6 @@ class Setup:
     timeout: float | None = 5.0  # seconds per call; None: no limit
     convention: str | None = None  # the target is one function in this convention (.conventions)
     memory_limit: int | None = None  # bytes of address space of the target's process (RLIMIT_AS); None: none
-
-
-def memory_text(size: int) -> str:
-    """'512 MiB', '2 GiB', '1000 bytes': a memory limit as the report says it."""
-    for unit, power in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if size >= 1 << power and size % (1 << power) == 0:
-            return f"{size >> power} {unit}"
-    return f"{size} bytes"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -422,7 +415,7 @@ class TargetProcess(Child):
         except wire.Garbled as exc:
             raise TargetError(f"the process loading {self.label} sent bytes that are no reply: {exc}") from None
         except TargetError as exc:
-            if self.setup.memory_limit is None:
+            if self.setup.memory_limit is None or not any(w in str(exc) for w in ("MemoryError", "killed", "exited")):
                 raise
             raise TargetError(f"{exc} (under the memory limit of {memory_text(self.setup.memory_limit)}: "
                               "--memory-limit)") from None

@@ -54,6 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "d_model=n_heads*d_head, float32, float64, max-ctx=N; a property it excludes is skipped as "
                     "not applicable")
     group.addoption("--gptspec-strict", action="store_true", default=False, help="count fragile properties as failed")
+    group.addoption("--gptspec-memory-limit", default=None, metavar="SIZE",
+                    help="most memory each target process may take, e.g. 2GiB or 512MiB (default: none)")
 
 
 def _target(config: pytest.Config) -> str | None:
@@ -82,7 +84,8 @@ def pytest_configure(config: pytest.Config) -> None:
         options = Options(layout=config.getoption("gptspec_layout"), framework=config.getoption("gptspec_framework"),
                           profile=config.getoption("gptspec_profile"), timeout=config.getoption("gptspec_timeout") or None,
                           assume=tuple(words), strict=config.getoption("gptspec_strict"),
-                          convention=config.getoption("gptspec_convention"))
+                          convention=config.getoption("gptspec_convention"),
+                          memory_limit=config.getoption("gptspec_memory_limit"))
     except OptionError as exc:
         raise pytest.UsageError(f"gptspec: {exc}") from None
     try:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, Verbosity, seed as hypothesis_seed
 from hypothesis import settings as Settings
+from hypothesis.errors import Flaky
 
 from ..properties import domain as domains
 from ..properties.domain import Domain, Features
@@ -37,8 +38,9 @@ from ..spec.check import checks, checks_mode
 from ..spec.hints import is_array
 from ..target import ENTRY_POINTS, KERNEL_ENTRY_POINTS, SPEC_NAMES
 from .adapters import Plan
-from .choices import DEFAULT_TIMEOUT, KERNEL, PROFILE_EXAMPLES, SHRINK_TRIES
+from .choices import DEFAULT_TIMEOUT, KERNEL, PROFILE_EXAMPLES, SHRINK_TRIES, memory_text
 from .describe import counterexample_lines, in_layout
+from .determinism import Nondeterministic, find
 from .fragility import judge
 from .errors import SelectionError
 from .guard import exception_text, raised_by
@@ -204,10 +206,29 @@ def _failure(exc: BaseException, example: Any, reproduce: str, *, layout: str = 
         return "error", record("crashed", str(exc), function)
     if isinstance(exc, AnswerRefused):
         return "error", record("answer refused", str(exc), function)
+    if isinstance(exc, Nondeterministic):
+        return "error", record("nondeterministic", str(exc), function)
     if isinstance(exc, PropertyFailure):
         return "failed", record("does not hold", str(exc), None)
     kind = "raised" if function is not None else "property raised"
     return "error", record(kind, exception_text(exc), function)
+
+
+def _nondeterministic(prop: Property, impl: Any, example: Any, reproduce: str, shown: dict[str, str],
+                      features: Features) -> tuple[str, Failure]:
+    """The error of a search Hypothesis found flaky: the call that answered the same arguments
+    differently, with both answers (:mod:`.determinism`), or the example if no call did again."""
+    difference = find(prop.body, impl, example)
+    if difference is None:
+        exc = Nondeterministic("the property failed on this example and held when it ran again on it, though each "
+                               "call it makes gave the same answer again: the target's answers may depend on its "
+                               "earlier calls", None)
+        return _failure(exc, as_arguments(prop, example), reproduce, **shown, features=features)
+    call = dataclasses.replace(prop, needs=(difference.function,))  # the arguments named as that function's
+    status, failure = _failure(Nondeterministic(difference.message(), difference.function),
+                               as_arguments(call, difference.arguments), reproduce, **shown)
+    failure.counterexample += difference.answer_lines()
+    return status, failure
 
 
 def run_property(
@@ -281,6 +302,10 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
     except TARGET_FAULTS as exc:  # not shrunk: the example it happened on
         result.status, result.failure = _failure(exc, as_arguments(prop, recorder.last), reproduce, **shown,
                                                  features=recorder.features)
+    except Flaky:  # a failure that did not come back on the same example: the target answered differently
+        assert recorder.failure is not None
+        result.status, result.failure = _nondeterministic(prop, impl, recorder.failure[0], reproduce, shown,
+                                                          recorder.failure_features)
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
         example = as_arguments(prop, recorder.last) if recorder.count else None
         result.status, result.failure = _failure(exc, example, reproduce, **shown, features=recorder.features)
@@ -314,7 +339,8 @@ def _reference_checks() -> contextlib.AbstractContextManager[None]:
 
 
 def reproducer(label: str, layout: str, framework: str, profile: str, timeout: float | None, seed: int,
-               assume: Sequence[str] = (), convention: str | None = None) -> Callable[[str], str]:
+               assume: Sequence[str] = (), convention: str | None = None,
+               memory_limit: int | None = None) -> Callable[[str], str]:
     """The one-line command that reruns one property of this run on the same examples
     (``assume``: the declarations given as options; the module's own GPTSPEC_ASSUME needs none)."""
     parts = ["gptspec", "verify", shlex.quote(label)]
@@ -330,5 +356,7 @@ def reproducer(label: str, layout: str, framework: str, profile: str, timeout: f
         parts += ["--profile", profile]
     if timeout != DEFAULT_TIMEOUT:
         parts += ["--timeout", f"{timeout or 0:g}"]
+    if memory_limit is not None:
+        parts += ["--memory-limit", memory_text(memory_limit, option=True)]
     prefix = " ".join(parts)
     return lambda name: f"{prefix} --only {shlex.quote(name)} --seed {seed}"

@@ -39,6 +39,7 @@ from ..properties.domain import CAUSAL_ONLY, HEADS_FILL, AssumptionError, Domain
 from ..properties.registry import Property, get, properties
 from ..target import MODELS, REGISTRIES, TargetError, address
 from .adapters import FRAMEWORKS, LAYOUTS
+from .choices import memory_size
 from .affinity import one_core, usable
 from .child import close_all
 from .conventions import check_convention
@@ -70,8 +71,14 @@ class Options:
     assume: tuple[str, ...] = ()  # --assume words, in canonical form once validated
     strict: bool = False  # fragile counts as failed
     convention: str | None = None  # "sdpa", "hf-attention", a module layout (.conventions)
+    memory_limit: int | str | None = None  # of each target process: '2GiB', '512MiB' or bytes (an int once checked)
 
     def __post_init__(self) -> None:
+        if self.memory_limit is not None:
+            try:
+                object.__setattr__(self, "memory_limit", memory_size(self.memory_limit))
+            except ValueError as exc:
+                raise OptionError(f"--memory-limit: {exc}") from None
         if isinstance(self.assume, str):
             raise OptionError(f"assume takes a list of words, e.g. [{self.assume!r}], not a string")
         try:
@@ -132,7 +139,8 @@ class Session:
         self.options, self.seed = options, seed
         self.noise: dict[str, Noise] = {}  # what the target printed or warned during the last property
         where = _checked_address(target, options)
-        self.process = TargetProcess(Setup(where, options.layout, options.framework, options.timeout, options.convention))
+        self.process = TargetProcess(Setup(where, options.layout, options.framework, options.timeout, options.convention,
+                                           _bytes(options.memory_limit)))
         self.impl = Remote(self.process)  # starts the process: TargetError if the target cannot be loaded
         loaded = self.loaded
         try:
@@ -142,7 +150,7 @@ class Session:
             self.close()
             raise
         self.reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed,
-                                    options.assume, options.convention)
+                                    options.assume, options.convention, _bytes(options.memory_limit))
 
     @property
     def loaded(self) -> Loaded:
@@ -170,6 +178,12 @@ class Session:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _bytes(limit: int | str | None) -> int | None:
+    """A checked memory limit (Options makes every one an int)."""
+    assert limit is None or isinstance(limit, int)
+    return limit
 
 
 def model_options(label: str, options: Options) -> None:
@@ -351,6 +365,7 @@ def verify(
     assume: Iterable[str] = (),
     strict: bool = False,
     convention: str | None = None,
+    memory_limit: int | str | None = None,
 ) -> Report:
     """Run every applicable property of the catalogue against ``target`` and return the report.
 
@@ -368,11 +383,12 @@ def verify(
     fragile as failed. ``convention`` ("sdpa", "hf-attention", "fused-linear", ...; see :mod:`.conventions`)
     says ``target`` is one function in that ecosystem's convention (a ``path.py:NAME``, ``module:NAME``
     or ``hf:NAME``; for a module layout, a factory of the module), around which gptspec builds the
-    spec's attention functions in the target's process.
+    spec's attention functions in the target's process. ``memory_limit`` ('2GiB', '512MiB', or bytes;
+    None: none) caps each target process's address space: a target over it errs saying so.
     """
     if isinstance(assume, str):
         assume = [assume]
-    options = Options(layout, framework, profile, timeout, tuple(assume), strict, convention)
+    options = Options(layout, framework, profile, timeout, tuple(assume), strict, convention, memory_limit)
     jobs = usable_cores() if jobs is None else int(jobs)
     if jobs < 1:
         raise OptionError(f"jobs must be at least 1, got {jobs}")
