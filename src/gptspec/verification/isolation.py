@@ -198,8 +198,8 @@ def _answered(name: str, result: Any, arguments: tuple[Any, ...]) -> bytes:
     rngs = [a.bit_generator.state for a in arguments if isinstance(a, np.random.Generator)]
     try:
         return wire.encode(("ok", result, rngs))
-    except wire.Refused as exc:
-        return wire.encode(("refused", name, exc.what, exc.at))
+    except wire.Refused as exc:  # where in the result: its path in ("ok", result, rngs) less the "[1]"
+        return wire.encode(("refused", name, exc.what, exc.at[3:] if exc.at.startswith("[1]") else exc.at))
     except Exception as exc:  # noqa: BLE001 - a hostile value (a list whose __iter__ raises, ...)
         return wire.encode(("refused", name, f"a value that cannot be read ({type(exc).__name__})", ""))
 
