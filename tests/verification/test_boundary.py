@@ -155,8 +155,10 @@ def test_a_payload_that_would_exit_the_verifier_with_status_0_gets_a_verdict(tmp
 
 
 def test_a_result_of_the_wrong_kind_is_checked_here_after_decoding(tmp_path):
-    target = tmp_path / "lists.py"
-    target.write_text("def causal_mask(ctx):\n    return [[True]]\n"
+    target = tmp_path / "lists.py"  # which also turns the check off in its own process
+    target.write_text("import gptspec.verification.adapters as adapters\n"
+                      "adapters.check_result = adapters._check_result = lambda name, value, hint: value\n"
+                      "def causal_mask(ctx):\n    return [[True]]\n"
                       "def sample(logits, temperature, rng):\n    return 0.5\n")
     with TargetProcess(Setup(address(target))) as process:
         remote = Remote(process)
@@ -187,11 +189,12 @@ def test_a_target_writing_into_its_pipe_is_an_error_of_the_target_not_a_crash_or
 # the target's exceptions are the target's
 
 
-@pytest.mark.parametrize("name", ["KeyboardInterrupt", "SystemExit", "GeneratorExit"])
-def test_a_base_exception_raised_by_the_target_is_an_error_of_the_property_not_an_interrupt(name):
-    code, out = cli("raises_base.py", "--only", "softmax.sums_to_one", "--jobs", "1", env={"GPTSPEC_RAISE": name})
-    assert code == 1, out[-3000:]
-    assert f"raised in softmax: {name}: the target's own (raises_base.py line" in out and "interrupted" not in out
+def test_a_base_exception_raised_by_the_target_is_an_error_of_the_property_not_an_interrupt():
+    """KeyboardInterrupt was the user's Ctrl-C (exit 130); SystemExit and GeneratorExit were errors already."""
+    for name in ("KeyboardInterrupt", "SystemExit", "GeneratorExit"):
+        code, out = cli("raises_base.py", "--only", "softmax.sums_to_one", "--jobs", "1", env={"GPTSPEC_RAISE": name})
+        assert code == 1, (name, out[-3000:])
+        assert f"raised in softmax: {name}: the target's own (raises_base.py line" in out and "interrupted" not in out
 
 
 def test_a_base_exception_is_no_rejection_of_invalid_input_and_crosses_as_target_aborted(monkeypatch):
@@ -208,7 +211,8 @@ def test_a_base_exception_is_no_rejection_of_invalid_input_and_crosses_as_target
 def test_builtin_exceptions_are_rebuilt_by_name_others_are_target_raised_of_their_builtin_base(tmp_path):
     target = tmp_path / "raises.py"
     target.write_text("import numpy as np\n"
-                      "class Mine(ValueError):\n    def __reduce__(self):\n        return (exec, ('import os; os._exit(0)',))\n"
+                      "class Mine(ValueError):\n"
+                      "    def __reduce__(self):\n        return (exec, ('import os; os._exit(0)',))\n"
                       "def causal_mask(ctx):\n"
                       "    if ctx == 1: raise ZeroDivisionError('zero')\n"
                       "    if ctx == 2: raise np.exceptions.AxisError('axis 3 is out of bounds')\n"
@@ -268,8 +272,8 @@ def test_what_a_function_prints_is_kept_up_to_64_kib_and_counted_in_bytes():
     noise = guard.noise["softmax"]
     assert noise.printed == 2 * (2 * 100_000 + 1) and len(noise.kept.encode()) <= KEEP
     assert noise.kept == "é" * (KEEP // 2)
-    assert noise.describe("softmax")[0] == ("softmax printed 400,002 bytes (captured; the first 64 KiB kept), first line: "
-                                            f"'{'é' * 80}'")
+    assert noise.describe("softmax")[0] == ("softmax printed 400,002 bytes (captured; the first 64 KiB kept), "
+                                            f"first line: '{'é' * 80}'")
 
 
 def test_a_target_answering_the_same_input_differently_is_nondeterministic_with_both_answers():

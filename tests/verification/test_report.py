@@ -57,7 +57,7 @@ def test_the_terminal_report_shows_tables_the_failure_panel_and_the_verdict():
     for expected in (
         "Spec functions", "Properties", "failed: causality.masked_zero", "needs embed",
         "does not hold: A[1, 0]: expected exactly 0, got 0.5", "Q: float32[1 2] [[0.0, 1.0]]",
-        "attention_pattern printed 12 characters",
+        "attention_pattern printed 12 bytes",
         "reproduce: gptspec verify mine.py --layout rows --only causality.masked_zero --seed 42",
         "FAIL mine.py (rows, numpy, profile quick, seed 42): 1 passed, 1 failed, 1 not provided",
     ):

@@ -5,6 +5,7 @@ and the run's time cap keep the partial report and never say passed."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 import types
 
@@ -17,6 +18,7 @@ from gptspec.target import TargetError
 from gptspec.properties.registry import Property, PropertyFailure
 from gptspec.verification import PROFILES, OptionError, Profile, SelectionError, adapt, load, run_property, select, verify
 from gptspec.verification.guard import Guard
+from gptspec.verification.progress import Silent
 
 
 def sums_to_one(target, x):
@@ -228,13 +230,28 @@ def test_select_refuses_a_name_that_names_nothing():
         select(CATALOGUE, ["toy.sum_to_one"])
 
 
-def interrupted_softmax(x, temperature=1.0, axis=-1):
-    raise KeyboardInterrupt
+class CtrlC(Silent):
+    """Ctrl-C: SIGINT to this process (the verifier's own; a KeyboardInterrupt the target raises is
+    the target's error) at the ``at``-th example shown here (one job) or the first result (jobs)."""
+
+    def __init__(self, at: int = 3) -> None:
+        self.at, self.seen = at, 0
+
+    def _tick(self) -> None:
+        self.seen += 1
+        if self.seen == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def example(self, count: int) -> None:
+        self._tick()
+
+    def end(self, result) -> None:
+        self.seen = self.at - 1
+        self._tick()
 
 
 def test_ctrl_c_on_workers_returns_the_partial_report():
-    target = types.SimpleNamespace(softmax=interrupted_softmax, embed=impl.embed, causal_mask=impl.causal_mask)
-    report = verify(target, profile="quick", seed=0, only=["softmax", "embed"], jobs=2)
+    report = verify("gptspec.impl", profile="quick", seed=0, only=["softmax", "embed"], jobs=2, progress=CtrlC())
     statuses = [r.status for r in report.results]
     assert report.interrupted and report.exit_code == 130
     assert "interrupted" in statuses and "not run" in statuses
@@ -242,8 +259,8 @@ def test_ctrl_c_on_workers_returns_the_partial_report():
 
 
 def test_ctrl_c_returns_the_partial_report():
-    target = types.SimpleNamespace(softmax=interrupted_softmax, embed=impl.embed, causal_mask=impl.causal_mask)
-    report = verify(target, profile="quick", seed=0, only=["softmax", "embed"], jobs=1)
+    target = types.SimpleNamespace(softmax=impl.softmax, embed=impl.embed, causal_mask=impl.causal_mask)
+    report = verify(target, profile="quick", seed=0, only=["softmax", "embed"], jobs=1, progress=CtrlC(at=3))
     statuses = [r.status for r in report.results]
     i = statuses.index("interrupted")
     assert report.interrupted and report.exit_code == 130

@@ -135,8 +135,8 @@ def check_result(name: str, value: Any, hint: Any) -> Any:
 
 
 def _adapt_function(
-    name: str, fn: Callable[..., Any], layout: str, framework: str, guard: Callable[[str, Callable[..., Any]], Callable[..., Any]],
-    check: bool = True,
+    name: str, fn: Callable[..., Any], layout: str, framework: str,
+    guard: Callable[[str, Callable[..., Any]], Callable[..., Any]], check: bool = True,
 ) -> Callable[..., Any]:
     plan = Plan.of(name)
     call = guard(name, fn)

@@ -71,7 +71,10 @@ def _contrast(first: Any, second: Any) -> str:
     """Where two answers differ: the first entry that does, with enough digits to tell them apart."""
     if (isinstance(first, np.ndarray) and isinstance(second, np.ndarray) and first.shape == second.shape
             and first.dtype == second.dtype and first.dtype.kind in "biuf"):
-        differ = ~((first == second) | (np.isnan(first) & np.isnan(second)) if first.dtype.kind == "f" else first == second)
+        same = first == second
+        if first.dtype.kind == "f":
+            same |= np.isnan(first) & np.isnan(second)
+        differ = ~same
         where = np.argwhere(differ)
         if where.size:
             i = tuple(int(k) for k in where[0])

@@ -173,7 +173,7 @@ def _quiet_file_descriptors() -> None:
     sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False), write_through=True)
 
 
-def _text(make: Callable[[], str], what: str) -> str:
+def _text(make: Callable[[], object], what: str) -> str:
     """``make()``, at most :data:`MESSAGE_CHARS` characters (a target's ``__str__`` may raise)."""
     try:
         text = str(make())
@@ -189,8 +189,8 @@ def _raised(exc: BaseException, function: str | None) -> bytes:
     name = _text(lambda: cls.__name__, "its class name")
     module = _text(lambda: cls.__module__, "its module")
     base = next((c.__name__ for c in cls.__mro__ if c in _BUILTIN), "")
-    return wire.encode(("raised", f"{module}.{name}", name, _text(lambda: exc, "str()"), _text(lambda: where(exc), "where"),
-                        function, isinstance(exc, Exception), base))
+    message, line = _text(lambda: exc, "str()"), _text(lambda: where(exc), "where")
+    return wire.encode(("raised", f"{module}.{name}", name, message, line, function, isinstance(exc, Exception), base))
 
 
 def _answered(name: str, result: Any, arguments: tuple[Any, ...]) -> bytes:
@@ -403,6 +403,7 @@ class TargetProcess(Child):
         self.setup = setup
         self._buffer = bytearray()  # what was read from the pipe beyond the last reply
         self._read_from: Any = None  # the pipe the buffer holds bytes of
+        self._missing = 0  # bytes of the next reply not read yet, once its length is known
 
     @property
     def loaded(self) -> Loaded | None:
@@ -434,13 +435,15 @@ class TargetProcess(Child):
         """One reply, decoded; the handshake's ``Loaded`` rebuilt from its fields. :class:`.wire.Garbled`
         for bytes that are no reply, or a reply that stops half-way for longer than the per-call limit."""
         until = None if self.setup.timeout is None else time.monotonic() + self.setup.timeout
+        waited = False  # called once a poll said the pipe is readable: the first read does not block
         while (data := self._complete(conn)) is None:
-            if until is not None and not select.select([conn], [], [], max(0.0, until - time.monotonic()))[0]:
+            if waited and until is not None and not select.select([conn], [], [], _left(until))[0]:
                 raise wire.Garbled(f"a reply that stopped half-way for {self.setup.timeout:g} s")
-            chunk = os.read(conn.fileno(), 1 << 20)
+            chunk = os.read(conn.fileno(), max(1 << 16, min(self._missing, 1 << 24)))
             if not chunk:
                 raise EOFError
             self._buffer += chunk
+            waited = True
         reply = wire.decode(data)
         if not isinstance(reply, tuple) or not reply or not isinstance(reply[0], str):
             raise wire.Garbled(f"a reply that is {wire.describe(reply)}")
@@ -456,7 +459,7 @@ class TargetProcess(Child):
         """The next whole message in the buffer (taken out of it unless not ``take``), if one is there."""
         if conn is not self._read_from:  # a new process: nothing of the last one's is read
             self._buffer, self._read_from = bytearray(), conn
-        buffer = self._buffer
+        buffer, self._missing = self._buffer, 0
         if len(buffer) < 4:
             return None
         (size,), head = _LENGTH.unpack_from(buffer), 4
@@ -467,6 +470,7 @@ class TargetProcess(Child):
         if not 0 <= size <= MAX_REPLY:
             raise wire.Garbled(f"a reply announced as {size:,} bytes (gptspec reads up to {MAX_REPLY:,})")
         if len(buffer) < head + size:
+            self._missing = head + size - len(buffer)
             return None
         if not take:
             return b""
@@ -607,6 +611,10 @@ class TargetProcess(Child):
             return {}
         except (TargetCrashed, CallTimeout, AnswerRefused):
             return {}
+
+
+def _left(until: float) -> float:
+    return max(0.0, until - time.monotonic())
 
 
 def _generators(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[np.random.Generator]:

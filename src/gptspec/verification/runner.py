@@ -117,6 +117,10 @@ def select(catalogue: Sequence[Property], only: Iterable[str] = (), skip: Iterab
     return [p for p in chosen if not any(_matches(p, s) for s in skip)]
 
 
+_RECORDED: tuple[type[BaseException], ...] = (Exception, *TARGET_FAULTS)
+"""What ends an example as the target's or the property's doing (not Ctrl-C, not a cap)."""
+
+
 class _Recorder:
     """Counts a property's examples, keeps a copy of the last one (the one a crash or hang
     happened on) and of the last failing one (while shrinking, the smallest failure found so
@@ -159,7 +163,7 @@ class _Recorder:
                 self.failure, self.failure_features = (self.last, exc), self.features
                 self.ran.append(self.features)
                 raise
-            except (Exception, *TARGET_FAULTS) as exc:
+            except _RECORDED as exc:
                 self.failure, self.failure_features = (self.last, exc), self.features
                 self.raised.append(self.features)
                 raise
@@ -223,10 +227,12 @@ def _nondeterministic(prop: Property, impl: Any, example: Any, reproduce: str, s
         exc = Nondeterministic("the property failed on this example and held when it ran again on it, though each "
                                "call it makes gave the same answer again: the target's answers may depend on its "
                                "earlier calls", None)
-        return _failure(exc, as_arguments(prop, example), reproduce, **shown, features=features)
+        return _failure(exc, as_arguments(prop, example), reproduce, layout=shown["layout"],
+                        framework=shown["framework"], features=features)
     call = dataclasses.replace(prop, needs=(difference.function,))  # the arguments named as that function's
     status, failure = _failure(Nondeterministic(difference.message(), difference.function),
-                               as_arguments(call, difference.arguments), reproduce, **shown)
+                               as_arguments(call, difference.arguments), reproduce, layout=shown["layout"],
+                               framework=shown["framework"])
     failure.counterexample += difference.answer_lines()
     return status, failure
 

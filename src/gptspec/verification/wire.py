@@ -101,8 +101,8 @@ def _put(value: Any, parts: list[Any], at: str, depth: int) -> None:
     elif isinstance(value, np.generic):
         _put_scalar(value, parts, at, depth)
     elif isinstance(value, (bool, int, float, complex, str, bytes, tuple, list, dict)):  # a subclass: its base's value
-        base = next(b for b in (bool, int, float, complex, str, bytes, tuple, list, dict) if isinstance(value, b))
-        _PUT[base](base(value) if base is not dict else dict(value), parts, at, depth)
+        base: Any = next(b for b in (bool, int, float, complex, str, bytes, tuple, list, dict) if isinstance(value, b))
+        _PUT[base](base(value), parts, at, depth)
     else:
         raise Refused(describe(value), at)
 
@@ -196,7 +196,9 @@ def decode(data: bytes | bytearray | memoryview) -> Any:
         value, end = _take(view, 0, 0)
     except Garbled:
         raise
-    except (struct.error, IndexError, ValueError, TypeError, OverflowError, UnicodeDecodeError) as exc:
+    except struct.error:
+        raise Garbled("the message ends inside a value") from None
+    except (IndexError, ValueError, TypeError, OverflowError, UnicodeDecodeError) as exc:
         raise Garbled(f"{type(exc).__name__}: {exc}") from None
     if end != len(view):
         raise Garbled(f"{len(view) - end} bytes after the end of the message")
