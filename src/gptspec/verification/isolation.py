@@ -262,7 +262,7 @@ class TargetProcess(Child):
     """The process holding the target: one call at a time, each within the per-call limit."""
 
     def __init__(self, setup: Setup, *, start_timeout: float = START_TIMEOUT) -> None:
-        super().__init__(_serve, (setup,), setup.address.label, start_timeout=start_timeout)
+        super().__init__(_serve, (setup,), setup.address.label, start_timeout=start_timeout, sandbox=True)
         self.setup = setup
 
     @property
