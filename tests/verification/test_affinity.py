@@ -12,9 +12,9 @@ from gptspec.verification.affinity import current_cpu, one_core, usable
 needs_two_cores = pytest.mark.skipif(len(usable()) < 2, reason="pinning needs sched_setaffinity and two cores")
 
 TARGET = '''
-import os
+import os, tempfile
 from gptspec.impl import causal_mask, softmax
-with open(os.path.join(os.environ["GPTSPEC_TEST_AFFINITY"], str(os.getpid())), "w") as f:
+with tempfile.NamedTemporaryFile("w", dir=os.environ["GPTSPEC_TEST_AFFINITY"], delete=False) as f:  # each its own
     f.write(",".join(map(str, sorted(os.sched_getaffinity(0)))))
 '''
 

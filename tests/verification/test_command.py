@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
-import time
+
+from .processes import GUARD, TARGETS, gptspec_verify, left_behind, token, wait_for
 
 
 def test_ctrl_c_prints_the_partial_report(tmp_path):
-    target = tmp_path / "slow_softmax.py"
-    started = tmp_path / "started"
-    target.write_text(
-        "import pathlib, time\nfrom gptspec import impl\n\n"
-        "def softmax(x, temperature=1.0, axis=-1):\n"
-        f"    pathlib.Path({str(started)!r}).touch()\n"
-        "    time.sleep(0.05)\n"
-        "    return impl.softmax(x, temperature, axis)\n"
-    )
-    with subprocess.Popen([sys.executable, "-m", "gptspec", "verify", str(target), "--seed", "1", "--only", "softmax"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env={**os.environ, "COLUMNS": "400"}) as process:
-        deadline = time.monotonic() + 60
-        while not started.exists() and time.monotonic() < deadline:  # wait for the search to start
-            time.sleep(0.05)
-        time.sleep(0.5)  # a few examples in
+    """The target blocks in its first call once it has touched the marker, and the signal comes
+    only then: the run cannot have ended before it (it once did, under load: exit 0)."""
+    mark, started = token(), tmp_path / "started"
+    with gptspec_verify(str(TARGETS / "blocks.py"), "--seed", "1", "--only", "softmax", "--timeout", "0",
+                        env={"GPTSPEC_TEST_MARKER": str(started), "GPTSPEC_TEST_PHASE": "search",
+                             "GPTSPEC_TEST_TOKEN": mark}) as process:
+        wait_for(started, process)
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=GUARD)
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert re.search(r"│ \S+ +│ interrupted +│", out) and re.search(r"│ not run +│", out)
     flat = re.sub(r"\s+", " ", out)  # rich wraps the summary line to the console width (long tmp paths)
-    assert re.search(r"(^| )interrupted \S*slow_softmax\.py \(columns, numpy, profile default, seed 1\)", flat)
+    assert re.search(r"(^| )interrupted \S*blocks\.py \(columns, numpy, profile default, seed 1\)", flat)
+    assert left_behind(mark) == []

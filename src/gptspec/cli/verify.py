@@ -2,14 +2,18 @@
 
 Exit status: 0 every applicable property ran to its end and passed, 1 one failed (or the target
 raised, crashed or hung), 2 the target cannot be loaded or the arguments are wrong, 3 the run
-could not finish (its --max-seconds cap, a lost worker), 130 interrupted (the partial report is
-printed first).
+could not finish (its --max-seconds cap), 130 interrupted by Ctrl-C (SIGINT), 143 by SIGTERM: at any
+phase (the target loading, the search, shrinking, the fragility judgement) the partial report is
+printed first, with no traceback, and no process of the run is left.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
@@ -36,7 +40,8 @@ def add_parser(sub: Any) -> None:
         + ". exit status: 0 every applicable property ran to its end and passed (or is fragile: fails "
         "only beyond the ordinary domain); 1 one failed, or your code raised, crashed or hung, or one is fragile "
         "under --strict; 2 the target cannot be loaded or an option is wrong; "
-        "3 the run could not finish (--max-seconds reached, a worker lost); 130 interrupted.",
+        "3 the run could not finish (--max-seconds reached); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), "
+        "after the partial report.",
     )
     p.add_argument("target", metavar="TARGET",
                    help="an importable module name or a path to a .py file; PATH.py:NAME or module:NAME selects one "
@@ -115,7 +120,52 @@ class RichProgress:
         self.bar.stop()
 
 
+class Interrupts:
+    """SIGINT and SIGTERM as the run's own: the first of them raises KeyboardInterrupt where the
+    run is (each phase turns it into the partial report), the later ones are noted only (the
+    run's ending and the report's printing are not cut short). ``signal``: the first one's number."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self.raising = True
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.signal is None:
+            self.signal = signum
+        if self.raising:
+            self.raising = False
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Interrupts]:
+        before = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, handler in before.items():
+                signal.signal(s, handler)
+
+
+def _undumpable() -> None:
+    """This process's /proc/PID/fd is closed to processes without ptrace rights over it (a target
+    process outside namespaces, under another user): see gptspec.verification.boot."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+
+
 def run(args: argparse.Namespace) -> int:
+    _undumpable()
+    with Interrupts().installed() as interrupts:
+        try:
+            code = _run(args, interrupts)
+        except KeyboardInterrupt:  # between the run and its report
+            code = 128 + (interrupts.signal or signal.SIGINT)
+    return code
+
+
+def _run(args: argparse.Namespace, interrupts: Interrupts) -> int:
     from ..verification import render, verify
     from ..verification.progress import LineProgress
 
@@ -128,6 +178,9 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
         assume=args.assume, strict=args.strict, convention=args.convention, memory_limit=args.memory_limit,
     )
+    interrupts.raising = False  # the report is printed whole
+    if report.interrupted and interrupts.signal is not None:
+        report.interrupted_by = interrupts.signal
     render(report, out, hide_missing=args.hide_missing)
     if args.json:
         try:

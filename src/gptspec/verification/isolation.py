@@ -405,7 +405,7 @@ class TargetProcess(Child):
     """The process holding the target: one call at a time, each within the per-call limit."""
 
     def __init__(self, setup: Setup, *, start_timeout: float = START_TIMEOUT) -> None:
-        super().__init__(_serve, (setup,), setup.address.label, start_timeout=start_timeout)
+        super().__init__(_serve, (setup,), setup.address.label, start_timeout=start_timeout, sandbox=True)
         self.setup = setup
         self._buffer = bytearray()  # what was read from the pipe beyond the last reply
         self._read_from: Any = None  # the pipe the buffer holds bytes of
@@ -432,7 +432,7 @@ class TargetProcess(Child):
     def receive(self, timeout: float | None) -> tuple[Any, ...] | None:
         """The next reply (decoded, a tuple); None if none began within ``timeout`` seconds."""
         assert self._conn is not None
-        if self._complete(self._conn, take=False) is None and not self._conn.poll(timeout):
+        if self._complete(self._conn, take=False) is None and not self._await(self._conn, timeout):
             return None
         reply: tuple[Any, ...] = self._recv(self._conn)
         return reply

@@ -130,12 +130,14 @@ class Report:
     results: list[PropertyResult] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
+    interrupted_by: int = 2  # the signal that ended the run early: SIGINT (Ctrl-C), SIGTERM (15)
     incomplete: bool = False  # some property did not run to its end (the time cap, a lost worker)
     jobs: int = 1
     assumptions: tuple[str, ...] = ()  # the target's declared domain (--assume, GPTSPEC_ASSUME)
     strict: bool = False  # fragile counts as failed
     suggestions: list[str] = dataclasses.field(default_factory=list)  # e.g. the --assume that would exclude errors
     notes: list[str] = dataclasses.field(default_factory=list)  # what the target printed or warned in the run
+    isolation: str = ""  # how the target's processes were sandboxed (.boot: "namespaces", "process group")
 
     def counts(self) -> dict[str, int]:
         return {s: sum(r.status == s for r in self.results) for s in STATUSES}
@@ -153,9 +155,10 @@ class Report:
     @property
     def exit_code(self) -> int:
         """0 every applicable property ran to its end and passed; 1 one failed or errored; 3 the
-        run could not finish; 130 Ctrl-C. (2, the target cannot be loaded, is the front end's.)"""
+        run could not finish; 130 Ctrl-C, 143 SIGTERM (128 + the signal). (2, the target cannot be
+        loaded, is the front end's.)"""
         if self.interrupted:
-            return 130
+            return 128 + self.interrupted_by
         if any(r.status in ("failed", "error") or (self.strict and r.status == "fragile") for r in self.results):
             return 1
         return 0 if self.ok else 3
@@ -287,8 +290,9 @@ def failure_panel(r: PropertyResult) -> Panel:
 def summary_line(report: Report) -> Text:
     c = report.counts()
     parts = [f"{c[s]} {s}" for s in STATUSES if c[s]]
-    verdict = {130: "interrupted", 3: "INCOMPLETE", 0: "PASS"}.get(report.exit_code, "FAIL")
-    style = {130: "yellow", 3: "yellow", 0: "bold green"}.get(report.exit_code, "bold red")
+    code = 130 if report.interrupted else report.exit_code
+    verdict = {130: "interrupted", 3: "INCOMPLETE", 0: "PASS"}.get(code, "FAIL")
+    style = {130: "yellow", 3: "yellow", 0: "bold green"}.get(code, "bold red")
     return Text.assemble(
         (verdict, style),
         f" {report.target} ({report.layout}, {report.framework}, profile {report.profile}, seed {report.seed}): "
@@ -310,6 +314,16 @@ def domain_lines(report: Report) -> list[str]:
     if excluded:
         lines.append(f"not applicable ({len(excluded)}): {', '.join(excluded)}")
     return lines
+
+
+ISOLATION = {
+    "namespaces": "user, PID and mount namespaces: the target's processes cannot see, signal or outlive gptspec's",
+    "namespaces (host /proc)": "user and PID namespaces, /proc not remounted: the target cannot signal or outlive "
+    "gptspec's processes",
+    "process group": "the kernel refused namespaces: a session and a subreaper end what the target starts; this "
+    "protects against bugs, not against code written to attack gptspec",
+}
+"""What each isolation mode (:mod:`.boot`) protects against, as the report says it."""
 
 
 def render(report: Report, console: Console, *, hide_missing: bool = False) -> None:
@@ -335,4 +349,6 @@ def render(report: Report, console: Console, *, hide_missing: bool = False) -> N
         console.print(Text(f"note: {note}", style="dim"))
     if report.incomplete and not report.interrupted:
         console.print(Text("note: the run could not finish: the properties marked 'not run' were not searched", style="yellow"))
+    if report.isolation:
+        console.print(Text(f"isolation: {report.isolation} ({ISOLATION.get(report.isolation, '')})", style="dim"))
     console.print(summary_line(report))

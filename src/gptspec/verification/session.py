@@ -41,12 +41,12 @@ from ..target import MODELS, REGISTRIES, TargetError, address
 from .adapters import FRAMEWORKS, LAYOUTS
 from .choices import memory_size
 from .affinity import one_core, usable
-from .child import close_all
+from .child import POLL, close_all
 from .conventions import check_convention
 from .errors import OptionError
 from .guard import Noise, add_noise, noise_lines
 from .isolation import Child, Loaded, Remote, Setup, TargetProcess, orphan_guard
-from .report import PropertyResult, Report
+from .report import Failure, PropertyResult, Report
 from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, Silent, reproducer, result_for, run_property, select
 
 __all__ = ["Options", "Session", "verify", "usable_cores", "suggestions"]
@@ -250,7 +250,7 @@ def _serve_properties(conn: multiprocessing.connection.Connection, target: Any, 
     except BaseException as exc:  # noqa: BLE001 - say why the worker could not set up
         conn.send(("load_error", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", session.loaded))
+    conn.send(("ready", (session.loaded, session.process.isolation)))
     with session:
         try:
             while True:
@@ -291,12 +291,22 @@ def _workers(target: Any, options: Options, seed: int, jobs: int) -> list[Child]
     return workers
 
 
+def _lost(prop: Property, worker: Child, how: str, reproduce: str) -> PropertyResult:
+    """The result of a property whose worker died or was stopped (by its target, the kernel, a
+    user): an error saying how, never a property left silently unrun."""
+    result = _not_run(prop, "error")
+    result.failure = Failure("crashed", f"{worker.label}, which ran it, {how}", None, [], reproduce)
+    return result
+
+
 def _run_on_workers(
     applicable: list[Property], workers: list[Child],
     progress: Progress, deadline: float | None, report: Report, noise: dict[str, Noise],
+    reproduce: Any = None,
 ) -> dict[str, PropertyResult]:
     """Every applicable property on the (launched) ``workers``, each result streamed as it comes;
-    the workers are closed at the end."""
+    the workers are closed at the end. A worker that dies or is stopped by a signal is an error
+    of the property it ran (``reproduce(name)``: the command that reruns it), and is replaced."""
     results: dict[str, PropertyResult] = {}
     waiting = list(reversed(hand_out_order(applicable)))  # popped from the end
     for extra in workers[len(applicable):]:  # fewer properties than workers
@@ -315,16 +325,17 @@ def _run_on_workers(
             worker.start()
             hand_out(worker)
         while serving:
-            for conn in multiprocessing.connection.wait(list(serving)):
+            ready = multiprocessing.connection.wait(list(serving), timeout=POLL)
+            ready += [c for c, (w, _) in serving.items() if c not in ready and w.stopped()]
+            for conn in ready:
                 worker, prop = serving.pop(conn)
                 try:
                     reply = worker.receive(None)
                     assert reply is not None
                     _, result, its_noise = reply
-                except (EOFError, OSError):  # a worker lost: not the target, which has its own process
-                    report.incomplete = True
-                    result, its_noise = _not_run(prop), {}
-                    worker.end()
+                except (EOFError, OSError):  # a worker lost (not the target's crash: that has a process of its own)
+                    result = _lost(prop, worker, worker.end(), reproduce(prop.name) if reproduce else "")
+                    its_noise = {}
                     worker.start()
                 results[prop.name] = result
                 add_noise(noise, its_noise)
@@ -398,6 +409,20 @@ def verify(
     started = time.perf_counter()
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     target = _checked_address(target, options)  # what a worker process can load (a module object does not pickle)
+    try:
+        return _verify(target, options, jobs, chosen, seed, progress, started, deadline)
+    except KeyboardInterrupt:  # before the run began (the target loading, the workers starting)
+        report = Report(target.label, layout, framework or "?", profile, seed, (), (), jobs=jobs,
+                        assumptions=options.assume, strict=options.strict, interrupted=True)
+        report.results = [_not_run(p) for p in chosen]
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _verify(target: Any, options: Options, jobs: int, chosen: list[Property], seed: int, progress: Progress,
+            started: float, deadline: float | None) -> Report:
+    """:func:`verify` once its arguments are checked."""
+    layout, profile = options.layout, options.profile
     session: Session | None = None
     impl: Any  # what applies_to reads: the Remote, or what the workers reported
     workers: list[Child] = []
@@ -410,10 +435,11 @@ def verify(
             pinned.close()
             raise
         loaded, domain, impl = session.loaded, session.domain, session.impl
+        isolation = session.process.isolation
     else:  # the workers load the target; this process never starts it
         workers = _workers(target, options, seed, min(jobs, len(chosen)))
         try:
-            loaded = workers[0].start()
+            loaded, isolation = workers[0].start()
             domain = declared_domain(options, loaded)
         except BaseException:
             for worker in workers:
@@ -421,7 +447,7 @@ def verify(
             raise
         impl = Provided(loaded.provides)
     report = Report(loaded.label, layout, loaded.framework, profile, seed, loaded.provides, loaded.missing, jobs=jobs,
-                    assumptions=domain.words, strict=options.strict)
+                    assumptions=domain.words, strict=options.strict, isolation=isolation or "")
     provided = [p for p in chosen if p.applies_to(impl)]
     results = {p.name: _not_run(p, "not provided") for p in chosen if p not in provided}
     for p in provided:
@@ -437,7 +463,9 @@ def verify(
             with session:
                 results.update(_run_here(applicable, session, progress, deadline, report, noise))
         else:
-            results.update(_run_on_workers(applicable, workers, progress, deadline, report, noise))
+            reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed,
+                                   options.assume, options.convention)
+            results.update(_run_on_workers(applicable, workers, progress, deadline, report, noise, reproduce))
     finally:
         for worker in workers:  # closed by the run; ended here if something failed before it
             worker.end()
