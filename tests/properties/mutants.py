@@ -28,7 +28,7 @@ import numpy as np
 from gptspec import impl
 from gptspec.spec import SIGNATURES
 
-IMPL_MODULES = ("softmax", "attention", "multihead", "embedding", "mlp", "model", "sampling")
+IMPL_MODULES = ("softmax", "attention", "multihead", "embedding", "mlp", "model", "sampling", "cache")
 
 
 def _reference_namespace() -> dict[str, Any]:
@@ -288,6 +288,8 @@ def forward_no_positions(tokens, weights):
 
 
 def _wrong_shape(result: Any) -> Any:
+    if isinstance(result, tuple):  # (ΔE, K, V), (logits, cache): the first item in the wrong shape
+        return (_wrong_shape(result[0]), *result[1:])
     if isinstance(result, (int, np.integer)):
         return np.array([result])  # an array where the spec promises an int
     if result.dtype == np.bool_:
