@@ -210,6 +210,8 @@ def test_their_attention_mlp_and_layer_norm_pass_too(target):
     ("hf_bug_head_order.py", "agreement.forward"),
     ("tl_bug_bidirectional.py", "causality.forward_future_independent"),
     ("tl_bug_scale.py", "agreement.forward"),
+    ("hf_bug_cache_positions.py", "decode.positions_continue"),
+    ("hf_bug_cache_positions.py", "decode.chunks_equal_forward"),
 ])
 def test_a_planted_bug_fails_the_property_meant_to_catch_it(bug, prop):
     report = verify(str(TARGETS / bug), profile="quick", seed=0, only=[prop], jobs=1)

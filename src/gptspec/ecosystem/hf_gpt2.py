@@ -32,7 +32,9 @@ dropout               none                                every p = 0, ``eval()`
 temperature           softmax(logits / T)                 HF's ``TemperatureLogitsWarper``
 ====================  ==================================  =====================================
 
-``forward`` is ``GPT2LMHeadModel(input_ids)``; ``next_token_probs`` is the same with
+``forward`` is ``GPT2LMHeadModel(input_ids)``; ``forward_cached`` the same with HF's own KV cache
+(``cache=DynamicCache``, ``past_key_values`` before transformers 5.25, ``use_cache=True``), the spec's
+``(K_past, V_past)`` pairs loaded into it and read back out of it; ``next_token_probs`` is the same with
 ``logits_to_keep=1`` (only the last column is unembedded, as the spec's), divided by T by HF's
 warper and softmaxed. ``block``, ``multi_head_attention``, ``layer_norm`` and ``mlp`` run the
 modules of a one-layer model: the block through ``GPT2Model(inputs_embeds=Eᵀ)`` with the position
@@ -48,11 +50,12 @@ Supported: transformers 5 (``create_causal_mask``, ``logits_to_keep``).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 import torch  # this module is imported only in a target process that verifies hf:gpt2
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import DynamicCache, GPT2Config, GPT2LMHeadModel
 from transformers.generation.logits_process import TemperatureLogitsWarper
 
 from ..spec import BlockWeights, Weights
@@ -69,6 +72,7 @@ __all__ = [
     "block_state",
     "config",
     "forward",
+    "forward_cached",
     "layer_norm",
     "mlp",
     "multi_head_attention",
@@ -84,6 +88,8 @@ GPTSPEC_FRAMEWORK = "numpy"
 adapter must pass arrays through (:func:`gptspec.target.detect_framework` reads this)."""
 
 ATTENTION = "eager"
+CACHE_ARGUMENT = "cache" if "cache" in inspect.signature(GPT2LMHeadModel.forward).parameters else "past_key_values"
+"""What GPT2LMHeadModel calls its KV cache, argument and output: ``cache`` from transformers 5.25 on."""
 LAYER_NORM_EPS = 1e-5
 
 
@@ -164,6 +170,39 @@ def forward(tokens: np.ndarray, weights: Weights) -> np.ndarray:
     with torch.no_grad():
         logits = model(input_ids=_input_ids(tokens)).logits
     return to_numpy(logits[0].T)
+
+
+def position_ids(ctx_past: int, ctx_new: int) -> Any:
+    """The ``position_ids`` forward_cached passes: None, so HF makes its own from the cache's length
+    (module-level, so a test can replace it to plant a bug)."""
+    return None
+
+
+def _dynamic_cache(model: Any, cache: Any) -> Any:
+    """HF's ``DynamicCache`` holding the spec's cache: layer i's ``K_past [n_heads d_head ctx_past]`` as
+    keys ``[1 n_heads ctx_past d_head]`` (copies: HF's cache grows its own tensors), empty for None."""
+    past = DynamicCache(config=model.config)
+    for i, (K, V) in enumerate(cache or ()):
+        past.update(to_tensor(np.swapaxes(K, -1, -2))[None], to_tensor(np.swapaxes(V, -1, -2))[None], i)
+    return past
+
+
+def forward_cached(tokens: np.ndarray, weights: Weights, cache: Any = None) -> tuple[np.ndarray, Any]:
+    """(logits ``[vocab ctx_new]``, cache): ``GPT2LMHeadModel(input_ids=tokens, cache=DynamicCache(cache),
+    use_cache=True)`` (``past_key_values=`` before transformers 5.25), HF's positions its own
+    (``position_ids`` from ``cache.get_seq_length()``; earlier versions read them from
+    ``cache_position``, which they make the same way); the cache HF returns read back layer by layer
+    (``layers[i].keys [1 n_heads ctx d_head]`` → ``[n_heads d_head ctx]``). Past n_ctx, HF's position
+    embedding refuses the index (an error, as the spec wants)."""
+    model = _model(weights)
+    past = _dynamic_cache(model, cache)
+    given = position_ids(past.get_seq_length(), len(tokens))
+    with torch.no_grad():
+        out = model(input_ids=_input_ids(tokens), use_cache=True, position_ids=given, **{CACHE_ARGUMENT: past})
+    grown = getattr(out, CACHE_ARGUMENT)
+    after = tuple((to_numpy(layer.keys[0].transpose(-1, -2)), to_numpy(layer.values[0].transpose(-1, -2)))
+                  for layer in grown.layers)
+    return to_numpy(out.logits[0].T), after
 
 
 def next_token_probs(tokens: np.ndarray, weights: Weights, temperature: float = 1.0) -> np.ndarray:

@@ -127,7 +127,7 @@ def cache_layers(fn: str, cache: Any, n_layers: int) -> int:
         raise spec_error(
             ShapeError, fn, f"cache has {len(cache)} layers, the weights have n_layers = {n_layers} (bound by weights.blocks)"
         )
-    lengths = set()
+    lengths: set[int] = set()
     for i, pair in enumerate(cache):
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise spec_error(ArgumentTypeError, fn, f"cache[{i}] should be a pair (K_past, V_past)")

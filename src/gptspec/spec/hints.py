@@ -390,16 +390,16 @@ def struct_mapper(hint: Any, leaf_for: Callable[[Any], Callable[[Any], Any]]) ->
             return leaf(value)
 
         return container
-    parts = tuple_items(hint)
-    if parts is not None and parts[1]:
-        item = struct_mapper(parts[0][0], leaf_for)
+    tupled = tuple_items(hint)
+    if tupled is not None and tupled[1]:
+        item = struct_mapper(tupled[0][0], leaf_for)
 
         def items(value: Any) -> Any:
             return tuple(item(v) for v in value) if isinstance(value, (tuple, list)) else leaf(value)
 
         return items
-    if parts is not None:  # tuple[A, B]: item i walked as its own hint (extra items, if any, as they are)
-        each = tuple(struct_mapper(h, leaf_for) for h in parts[0])
+    if tupled is not None:  # tuple[A, B]: item i walked as its own hint (extra items, if any, as they are)
+        each = tuple(struct_mapper(h, leaf_for) for h in tupled[0])
 
         def fixed(value: Any) -> Any:
             if not isinstance(value, (tuple, list)):
