@@ -9,7 +9,7 @@ first logit column that differs. Verify it with
     gptspec verify examples/bug_cache_positions_restart.py --layout rows
 """
 
-import numpy as np
+import numpy_kv_cache as ok
 from numpy_kv_cache import (  # noqa: F401  (the spec's other functions, re-exported for gptspec verify)
     attention_head, attention_pattern, block, causal_mask, cross_attention_head, embed, forward, layer_norm, mlp,
     multi_head_attention, multi_head_attention_cached, next_token_probs, sample, softmax, unembed,
@@ -18,16 +18,8 @@ from numpy_kv_cache import (  # noqa: F401  (the spec's other functions, re-expo
 
 def forward_cached(tokens, weights, cache=None):
     """(logits, cache), with the bug: positions 0 … ctx_new − 1 in every call."""
-    if not cache:
-        cache = [(np.zeros((w.W_K.shape[0], 0, w.W_K.shape[2])),) * 2 for w in weights.blocks]
+    cache = cache or ok.empty_cache(weights)
     if cache[0][0].shape[1] + len(tokens) > weights.W_pos.shape[0]:
         raise ValueError("the cached and the new positions exceed n_ctx")
-    E = embed(tokens, weights.W_E) + weights.W_pos[: len(tokens)]  # the bug: ignores the cache's length
-    after = []
-    for w, (K_past, V_past) in zip(weights.blocks, cache):
-        delta, K, V = multi_head_attention_cached(
-            layer_norm(E, w.ln1_gain, w.ln1_bias), w.W_Q, w.W_K, w.W_V_down, w.W_O, K_past, V_past)
-        E = E + delta
-        E = E + mlp(layer_norm(E, w.ln2_gain, w.ln2_bias), w.W_up, w.b_up, w.W_down, w.b_down)
-        after.append((K, V))
-    return unembed(layer_norm(E, weights.lnf_gain, weights.lnf_bias), weights.W_U), after
+    E = embed(tokens, weights.W_E) + weights.W_pos[: len(tokens)]  # BUG: W_pos[ctx_past : ctx_past + ctx_new]
+    return ok.blocks_cached(E, weights, cache)

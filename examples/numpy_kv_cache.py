@@ -34,14 +34,23 @@ def multi_head_attention_cached(E, W_Q, W_K, W_V_down, W_O, K_past, V_past):
     return np.concatenate(list(A @ V), axis=-1) @ W_O, K, V
 
 
+def empty_cache(weights):
+    """One (K, V) of 0 positions per layer: the cache before the first call."""
+    return [(np.zeros((w.W_K.shape[0], 0, w.W_K.shape[2])),) * 2 for w in weights.blocks]
+
+
 def forward_cached(tokens, weights, cache=None):
     """(logits, cache): forward on the new tokens after the cached positions; positions continue."""
-    if not cache:
-        cache = [(np.zeros((w.W_K.shape[0], 0, w.W_K.shape[2])),) * 2 for w in weights.blocks]
+    cache = cache or empty_cache(weights)
     ctx_past, n_ctx = cache[0][0].shape[1], weights.W_pos.shape[0]
     if ctx_past + len(tokens) > n_ctx:
         raise ValueError(f"{ctx_past} cached + {len(tokens)} new positions exceed n_ctx = {n_ctx}")
     E = embed(tokens, weights.W_E) + weights.W_pos[ctx_past : ctx_past + len(tokens)]
+    return blocks_cached(E, weights, cache)
+
+
+def blocks_cached(E, weights, cache):
+    """(logits, cache) of the new rows E through every block, each layer's (K, V) grown by them."""
     after = []
     for w, (K_past, V_past) in zip(weights.blocks, cache):
         delta, K, V = multi_head_attention_cached(

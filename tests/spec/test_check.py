@@ -200,7 +200,8 @@ def test_a_float_mask_is_not_a_bool_mask():
 
 def _cached_args(ctx_past=2, ctx_new=1):
     W_Q, W_K, W_V = heads()
-    return randn(rng, 8, ctx_new), W_Q, W_K, W_V, randn(rng, 8, 6), randn(rng, 2, 3, ctx_past), randn(rng, 2, 3, ctx_past)
+    K_past, V_past = randn(rng, 2, 3, ctx_past), randn(rng, 2, 3, ctx_past)
+    return randn(rng, 8, ctx_new), W_Q, W_K, W_V, randn(rng, 8, 6), K_past, V_past
 
 
 def test_an_empty_cache_is_ctx_past_0_but_no_new_position_is_an_error():

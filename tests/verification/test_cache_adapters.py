@@ -1,7 +1,10 @@
 """The adapters carry a KV cache across layouts: K_past, V_past [n_heads d_head ctx_past] are
 transposed in their last two axes for the rows layout, inside the cache's pairs and in the results."""
 
+import pathlib
+
 import numpy as np
+import pytest
 
 from gptspec import impl
 from gptspec.target import load
@@ -50,3 +53,28 @@ def test_rows_swaps_the_last_two_axes_of_the_cache_on_the_way_in_and_out():
     assert logits.shape == (TINY.vocab, 1)
     assert [tuple(a.shape for a in pair) for pair in back] == [((2, 3, 5), (2, 3, 5))] * TINY.n_layers
     assert isinstance(back, tuple) and all(isinstance(pair, tuple) for pair in back)
+
+
+def test_a_target_that_writes_into_the_cache_it_was_given_fails_in_its_own_process():
+    from gptspec.verification import verify
+
+    target = pathlib.Path(__file__).resolve().parent / "targets" / "cache_mutated.py"
+    report = verify(target, profile="quick", seed=0, only=["decode"], jobs=1)
+    status = {r.name: r.status for r in report.results if r.status != "not provided"}
+    assert status["decode.cache_not_modified"] == "failed"
+    # every number it returns is right: what fails, in every property that hands it a cache, is the write
+    for r in report.results:
+        if r.status == "failed":
+            assert "forward_cached modified its argument cache[0][0] in place" in r.failure.message, r.name
+    assert set(status.values()) == {"failed", "passed"} and report.exit_code == 1
+
+
+def test_a_cache_left_alone_passes_the_check_and_a_copy_is_compared_not_the_object():
+    from gptspec.verification import unmodified
+
+    K = np.arange(6.0).reshape(1, 2, 3)
+    kept = unmodified.keep(("tokens", "weights", "cache"), (None, None, ((K, K.copy()),)), (2,))
+    unmodified.check("forward_cached", kept)
+    K[0, 1, 2] = -1
+    with pytest.raises(unmodified.ArgumentModified, match=r"cache\[0\]\[0\] in place at \[0, 1, 2\]: 5.0 became -1.0"):
+        unmodified.check("forward_cached", kept)

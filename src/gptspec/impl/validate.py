@@ -122,10 +122,12 @@ def cache_fits(fn: str, ctx_past: int, ctx_new: int, n_ctx: int) -> None:
 def cache_layers(fn: str, cache: Any, n_layers: int) -> int:
     """A cache is one (K_past, V_past) pair per layer, every one as long: its length ctx_past."""
     if not isinstance(cache, (tuple, list)):
-        raise spec_error(ArgumentTypeError, fn, f"cache should be a sequence of (K, V) pairs, got {type(cache).__name__}")
+        raise spec_error(ArgumentTypeError, fn,
+                         f"cache should be a sequence of (K, V) pairs, got {type(cache).__name__}")
     if len(cache) != n_layers:
         raise spec_error(
-            ShapeError, fn, f"cache has {len(cache)} layers, the weights have n_layers = {n_layers} (bound by weights.blocks)"
+            ShapeError, fn,
+            f"cache has {len(cache)} layers, the weights have n_layers = {n_layers} (bound by weights.blocks)",
         )
     lengths: set[int] = set()
     for i, pair in enumerate(cache):
@@ -134,6 +136,7 @@ def cache_layers(fn: str, cache: Any, n_layers: int) -> int:
         lengths.update(int(np.shape(a)[-1]) if np.ndim(a) else -1 for a in pair)
     if len(lengths) != 1:
         raise spec_error(
-            ShapeError, fn, f"the cache's K_past and V_past should all hold ctx_past positions, got lengths {sorted(lengths)}"
+            ShapeError, fn,
+            f"the cache's K_past and V_past should all hold ctx_past positions, got lengths {sorted(lengths)}",
         )
     return lengths.pop()

@@ -233,7 +233,8 @@ class _ParamCheck:
     def _check_items(self, value: Any, binder: _Binder, late: list[Any], label: str) -> None:
         """A tuple (a list is accepted: a user's cache) of the promised length, item by item."""
         if not isinstance(value, (tuple, list)):
-            binder.fail(ArgumentTypeError, f"{label} should be a tuple {_hint_name(self.hint)}, got {type(value).__name__}")
+            binder.fail(ArgumentTypeError,
+                        f"{label} should be a tuple {_hint_name(self.hint)}, got {type(value).__name__}")
         if self.items is not None and len(value) != len(self.items):
             binder.fail(ArgumentTypeError, f"{label} should be a tuple of {len(self.items)} items, got {len(value)}")
         for i, item in enumerate(value):
