@@ -76,6 +76,7 @@ __all__ = [
     "layer_norm",
     "mlp",
     "multi_head_attention",
+    "multi_head_attention_cached",
     "next_token_probs",
     "state_dict",
 ]
@@ -217,9 +218,11 @@ def next_token_probs(tokens: np.ndarray, weights: Weights, temperature: float = 
     return to_numpy(probs[0])
 
 
-def _one_layer(E: np.ndarray, w: BlockWeights) -> Any:
-    """The one-layer model for ``block(E, w)``: w in ``h[0]``, wte, wpe and lm_head zero, ln_f 1/0."""
+def _one_layer(E: np.ndarray, w: BlockWeights, ctx_past: int = 0) -> Any:
+    """The one-layer model for ``block(E, w)``: w in ``h[0]``, wte, wpe and lm_head zero, ln_f 1/0;
+    room for ``ctx_past`` cached positions before E's."""
     dims = block_dims(E, w)
+    dims = dims._replace(n_ctx=dims.n_ctx + ctx_past)
     d_model, dtype = dims.d_model, E.dtype
     state = block_state("transformer.h.0.", w)
     state.update({"transformer.wte.weight": np.zeros((1, d_model), dtype),
@@ -229,10 +232,11 @@ def _one_layer(E: np.ndarray, w: BlockWeights) -> Any:
     return _load(MODELS.get(dims), state)
 
 
-def _through_layer(model: Any, E: np.ndarray, module: Any, replace_input: bool = False) -> np.ndarray:
+def _through_layer(model: Any, E: np.ndarray, module: Any, replace_input: bool = False, past: Any = None) -> np.ndarray:
     """Run ``GPT2Model(inputs_embeds=Eᵀ)`` and return what ``module`` returned (its first
     element if a tuple), in columns; ``replace_input``: ``module`` is called on ``Eᵀ`` instead
-    of what the model gives it (HF's mask and every other argument as the model passes them)."""
+    of what the model gives it (HF's mask and every other argument as the model passes them);
+    ``past``: a ``DynamicCache`` the model reads and grows (HF's mask for queries after it)."""
     x = to_tensor(np.ascontiguousarray(E.T))[None]
     seen: list[Any] = []
 
@@ -249,7 +253,8 @@ def _through_layer(model: Any, E: np.ndarray, module: Any, replace_input: bool =
         handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
     try:
         with torch.no_grad():
-            model.transformer(inputs_embeds=x)
+            cached = {} if past is None else {"use_cache": True, CACHE_ARGUMENT: past}
+            model.transformer(inputs_embeds=x, **cached)
     finally:
         for handle in handles:
             handle.remove()
@@ -272,6 +277,19 @@ def multi_head_attention(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_do
     w = neutral_block(E.shape[0], E.dtype, W_Q=W_Q, W_K=W_K, W_V_down=W_V_down, W_O=W_O)
     model = _one_layer(E, w)
     return _through_layer(model, E, model.transformer.h[0].attn, replace_input=True)
+
+
+def multi_head_attention_cached(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray,
+                                W_O: np.ndarray, K_past: np.ndarray, V_past: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``GPT2Attention`` on the new columns ``Eᵀ`` after a ``DynamicCache`` holding (K_past, V_past),
+    as ``GPT2Model`` calls it (HF's causal mask for queries after the cache); (ΔE, K, V) with K, V
+    read back from the cache HF grew."""
+    w = neutral_block(E.shape[0], E.dtype, W_Q=W_Q, W_K=W_K, W_V_down=W_V_down, W_O=W_O)
+    model = _one_layer(E, w, K_past.shape[-1])
+    past = _dynamic_cache(model, ((K_past, V_past),) if K_past.shape[-1] else None)
+    delta = _through_layer(model, E, model.transformer.h[0].attn, replace_input=True, past=past)
+    layer = past.layers[0]
+    return delta, to_numpy(layer.keys[0].transpose(-1, -2)), to_numpy(layer.values[0].transpose(-1, -2))
 
 
 def _module_dims(E: np.ndarray, d_mlp: int = 1) -> Dims:

@@ -22,6 +22,7 @@ the process that made the call: a target in its own process gets a copy of every
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import numpy as np
@@ -45,16 +46,30 @@ F64 = np.dtype(np.float64)
 # Splits of a sequence into chunks
 
 
-@st.composite
-def splits(draw: st.DrawFn, ctx: int, *, min_chunks: int = 1) -> tuple[int, ...]:
+@functools.lru_cache(maxsize=64)
+def splits(ctx: int, *, min_chunks: int = 1) -> st.SearchStrategy[tuple[int, ...]]:
     """Chunk sizes adding up to ``ctx``: a prefill then one-token steps (where shrinking ends), or
-    a prefill then uneven chunks; at least ``min_chunks`` of them when ctx allows."""
+    a prefill then uneven chunks; at least ``min_chunks`` of them when ctx allows. One strategy per
+    (ctx, min_chunks): Hypothesis validates a strategy object on its first draw."""
+    return _splits(ctx, min_chunks)
+
+
+_BOOLEANS = st.booleans()
+
+
+@functools.lru_cache(maxsize=64)
+def _cuts(n: int) -> st.SearchStrategy[list[bool]]:
+    return st.lists(_BOOLEANS, min_size=n, max_size=n)
+
+
+@st.composite
+def _splits(draw: st.DrawFn, ctx: int, min_chunks: int) -> tuple[int, ...]:
     most = ctx - min(min_chunks, ctx) + 1  # the longest prefill that leaves room for the other chunks
     prefill = draw(integers(1, most))
     rest = ctx - prefill
-    if rest == 0 or not draw(st.booleans()):
+    if rest == 0 or not draw(_BOOLEANS):
         return (prefill,) + (1,) * rest
-    cuts = draw(st.lists(st.booleans(), min_size=rest - 1, max_size=rest - 1))  # True: a chunk ends here
+    cuts = draw(_cuts(rest - 1))  # True: a chunk ends after this token
     sizes, size = [prefill], 1
     for cut in cuts:
         if cut:
