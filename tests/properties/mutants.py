@@ -422,6 +422,7 @@ MODULE_MUTANTS = {"module_batch_cross_talk": ("batch_cross_talk", "fused-linear"
 KERNEL_MUTANTS = (
     "kernel_scale_by_length", "kernel_ignores_scale", "kernel_bool_mask_added", "kernel_mask_transposed",
     "kernel_causal_off_by_one", "kernel_dropout_by_default", "kernel_batch_cross_talk", "kernel_heads_share_keys",
+    "kernel_mask_cropped_top_left",
 )
 
 
@@ -559,6 +560,7 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "sdpa.scale_multiplies_scores": [("kernel_ignores_scale", "")],
     "sdpa.bool_mask_equals_additive": [("kernel_bool_mask_added", "")],
     "sdpa.is_causal_equals_causal_mask": [("kernel_mask_transposed", ""), ("kernel_causal_off_by_one", "")],
+    "sdpa.query_block_after_cache": [("kernel_mask_cropped_top_left", "")],
     "sdpa.dropout_zero_deterministic": [("kernel_dropout_by_default", "")],
     "batch.entries_independent": [("kernel_batch_cross_talk", "")],
     "batch.heads_independent": [("kernel_heads_share_keys", "")],

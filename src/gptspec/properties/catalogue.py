@@ -1,8 +1,9 @@
 """Imports every family module of the catalogue, so that their properties are registered."""
 
 from . import agreement, causality, embedding, head_concat, shapes, softmax, temperature, value  # noqa: F401
-from . import decode  # noqa: F401, I001  (after the spec's families: registration order is report order)
-from . import sdpa, batch  # noqa: F401, I001  (after the spec's families: registration order is report order)
+from . import decode  # noqa: F401, I001  (incremental decoding, the last of the spec's families)
+# after the spec's families: registration order is report order
+from . import sdpa, sdpa_decode, batch  # noqa: F401, I001
 
 FAMILIES = ("softmax", "temperature", "causality", "head_concat", "embedding", "value", "shapes", "agreement",
             "decode", "sdpa", "batch")

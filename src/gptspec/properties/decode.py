@@ -332,3 +332,4 @@ def greedy_generation_same(impl: Any, example: tuple[Model, int]) -> None:
                 f"picks token {pick} (logit {expect.fmt(column[pick])} in forward(tokens[:{n}])[:, -1]), forward on "
                 f"the whole picks {best} (logit {expect.fmt(column[best])}); generated with the cache: {sequence[p:]}"
             )
+
