@@ -206,6 +206,31 @@ def forward_cached(tokens: np.ndarray, weights: Weights, cache: Any = None) -> t
     return to_numpy(out.logits[0].T), after
 
 
+def padded_position_ids(mask: np.ndarray) -> Any:
+    """The position ids HF's ``generate`` gives a padded batch: cumsum(mask) − 1 along each row, 1 at
+    the pads (what a pad gets does not matter: no real token sees it). ``mask`` [batch ctx], True at
+    real tokens (module-level, so a test can replace it to plant a bug)."""
+    ids = torch.as_tensor(np.asarray(mask, dtype=np.int64)).cumsum(-1) - 1
+    return ids.masked_fill(torch.as_tensor(~np.asarray(mask, dtype=bool)), 1)
+
+
+def forward_padded(tokens: np.ndarray, mask: np.ndarray, weights: Weights, cache: Any = None) -> tuple[np.ndarray, Any]:
+    """(logits ``[batch vocab ctx_new]``, HF's cache) of a padded batch, as HF's ``generate`` runs one:
+    ``tokens [batch ctx_new]``, ``mask [batch ctx_past+ctx_new]`` True at real tokens (the cached
+    positions' mask, then the new ones'), ``attention_mask=mask``, position ids
+    :func:`padded_position_ids` of the new positions, ``cache`` a ``DynamicCache`` from the call
+    before (None: empty). Not a spec function (the spec has no batch): the padding tests call it."""
+    model = _model(weights)
+    past = cache if cache is not None else DynamicCache(config=model.config)
+    ids = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
+    positions = padded_position_ids(mask)[:, -ids.shape[1]:]
+    attention = torch.as_tensor(np.asarray(mask, dtype=np.int64))
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=attention, position_ids=positions, use_cache=True,
+                    **{CACHE_ARGUMENT: past})
+    return to_numpy(out.logits.transpose(-1, -2)), getattr(out, CACHE_ARGUMENT)
+
+
 def next_token_probs(tokens: np.ndarray, weights: Weights, temperature: float = 1.0) -> np.ndarray:
     """softmax(TemperatureLogitsWarper(T)(logits of the last position)), the last position's
     logits alone computed (``logits_to_keep=1``)."""
