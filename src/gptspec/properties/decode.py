@@ -16,7 +16,9 @@ search feed one cache twice); a context past n_ctx wrapped around W_pos or cut, 
 Examples are float64 at unit scale (as ``causality.next_token_sees_only_prefix``): chunked and
 whole computations round differently, and a near-constant column's layer norm amplifies float32
 rounding beyond a useful tolerance. A cache modified in place is seen by ``cache_not_modified`` in
-the process that made the call: a target in its own process gets a copy of every argument.
+the process that made the call; a target in its own process gets a copy of every argument, so
+there the adapter compares the cache with a copy kept before the call
+(:mod:`gptspec.verification.unmodified`) and any property that hands it a cache fails.
 """
 
 from __future__ import annotations
