@@ -42,3 +42,11 @@ def test_bad_config_exits_2_with_a_clear_message(capsys):
 def test_unknown_command_exits_2(capsys):
     code, _, _ = run(capsys, "frobnicate")
     assert code == 2
+
+
+def test_the_kv_cache_is_listed_with_what_the_context_has_left(capsys):
+    code, out, _ = run(capsys, "explain", "--config", "gpt2-small", "--ctx", "1000")
+    assert code == 0
+    rows = [line for line in out.splitlines() if "K_past" in line or "V_past" in line]
+    assert len(rows) == 2 and all("[n_heads d_head ctx_past]" in r and "12 × 64 × 24" in r for r in rows)
+    assert all("cache, per layer" in r for r in rows)

@@ -142,7 +142,8 @@ def test_model_names_are_model_targets_and_hf_names_stay_attention_functions():
         obj, label = load_object(name)
         assert label == name and obj.__name__ == MODELS[name][0]
         target = load(name)
-        assert set(MODEL_FUNCTIONS + SUBMODULES) == set(target.provides)
+        cached = ("forward_cached", "multi_head_attention_cached") if name == "hf:gpt2" else ()  # TL 4.3: no KV cache
+        assert set(MODEL_FUNCTIONS + SUBMODULES + cached) == set(target.provides)
         assert detect_framework(target.obj, target.provides) == "numpy"  # it imports torch, but speaks NumPy
 
 
@@ -204,12 +205,35 @@ def test_their_attention_mlp_and_layer_norm_pass_too(target):
     assert report.exit_code == 0
 
 
+def test_hf_gpt2_forward_cached_runs_hfs_own_cache_and_equals_the_reference():
+    from gptspec.ecosystem import hf_gpt2
+
+    w = _weights(HEADS_FILL, 5)
+    first, cache = hf_gpt2.forward_cached(TOKENS[:3], w)
+    logits, grown = hf_gpt2.forward_cached(TOKENS[3:], w, cache)
+    want, want_cache = impl.forward_cached(TOKENS, w)
+    _close(np.hstack([first, logits]), want)
+    for (K, V), (K1, V1) in zip(grown, want_cache):
+        _close(K, K1)
+        _close(V, V1)
+    assert [K.shape for K, _ in cache] == [(2, 4, 3)] * 2  # the cache passed in: untouched, 3 positions
+
+
+def test_hf_gpt2_passes_the_decode_family():
+    report = verify("hf:gpt2", profile="quick", seed=0, only=["decode"], jobs=2)
+    ran = _ran(report)
+    assert {"decode.chunks_equal_forward", "decode.greedy_generation_same", "decode.mha_split_equals_whole"} <= set(ran)
+    assert set(ran.values()) == {"passed"}, [(r.name, r.status, r.failure) for r in report.results if r.failure]
+
+
 @pytest.mark.parametrize(("bug", "prop"), [
     ("hf_bug_no_mask.py", "causality.forward_future_independent"),
     ("hf_bug_unscaled.py", "agreement.forward"),
     ("hf_bug_head_order.py", "agreement.forward"),
     ("tl_bug_bidirectional.py", "causality.forward_future_independent"),
     ("tl_bug_scale.py", "agreement.forward"),
+    ("hf_bug_cache_positions.py", "decode.positions_continue"),
+    ("hf_bug_cache_positions.py", "decode.chunks_equal_forward"),
 ])
 def test_a_planted_bug_fails_the_property_meant_to_catch_it(bug, prop):
     report = verify(str(TARGETS / bug), profile="quick", seed=0, only=[prop], jobs=1)

@@ -68,3 +68,12 @@ def kernel_heads_share_keys(query, key, value, attn_mask=None, dropout_p=0.0, is
 
 
 KERNELS = tuple(name for name in dir() if name.startswith("kernel_"))
+
+
+def kernel_mask_cropped_top_left(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """A bool mask is replaced by a causal buffer cropped to [:L, :S] (nanoGPT's ``bias[:, :, :T, :T]``):
+    with fewer queries than keys, query l sees keys 0 … l, not the cached keys and itself."""
+    if attn_mask is not None and attn_mask.dtype == torch.bool:
+        length, keys = query.shape[-2], key.shape[-2]
+        attn_mask = torch.ones(max(length, keys), max(length, keys), dtype=torch.bool).tril()[:length, :keys]
+    return _sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale)

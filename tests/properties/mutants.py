@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 
 from gptspec import impl
+from gptspec.impl.cache import block_cached, empty_cache
 from gptspec.spec import SIGNATURES
 
-IMPL_MODULES = ("softmax", "attention", "multihead", "embedding", "mlp", "model", "sampling")
+IMPL_MODULES = ("softmax", "attention", "multihead", "embedding", "mlp", "model", "sampling", "cache")
 
 
 def _reference_namespace() -> dict[str, Any]:
@@ -284,10 +285,75 @@ def forward_no_positions(tokens, weights):
 
 
 # ---------------------------------------------------------------------------------------------
+# decode: the KV cache (each replaces one piece of gptspec.impl.cache; derive() reaches every caller)
+
+
+def cache_positions_restart(tokens, weights, cache=None):
+    """Positions restart at 0 in every call: W_pos[:, :ctx_new], not W_pos[:, ctx_past:ctx_past+ctx_new]."""
+    layers = empty_cache(weights) if cache is None or len(cache) == 0 else cache
+    ctx_past = layers[0][0].shape[-1] if layers else 0
+    restarted = dataclasses.replace(weights, W_pos=np.roll(weights.W_pos, ctx_past, axis=1))  # column ctx_past is 0's
+    return impl.forward_cached(tokens, restarted, cache)
+
+
+def cached_mask_top_left(ctx_past, ctx_new):
+    """The new queries' mask aligned top-left (SDPA's is_causal with L < S): query i sees keys 0 … i only."""
+    return np.tri(ctx_new, ctx_past + ctx_new, dtype=bool).T  # mask[k, i] = (k <= i)
+
+
+def _mha_cached_with(order):
+    """multi_head_attention_cached whose keys and value-downs come as ``order(past, new)`` (a bug in the concat)."""
+    def mutant(E, W_Q, W_K, W_V_down, W_O, K_past, V_past):
+        n_heads, d_head, _ = W_Q.shape
+        ctx_past, ctx_new = K_past.shape[-1], E.shape[1]
+        K = order(K_past, W_K @ E)
+        V = order(V_past, W_V_down @ E)
+        scores = K.swapaxes(-1, -2) @ (W_Q @ E) / math.sqrt(d_head)
+        A = impl.softmax(np.where(impl.causal_mask(ctx_past + ctx_new)[:, ctx_past:], scores, -np.inf), axis=-2)
+        return W_O @ (V @ A).reshape(n_heads * d_head, ctx_new), K, V
+
+    return mutant
+
+
+def cache_stale(E, W_Q, W_K, W_V_down, W_O, K_past, V_past):
+    """Attends over the cache and the new keys, but returns the cache it was given: the new keys are never kept."""
+    delta, _, _ = impl.multi_head_attention_cached(E, W_Q, W_K, W_V_down, W_O, K_past, V_past)
+    return delta, K_past, V_past
+
+
+def cache_mutated(E, W_Q, W_K, W_V_down, W_O, K_past, V_past):
+    """Right numbers, but the cache passed in is overwritten (its buffers reused as scratch)."""
+    delta, K, V = impl.multi_head_attention_cached(E, W_Q, W_K, W_V_down, W_O, K_past, V_past)
+    K_past[...] = 0
+    V_past[...] = 0
+    return delta, K, V
+
+
+def cache_wraps_past_n_ctx(tokens, weights, cache=None):
+    """No ctx_past + ctx_new <= n_ctx check: positions wrap around W_pos (column p % n_ctx)."""
+    layers = empty_cache(weights) if cache is None or len(cache) == 0 else cache
+    ctx_past, n_ctx = layers[0][0].shape[-1], weights.W_pos.shape[1]
+    E = impl.embed(tokens, weights.W_E) + weights.W_pos[:, (ctx_past + np.arange(tokens.shape[0])) % n_ctx]
+    after = []
+    for w, (K_past, V_past) in zip(weights.blocks, layers):
+        E, K, V = block_cached(E, w, K_past, V_past)
+        after.append((K, V))
+    return impl.unembed(impl.layer_norm(E, weights.lnf_gain, weights.lnf_bias), weights.W_U), tuple(after)
+
+
+def cache_ignored(E, W_Q, W_K, W_V_down, W_O, K_past, V_past):
+    """Appends the new keys to the cache but attends over the new ones only (the cache never read)."""
+    delta = impl.multi_head_attention(E, W_Q, W_K, W_V_down, W_O)
+    return delta, np.concatenate([K_past, W_K @ E], axis=-1), np.concatenate([V_past, W_V_down @ E], axis=-1)
+
+
+# ---------------------------------------------------------------------------------------------
 # shapes: each function returns the right numbers in the wrong shape
 
 
 def _wrong_shape(result: Any) -> Any:
+    if isinstance(result, tuple):  # (ΔE, K, V), (logits, cache): the first item in the wrong shape
+        return (_wrong_shape(result[0]), *result[1:])
     if isinstance(result, (int, np.integer)):
         return np.array([result])  # an array where the spec promises an int
     if result.dtype == np.bool_:
@@ -356,6 +422,7 @@ MODULE_MUTANTS = {"module_batch_cross_talk": ("batch_cross_talk", "fused-linear"
 KERNEL_MUTANTS = (
     "kernel_scale_by_length", "kernel_ignores_scale", "kernel_bool_mask_added", "kernel_mask_transposed",
     "kernel_causal_off_by_one", "kernel_dropout_by_default", "kernel_batch_cross_talk", "kernel_heads_share_keys",
+    "kernel_mask_cropped_top_left",
 )
 
 
@@ -402,6 +469,14 @@ MUTANTS: dict[str, types.SimpleNamespace] = {
         derive("layer_norm_unbiased", layer_norm=layer_norm_unbiased),
         derive("block_post_ln", block=block_post_ln),
         derive("forward_no_positions", forward=forward_no_positions),
+        derive("cache_positions_restart", forward_cached=cache_positions_restart),
+        derive("cache_mask_top_left", cached_mask=cached_mask_top_left),
+        derive("cache_keys_prepended", multi_head_attention_cached=_mha_cached_with(
+            lambda past, new: np.concatenate([new, past], axis=-1))),
+        derive("cache_stale", multi_head_attention_cached=cache_stale),
+        derive("cache_mutated", multi_head_attention_cached=cache_mutated),
+        derive("cache_wraps_past_n_ctx", forward_cached=cache_wraps_past_n_ctx),
+        derive("cache_ignored", multi_head_attention_cached=cache_ignored),
         *(derive(f"{fn}_wrong_shape", **{fn: wrong_shape(fn)}) for fn in SIGNATURES),
     )
 }
@@ -469,10 +544,23 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "agreement.block": [("block_post_ln", "")],
     "agreement.forward": [("forward_no_positions", "")],
     "agreement.next_token_probs": [("next_token_first_column", "")],
+    "decode.chunks_equal_forward": [
+        ("cache_positions_restart", ""), ("cache_mask_top_left", ""), ("cache_keys_prepended", ""), ("cache_stale", ""),
+        ("cache_ignored", ""),
+    ],
+    "decode.cache_equals_one_call": [("cache_keys_prepended", ""), ("cache_stale", "")],
+    "decode.positions_continue": [("cache_positions_restart", "")],
+    "decode.mha_split_equals_whole": [("cache_mask_top_left", ""), ("cache_keys_prepended", ""), ("cache_ignored", "")],
+    "decode.cache_not_modified": [("cache_mutated", "")],
+    "decode.past_n_ctx_rejected": [("cache_wraps_past_n_ctx", "")],
+    "decode.greedy_generation_same": [("cache_positions_restart", ""), ("cache_stale", ""), ("cache_ignored", "")],
+    "agreement.multi_head_attention_cached": [("cache_mask_top_left", "")],
+    "agreement.forward_cached": [("cache_positions_restart", "")],
     "sdpa.default_scale": [("kernel_scale_by_length", "")],
     "sdpa.scale_multiplies_scores": [("kernel_ignores_scale", "")],
     "sdpa.bool_mask_equals_additive": [("kernel_bool_mask_added", "")],
     "sdpa.is_causal_equals_causal_mask": [("kernel_mask_transposed", ""), ("kernel_causal_off_by_one", "")],
+    "sdpa.query_block_after_cache": [("kernel_mask_cropped_top_left", "")],
     "sdpa.dropout_zero_deterministic": [("kernel_dropout_by_default", "")],
     "batch.entries_independent": [("kernel_batch_cross_talk", "")],
     "batch.heads_independent": [("kernel_heads_share_keys", "")],

@@ -196,3 +196,38 @@ def test_implementation_annotations_must_be_the_spec_ones():
 def test_a_float_mask_is_not_a_bool_mask():
     with pytest.raises(DtypeError, match="return value should have a bool dtype, got float64"):
         gptspec.spec.check_result(S.causal_mask, np.ones((3, 3)), 3)
+
+
+def _cached_args(ctx_past=2, ctx_new=1):
+    W_Q, W_K, W_V = heads()
+    K_past, V_past = randn(rng, 2, 3, ctx_past), randn(rng, 2, 3, ctx_past)
+    return randn(rng, 8, ctx_new), W_Q, W_K, W_V, randn(rng, 8, 6), K_past, V_past
+
+
+def test_an_empty_cache_is_ctx_past_0_but_no_new_position_is_an_error():
+    check_call(S.multi_head_attention_cached, *_cached_args(ctx_past=0))
+    with pytest.raises(ContextLengthError, match="E axis 1 is ctx_new = 0; ctx_new must be at least 1"):
+        check_call(S.multi_head_attention_cached, *_cached_args(ctx_new=0))
+
+
+def test_a_tuple_result_is_checked_item_by_item_with_symbolic_lengths():
+    good = impl.multi_head_attention_cached.__wrapped__
+    bad = gptspec.spec.implements(S.multi_head_attention_cached)(
+        lambda E, W_Q, W_K, W_V_down, W_O, K_past, V_past: (lambda d, K, V: (d, K[..., 1:], V))(
+            *good(E, W_Q, W_K, W_V_down, W_O, K_past, V_past)))
+    with pytest.raises(ShapeError, match=r"return value\[1\] axis 2 is ctx_past\+ctx_new = 3 with ctx_past = 2 "
+                                         r"\(bound by K_past\) · ctx_new = 1 \(bound by E\), got 2"):
+        bad(*_cached_args())
+    with pytest.raises(ArgumentTypeError, match=r"return value should be a tuple of 3 items, got 2"):
+        gptspec.spec.implements(S.multi_head_attention_cached)(
+            lambda E, W_Q, W_K, W_V_down, W_O, K_past, V_past: (E, K_past))(*_cached_args())
+
+
+def test_an_optional_cache_takes_none_or_pairs_and_names_the_bad_one():
+    w = impl.random_weights(TINY, 0, dtype=np.float64)
+    tokens = np.array([1, 2])
+    check_call(S.forward_cached, tokens, w, None)
+    _, cache = impl.forward_cached(tokens, w)
+    check_call(S.forward_cached, tokens, w, [list(p) for p in cache])
+    with pytest.raises(ArgumentTypeError, match=r"cache\[1\] should be a tuple"):
+        check_call(S.forward_cached, tokens, w, (cache[0], 3))

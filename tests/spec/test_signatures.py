@@ -26,6 +26,8 @@ DESIGN_ORDER = {
     "sample": ["logits", "temperature", "rng"],
     "forward": ["tokens", "weights"],
     "next_token_probs": ["tokens", "weights", "temperature"],
+    "multi_head_attention_cached": ["E", "W_Q", "W_K", "W_V_down", "W_O", "K_past", "V_past"],
+    "forward_cached": ["tokens", "weights", "cache"],
 }
 
 
@@ -58,7 +60,7 @@ def test_spec_bodies_point_to_the_reference(spec_fn):
 def _jaxtyped_reference(name):
     """The reference's raw function under jaxtyping + beartype, with the spec's annotations."""
     raw = getattr(impl, name).__wrapped__
-    namespace = {**raw.__globals__, **vars(S)}  # the spec's aliases resolve the string annotations
+    namespace = {**vars(S), **raw.__globals__}  # the spec's aliases resolve the annotations; the module's names win
     copy = types.FunctionType(raw.__code__, namespace, raw.__name__, raw.__defaults__, raw.__closure__)
     copy.__annotations__ = dict(SIGNATURES[name].__annotations__)
     return jaxtyped(typechecker=beartype)(copy)
@@ -81,3 +83,16 @@ def test_jaxtyping_and_beartype_reject_what_our_checker_rejects():
         _jaxtyped_reference("multi_head_attention")(E, W_Q, W_K, W_V, rng.standard_normal((8, 5)), True)
     with pytest.raises(ValueError):
         impl.multi_head_attention(E, W_Q, W_K, W_V, rng.standard_normal((8, 5)), True)
+
+
+def test_jaxtyping_and_beartype_accept_the_cached_reference_and_reject_a_short_cache():
+    rng = np.random.default_rng(0)
+    W_Q, W_K, W_V = (rng.standard_normal((2, 3, 8)) for _ in range(3))
+    W_O = rng.standard_normal((8, 6))
+    K_past, V_past = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    delta, K, V = _jaxtyped_reference("multi_head_attention_cached")(
+        rng.standard_normal((8, 2)), W_Q, W_K, W_V, W_O, K_past, V_past)
+    assert delta.shape == (8, 2) and K.shape == V.shape == (2, 3, 6)
+    with pytest.raises(TypeCheckError):
+        _jaxtyped_reference("multi_head_attention_cached")(
+            rng.standard_normal((8, 2)), W_Q, W_K, W_V, W_O, K_past, V_past[..., :3])

@@ -45,7 +45,7 @@ def tensor_table(config: Config, ctx: int | None) -> Table:
     _add_columns(table, "tensor", "symbolic shape", "shape", "kind", "numbers", "meaning", right="numbers")
     for t in TENSORS:
         shape = shape_under(t, config, ctx)
-        kind = t.kind if not t.per else f"weight, {t.per}"
+        kind = t.kind if not t.per else f"{t.kind}, {t.per}"
         table.add_row(t.name, escape(f"[{t.dims}]"), " × ".join(_n(s) for s in shape), kind, _n(math.prod(shape)), t.meaning)
     return table
 

@@ -32,7 +32,9 @@ dropout               none                                every p = 0, ``eval()`
 temperature           softmax(logits / T)                 HF's ``TemperatureLogitsWarper``
 ====================  ==================================  =====================================
 
-``forward`` is ``GPT2LMHeadModel(input_ids)``; ``next_token_probs`` is the same with
+``forward`` is ``GPT2LMHeadModel(input_ids)``; ``forward_cached`` the same with HF's own KV cache
+(``cache=DynamicCache``, ``past_key_values`` before transformers 5.25, ``use_cache=True``), the spec's
+``(K_past, V_past)`` pairs loaded into it and read back out of it; ``next_token_probs`` is the same with
 ``logits_to_keep=1`` (only the last column is unembedded, as the spec's), divided by T by HF's
 warper and softmaxed. ``block``, ``multi_head_attention``, ``layer_norm`` and ``mlp`` run the
 modules of a one-layer model: the block through ``GPT2Model(inputs_embeds=Eᵀ)`` with the position
@@ -48,11 +50,12 @@ Supported: transformers 5 (``create_causal_mask``, ``logits_to_keep``).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 import torch  # this module is imported only in a target process that verifies hf:gpt2
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import DynamicCache, GPT2Config, GPT2LMHeadModel
 from transformers.generation.logits_process import TemperatureLogitsWarper
 
 from ..spec import BlockWeights, Weights
@@ -69,9 +72,11 @@ __all__ = [
     "block_state",
     "config",
     "forward",
+    "forward_cached",
     "layer_norm",
     "mlp",
     "multi_head_attention",
+    "multi_head_attention_cached",
     "next_token_probs",
     "state_dict",
 ]
@@ -84,6 +89,8 @@ GPTSPEC_FRAMEWORK = "numpy"
 adapter must pass arrays through (:func:`gptspec.target.detect_framework` reads this)."""
 
 ATTENTION = "eager"
+CACHE_ARGUMENT = "cache" if "cache" in inspect.signature(GPT2LMHeadModel.forward).parameters else "past_key_values"
+"""What GPT2LMHeadModel calls its KV cache, argument and output: ``cache`` from transformers 5.25 on."""
 LAYER_NORM_EPS = 1e-5
 
 
@@ -166,6 +173,64 @@ def forward(tokens: np.ndarray, weights: Weights) -> np.ndarray:
     return to_numpy(logits[0].T)
 
 
+def position_ids(ctx_past: int, ctx_new: int) -> Any:
+    """The ``position_ids`` forward_cached passes: None, so HF makes its own from the cache's length
+    (module-level, so a test can replace it to plant a bug)."""
+    return None
+
+
+def _dynamic_cache(model: Any, cache: Any) -> Any:
+    """HF's ``DynamicCache`` holding the spec's cache: layer i's ``K_past [n_heads d_head ctx_past]`` as
+    keys ``[1 n_heads ctx_past d_head]`` (copies: HF's cache grows its own tensors), empty for None."""
+    past = DynamicCache(config=model.config)
+    for i, (K, V) in enumerate(cache or ()):
+        past.update(to_tensor(np.swapaxes(K, -1, -2))[None], to_tensor(np.swapaxes(V, -1, -2))[None], i)
+    return past
+
+
+def forward_cached(tokens: np.ndarray, weights: Weights, cache: Any = None) -> tuple[np.ndarray, Any]:
+    """(logits ``[vocab ctx_new]``, cache): ``GPT2LMHeadModel(input_ids=tokens, cache=DynamicCache(cache),
+    use_cache=True)`` (``past_key_values=`` before transformers 5.25), HF's positions its own
+    (``position_ids`` from ``cache.get_seq_length()``; earlier versions read them from
+    ``cache_position``, which they make the same way); the cache HF returns read back layer by layer
+    (``layers[i].keys [1 n_heads ctx d_head]`` → ``[n_heads d_head ctx]``). Past n_ctx, HF's position
+    embedding refuses the index (an error, as the spec wants)."""
+    model = _model(weights)
+    past = _dynamic_cache(model, cache)
+    given = position_ids(past.get_seq_length(), len(tokens))
+    with torch.no_grad():
+        out = model(input_ids=_input_ids(tokens), use_cache=True, position_ids=given, **{CACHE_ARGUMENT: past})
+    grown = getattr(out, CACHE_ARGUMENT)
+    after = tuple((to_numpy(layer.keys[0].transpose(-1, -2)), to_numpy(layer.values[0].transpose(-1, -2)))
+                  for layer in grown.layers)
+    return to_numpy(out.logits[0].T), after
+
+
+def padded_position_ids(mask: np.ndarray) -> Any:
+    """The position ids HF's ``generate`` gives a padded batch: cumsum(mask) − 1 along each row, 1 at
+    the pads (what a pad gets does not matter: no real token sees it). ``mask`` [batch ctx], True at
+    real tokens (module-level, so a test can replace it to plant a bug)."""
+    ids = torch.as_tensor(np.asarray(mask, dtype=np.int64)).cumsum(-1) - 1
+    return ids.masked_fill(torch.as_tensor(~np.asarray(mask, dtype=bool)), 1)
+
+
+def forward_padded(tokens: np.ndarray, mask: np.ndarray, weights: Weights, cache: Any = None) -> tuple[np.ndarray, Any]:
+    """(logits ``[batch vocab ctx_new]``, HF's cache) of a padded batch, as HF's ``generate`` runs one:
+    ``tokens [batch ctx_new]``, ``mask [batch ctx_past+ctx_new]`` True at real tokens (the cached
+    positions' mask, then the new ones'), ``attention_mask=mask``, position ids
+    :func:`padded_position_ids` of the new positions, ``cache`` a ``DynamicCache`` from the call
+    before (None: empty). Not a spec function (the spec has no batch): the padding tests call it."""
+    model = _model(weights)
+    past = cache if cache is not None else DynamicCache(config=model.config)
+    ids = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
+    positions = padded_position_ids(mask)[:, -ids.shape[1]:]
+    attention = torch.as_tensor(np.asarray(mask, dtype=np.int64))
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=attention, position_ids=positions, use_cache=True,
+                    **{CACHE_ARGUMENT: past})
+    return to_numpy(out.logits.transpose(-1, -2)), getattr(out, CACHE_ARGUMENT)
+
+
 def next_token_probs(tokens: np.ndarray, weights: Weights, temperature: float = 1.0) -> np.ndarray:
     """softmax(TemperatureLogitsWarper(T)(logits of the last position)), the last position's
     logits alone computed (``logits_to_keep=1``)."""
@@ -178,9 +243,11 @@ def next_token_probs(tokens: np.ndarray, weights: Weights, temperature: float = 
     return to_numpy(probs[0])
 
 
-def _one_layer(E: np.ndarray, w: BlockWeights) -> Any:
-    """The one-layer model for ``block(E, w)``: w in ``h[0]``, wte, wpe and lm_head zero, ln_f 1/0."""
+def _one_layer(E: np.ndarray, w: BlockWeights, ctx_past: int = 0) -> Any:
+    """The one-layer model for ``block(E, w)``: w in ``h[0]``, wte, wpe and lm_head zero, ln_f 1/0;
+    room for ``ctx_past`` cached positions before E's."""
     dims = block_dims(E, w)
+    dims = dims._replace(n_ctx=dims.n_ctx + ctx_past)
     d_model, dtype = dims.d_model, E.dtype
     state = block_state("transformer.h.0.", w)
     state.update({"transformer.wte.weight": np.zeros((1, d_model), dtype),
@@ -190,10 +257,11 @@ def _one_layer(E: np.ndarray, w: BlockWeights) -> Any:
     return _load(MODELS.get(dims), state)
 
 
-def _through_layer(model: Any, E: np.ndarray, module: Any, replace_input: bool = False) -> np.ndarray:
+def _through_layer(model: Any, E: np.ndarray, module: Any, replace_input: bool = False, past: Any = None) -> np.ndarray:
     """Run ``GPT2Model(inputs_embeds=Eᵀ)`` and return what ``module`` returned (its first
     element if a tuple), in columns; ``replace_input``: ``module`` is called on ``Eᵀ`` instead
-    of what the model gives it (HF's mask and every other argument as the model passes them)."""
+    of what the model gives it (HF's mask and every other argument as the model passes them);
+    ``past``: a ``DynamicCache`` the model reads and grows (HF's mask for queries after it)."""
     x = to_tensor(np.ascontiguousarray(E.T))[None]
     seen: list[Any] = []
 
@@ -210,7 +278,8 @@ def _through_layer(model: Any, E: np.ndarray, module: Any, replace_input: bool =
         handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
     try:
         with torch.no_grad():
-            model.transformer(inputs_embeds=x)
+            cached = {} if past is None else {"use_cache": True, CACHE_ARGUMENT: past}
+            model.transformer(inputs_embeds=x, **cached)
     finally:
         for handle in handles:
             handle.remove()
@@ -233,6 +302,19 @@ def multi_head_attention(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_do
     w = neutral_block(E.shape[0], E.dtype, W_Q=W_Q, W_K=W_K, W_V_down=W_V_down, W_O=W_O)
     model = _one_layer(E, w)
     return _through_layer(model, E, model.transformer.h[0].attn, replace_input=True)
+
+
+def multi_head_attention_cached(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray,
+                                W_O: np.ndarray, K_past: np.ndarray, V_past: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``GPT2Attention`` on the new columns ``Eᵀ`` after a ``DynamicCache`` holding (K_past, V_past),
+    as ``GPT2Model`` calls it (HF's causal mask for queries after the cache); (ΔE, K, V) with K, V
+    read back from the cache HF grew."""
+    w = neutral_block(E.shape[0], E.dtype, W_Q=W_Q, W_K=W_K, W_V_down=W_V_down, W_O=W_O)
+    model = _one_layer(E, w, K_past.shape[-1])
+    past = _dynamic_cache(model, ((K_past, V_past),) if K_past.shape[-1] else None)
+    delta = _through_layer(model, E, model.transformer.h[0].attn, replace_input=True, past=past)
+    layer = past.layers[0]
+    return delta, to_numpy(layer.keys[0].transpose(-1, -2)), to_numpy(layer.values[0].transpose(-1, -2))
 
 
 def _module_dims(E: np.ndarray, d_mlp: int = 1) -> Dims:

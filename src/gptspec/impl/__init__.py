@@ -12,10 +12,11 @@ from .multihead import multi_head_attention
 from .sampling import sample
 from .softmax import softmax
 from .weights import random_block_weights, random_weights
+from .cache import forward_cached, multi_head_attention_cached  # noqa: I001 (after model: it builds on it)
 
 __all__ = [
     "embed", "unembed", "softmax", "causal_mask", "attention_pattern", "attention_head",
     "cross_attention_head", "multi_head_attention", "mlp", "sample",
-    "layer_norm", "block", "forward", "next_token_probs",
+    "layer_norm", "block", "forward", "next_token_probs", "multi_head_attention_cached", "forward_cached",
     "gelu", "random_weights", "random_block_weights",
 ]

@@ -29,6 +29,11 @@ def block(E: Embeddings, weights: BlockWeights) -> Embeddings:
     """E ← E + MHA(LN₁(E)); E ← E + MLP(LN₂(E))."""
     w = weights
     E = E + multi_head_attention(layer_norm(E, w.ln1_gain, w.ln1_bias), w.W_Q, w.W_K, w.W_V_down, w.W_O)
+    return mlp_residual(E, w)
+
+
+def mlp_residual(E: np.ndarray, w: BlockWeights) -> np.ndarray:
+    """E + MLP(LN₂(E)): a block's second half."""
     return E + mlp(layer_norm(E, w.ln2_gain, w.ln2_bias), w.W_up, w.b_up, w.W_down, w.b_down)
 
 

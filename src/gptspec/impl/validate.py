@@ -24,7 +24,10 @@ from ..spec import (
     spec_error,
 )
 
-__all__ = ["self_attention", "softmax_temperature", "sample_temperature", "tokens_in_vocab", "context_fits", "slice_maxima"]
+__all__ = [
+    "self_attention", "softmax_temperature", "sample_temperature", "tokens_in_vocab", "context_fits", "slice_maxima",
+    "cache_fits", "cache_layers",
+]
 
 SAMPLE_T_MAX = 2.0
 
@@ -104,3 +107,36 @@ def self_attention(fn: str, ctx_q: int, ctx_k: int) -> None:
             ShapeError, fn,
             f"causal attention is self-attention and needs ctx_q = ctx_k, got ctx_q = {ctx_q}, ctx_k = {ctx_k}",
         )
+
+
+def cache_fits(fn: str, ctx_past: int, ctx_new: int, n_ctx: int) -> None:
+    """ctx_past + ctx_new <= n_ctx: a cache never wraps around the position matrix, nor is it cut."""
+    if ctx_past + ctx_new > n_ctx:
+        raise spec_error(
+            ContextLengthError, fn,
+            f"the cache holds ctx_past = {ctx_past} positions and tokens adds ctx_new = {ctx_new}: "
+            f"{ctx_past + ctx_new} positions, more than n_ctx = {n_ctx} (bound by weights.W_pos)",
+        )
+
+
+def cache_layers(fn: str, cache: Any, n_layers: int) -> int:
+    """A cache is one (K_past, V_past) pair per layer, every one as long: its length ctx_past."""
+    if not isinstance(cache, (tuple, list)):
+        raise spec_error(ArgumentTypeError, fn,
+                         f"cache should be a sequence of (K, V) pairs, got {type(cache).__name__}")
+    if len(cache) != n_layers:
+        raise spec_error(
+            ShapeError, fn,
+            f"cache has {len(cache)} layers, the weights have n_layers = {n_layers} (bound by weights.blocks)",
+        )
+    lengths: set[int] = set()
+    for i, pair in enumerate(cache):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise spec_error(ArgumentTypeError, fn, f"cache[{i}] should be a pair (K_past, V_past)")
+        lengths.update(int(np.shape(a)[-1]) if np.ndim(a) else -1 for a in pair)
+    if len(lengths) != 1:
+        raise spec_error(
+            ShapeError, fn,
+            f"the cache's K_past and V_past should all hold ctx_past positions, got lengths {sorted(lengths)}",
+        )
+    return lengths.pop()

@@ -15,6 +15,7 @@ same maximal logit); its draws at T > 0 are the temperature family's statistical
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,14 @@ def _dtype_of(args: tuple[Any, ...]) -> np.dtype:
 
 
 def agrees(what: str, got: Any, want: Any, args: tuple[Any, ...], wide: Callable[[], Any]) -> None:
+    if isinstance(want, tuple):  # (ΔE, K, V), (logits, cache): item by item, each with its index
+        if not isinstance(got, (tuple, list)) or len(got) != len(want):
+            raise expect.fail(f"{what}: expected a tuple of {len(want)} items, got {type(got).__name__}"
+                              + (f" of {len(got)}" if isinstance(got, (tuple, list)) else ""))
+        wide_once = functools.cache(wide)  # the widened reference, computed once for every item
+        for i, (g, w) in enumerate(zip(got, want)):
+            agrees(f"{what}[{i}]", g, w, args, functools.partial(lambda i: wide_once()[i], i))
+        return
     want = np.asarray(want)
     if want.dtype.kind != "f":
         expect.equal(what, got, want)

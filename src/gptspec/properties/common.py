@@ -12,10 +12,12 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .coded import integers
-from .strategies import UNIT, Model, models
-from .tolerance import tolerance
+from .strategies import UNIT, Model, MultiHead, models
+from .tolerance import head_tolerance, tolerance
 
-__all__ = ["plain_softmax", "model_prefixes", "model_tolerance", "describe", "repeated", "calls", "Calls"]
+__all__ = [
+    "plain_softmax", "model_prefixes", "model_tolerance", "heads_tolerance", "describe", "repeated", "calls", "Calls",
+]
 
 
 def repeated(impl: Any, name: str, times: int, *args: Any) -> list[Any]:
@@ -89,6 +91,11 @@ def model_tolerance(m: Model, logits: np.ndarray) -> float:
     w = m.weights
     bound = np.abs(w.W_U) @ (np.sqrt(m.config.d_model) * np.abs(w.lnf_gain) + np.abs(w.lnf_bias))
     return float(tolerance(np.float64).of(np.max(bound) + np.max(np.abs(logits))))
+
+
+def heads_tolerance(h: MultiHead) -> float:
+    """Σ over heads of each head's tolerance: the sum adds their rounding."""
+    return sum(head_tolerance(h.E, h.E, *h.head(i).args[1:]) for i in range(h.W_Q.shape[0]))
 
 
 def describe(args: tuple[Any, ...]) -> str:

@@ -44,7 +44,7 @@ WORDS = (CAUSAL_ONLY, HEADS_FILL, "float32", "float64", "max-ctx=N")
 """The words of a declaration, as the command line takes them."""
 
 HEADS_FUNCTIONS = frozenset({"multi_head_attention", "batched_multi_head_attention", "block", "forward",
-                             "next_token_probs"})
+                             "next_token_probs", "multi_head_attention_cached", "forward_cached"})
 """The spec functions that split d_model into heads: the d_model = n_heads·d_head rule bears on
 properties that call one of them, and no other (attention_head takes one head of any d_head)."""
 

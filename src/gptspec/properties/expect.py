@@ -126,5 +126,8 @@ def rejects(what: str, call: Callable[[], Any]) -> None:
         value = call()
     except Exception:  # noqa: BLE001 - the property is that it refuses, however it refuses
         return
-    got = f"an array of shape {np.shape(value)}" if np.ndim(value) else f"{value!r}"
+    if isinstance(value, (tuple, list)):  # (logits, cache), (ΔE, K, V)
+        got = f"a {type(value).__name__} of {len(value)} items"
+    else:
+        got = f"an array of shape {np.shape(value)}" if np.ndim(value) else f"{value!r}"
     raise fail(f"{what}: expected an exception, got {got}")

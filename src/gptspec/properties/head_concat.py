@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from . import expect
 from .coded import permutations
-from .common import calls
+from .common import calls, heads_tolerance
 from .registry import prop
 from .strategies import MultiHead, heads, multi_heads
 from .tolerance import head_tolerance
@@ -28,11 +28,6 @@ def mha(impl: Any, h: MultiHead) -> np.ndarray:
 
 def _mha_shape(result: Any, h: MultiHead) -> np.ndarray:
     return expect.shape("multi_head_attention(E, ...)", result, h.E.shape)
-
-
-def heads_tolerance(h: MultiHead) -> float:
-    """Σ over heads of each head's tolerance: the sum adds their rounding."""
-    return sum(head_tolerance(h.E, h.E, *h.head(i).args[1:]) for i in range(h.W_Q.shape[0]))
 
 
 @prop("head_concat.sum_of_heads", needs=("multi_head_attention", "attention_head"),

@@ -30,7 +30,7 @@ def _shape_property(name: str, spec_fn: Callable[..., Any]) -> Property:
 
     body.__name__ = name
     hint = hints.Plan.of(spec_fn).result
-    promised = f"[{hints.dim_text(hint)}]" if hints.is_array(hint) else hint.__name__
+    promised = f"[{hints.dim_text(hint)}]" if hints.is_array(hint) else hints.show(hint)
     return prop(
         f"shapes.{name}", needs=(name,),
         statement=f"{name} returns {promised}, with the sizes its arguments bind",

@@ -222,7 +222,13 @@ def config_fields(hint: Any) -> tuple[str, ...]:
     container's fields, n_layers for its blocks), in Config's order: what :func:`configs` needs
     to draw for it. ctx, ctx_q and ctx_k only need n_ctx as a bound, so they read none."""
     used: set[str] = set()
-    if hints.is_struct(hint):
+    inner, parts = hints.optional_of(hint), hints.tuple_items(hint)
+    if inner is not None:
+        return config_fields(inner)
+    if parts is not None:  # a tuple (the KV cache: one pair per layer)
+        used.update(f for item in parts[0] for f in config_fields(item))
+        used.update(("n_layers",) if parts[1] else ())
+    elif hints.is_struct(hint):
         for f in hints.fields(hint):
             used.update(config_fields(f.item if f.item is not None else f.hint))
             if f.item is not None:
@@ -504,10 +510,16 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
     ctx = draw(integers(1, c.n_ctx))
     causal = draw(domain.causal_flags()) if "causal" in params else False
     ctx_k = ctx if causal or "E_kv" not in params and "K" not in params else draw(integers(1, c.n_ctx))
-    sizes = hints.dim_sizes(c, ctx, ctx_k)
+    ctx_past = draw(integers(0, c.n_ctx - ctx)) if {"K_past", "cache"} & set(params) else 0
+    sizes = hints.dim_sizes(c, ctx, ctx_k, ctx_past)
     args: list[Any] = []
     for name, hint in zip(params, plan.hints):
-        if name == "causal":
+        if name == "cache":  # a KV cache of ctx_past positions (None when there are none)
+            pair = hints.tuple_items(hints.optional_of(hint))[0][0]  # type: ignore[index]
+            shapes = [hints.shape(h, sizes) for h in hints.tuple_items(pair)[0]]  # type: ignore[index]
+            args.append(None if ctx_past == 0 else
+                        tuple(tuple(draw(arrays(dt, s)) for s in shapes) for _ in range(c.n_layers)))
+        elif name == "causal":
             args.append(causal)
         elif name == "ctx":
             args.append(ctx)

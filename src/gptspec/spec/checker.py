@@ -31,6 +31,10 @@ from .hints import KIND_NAMES, ArrayHint, Axis
 __all__ = ["Checker", "checker_of", "check_call", "check_result", "has_values"]
 
 
+_LEAST = {name: d.least for name, d in DIMS.items() if d.least != 1}
+"""Dims that may be smaller than 1 (ctx_past: an empty cache)."""
+
+
 def has_values(x: Any) -> bool:
     """False for shape-only arrays (which carry a shape and dtype but no values)."""
     return not getattr(x, "_gptspec_shape_only", False)
@@ -67,9 +71,10 @@ class _Binder:
                 )
             return
         where = label if axis is None else f"{label} axis {axis}"
-        if size < 1:
+        least = _LEAST.get(name, 1)
+        if size < least:
             cls = ContextLengthError if name in CONTEXT_DIMS else ShapeError
-            self.fail(cls, f"{where} is {name} = {size}; {name} must be at least 1")
+            self.fail(cls, f"{where} is {name} = {size}; {name} must be at least {least}")
         config = self.config
         if config is not None:
             dim = DIMS.get(name)
@@ -189,22 +194,33 @@ def _hint_name(hint: Any) -> str:
 class _ParamCheck:
     """How to check one parameter (or the return value)."""
 
-    __slots__ = ("name", "hint", "array", "struct", "binds_dim")
+    __slots__ = ("name", "hint", "array", "struct", "binds_dim", "optional", "items", "each")
 
     def __init__(self, name: str, hint: Any) -> None:
+        inner = hints.optional_of(hint)  # ``X | None``: None passes, anything else is checked as X
+        self.optional = inner is not None
+        hint = inner if inner is not None else hint
         self.name = name
         self.hint = hint
         self.array = hints.array(hint)
         self.struct = _StructCheck.of(hint) if hints.is_struct(hint) else None
+        # a tuple: ``tuple[A, B]`` item by item (``items``), ``tuple[X, ...]`` every item as X (``each``)
+        parts = hints.tuple_items(hint)
+        self.items = None if parts is None or parts[1] else tuple(_ParamCheck(name, h) for h in parts[0])
+        self.each = _ParamCheck(name, parts[0][0]) if parts is not None and parts[1] else None
         # an int parameter named after a dim (causal_mask's ctx) binds that dim
         self.binds_dim = hint is int and name in DIMS
 
     def check(self, value: Any, binder: _Binder, late: list[Any], label: str | None = None) -> None:
         label = label or self.name
+        if self.optional and value is None:
+            return
         if self.array is not None:
             binder.check_array(value, self.array, label, late=late)
         elif self.struct is not None:
             self.struct.check(value, binder, late, label)
+        elif self.items is not None or self.each is not None:
+            self._check_items(value, binder, late, label)
         else:
             if not _scalar_ok(value, self.hint):
                 binder.fail(
@@ -213,6 +229,18 @@ class _ParamCheck:
                 )
             if self.binds_dim:
                 binder.bind_dim(self.name, int(value), label)
+
+    def _check_items(self, value: Any, binder: _Binder, late: list[Any], label: str) -> None:
+        """A tuple (a list is accepted: a user's cache) of the promised length, item by item."""
+        if not isinstance(value, (tuple, list)):
+            binder.fail(ArgumentTypeError,
+                        f"{label} should be a tuple {_hint_name(self.hint)}, got {type(value).__name__}")
+        if self.items is not None and len(value) != len(self.items):
+            binder.fail(ArgumentTypeError, f"{label} should be a tuple of {len(self.items)} items, got {len(value)}")
+        for i, item in enumerate(value):
+            check = self.each if self.items is None else self.items[i]
+            assert check is not None
+            check.check(item, binder, late, f"{label}[{i}]")
 
 
 class _StructCheck:

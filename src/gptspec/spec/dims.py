@@ -15,6 +15,7 @@ class Dim:
     meaning: str
     equals: str | None = None  # config field the dim must equal when a config is bound
     at_most: str | None = None  # config field the dim must not exceed when a config is bound
+    least: int = 1  # the smallest size the dim takes (a cache is empty before the first call)
 
 
 DIMS: dict[str, Dim] = {
@@ -30,6 +31,8 @@ DIMS: dict[str, Dim] = {
         Dim("ctx", "tokens in this call (1 <= ctx <= n_ctx)", at_most="n_ctx"),
         Dim("ctx_q", "query positions in this call", at_most="n_ctx"),
         Dim("ctx_k", "key positions in this call", at_most="n_ctx"),
+        Dim("ctx_past", "positions already in the KV cache (0 before the first call)", at_most="n_ctx", least=0),
+        Dim("ctx_new", "new positions fed in this call of incremental decoding", at_most="n_ctx"),
     )
 }
 

@@ -26,6 +26,7 @@ import ast
 import dataclasses
 import functools
 import inspect
+import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -39,7 +40,7 @@ from .errors import ShapeError, SpecError
 __all__ = [
     "Axis", "ArrayHint", "KIND_NAMES", "array", "is_array", "dims", "dim_text", "n_axes", "dtype_kind", "show",
     "dim_sizes", "shape", "shape_for", "annotations_of", "Plan", "Field", "fields", "is_struct", "map_struct",
-    "struct_mapper", "build",
+    "struct_mapper", "build", "optional_of", "tuple_items",
 ]
 
 KIND_NAMES = {"f": "float", "iu": "integer", "b": "bool", "biufc": "any"}
@@ -181,10 +182,16 @@ def dtype_kind(hint: Any) -> str:
 
 
 def show(hint: Any) -> str:
-    """``Float[d_model ctx]`` for an array hint, the type's name (``float``, ``Weights``) for others."""
+    """``Float[d_model ctx]`` for an array hint, ``tuple[A, B]`` and ``X | None`` shown item by item, the
+    type's name (``float``, ``Weights``) for others."""
     parsed = array(hint)
     if parsed is not None:
         return f"{parsed.dtype_name}[{parsed.text}]"
+    inner, parts = optional_of(hint), tuple_items(hint)
+    if inner is not None:
+        return f"{show(inner)} | None"
+    if parts is not None:
+        return f"tuple[{show(parts[0][0])}, ...]" if parts[1] else f"tuple[{', '.join(map(show, parts[0]))}]"
     return getattr(hint, "__name__", str(hint))
 
 
@@ -192,10 +199,14 @@ def show(hint: Any) -> str:
 # Shapes under a config
 
 
-def dim_sizes(config: Config, ctx: int | None = None, ctx_k: int | None = None) -> dict[str, int]:
-    """Every named dim's size: the config's, ctx = ctx_q = ``ctx`` (default n_ctx), ctx_k = ``ctx_k`` or ctx."""
+def dim_sizes(config: Config, ctx: int | None = None, ctx_k: int | None = None,
+              ctx_past: int | None = None) -> dict[str, int]:
+    """Every named dim's size: the config's, ctx = ctx_q = ctx_new = ``ctx`` (default n_ctx), ctx_k = ``ctx_k``
+    or ctx, ctx_past = ``ctx_past`` or what the context has left before ctx (n_ctx − ctx)."""
     n = config.n_ctx if ctx is None else ctx
-    return {**config.dims(), "ctx": n, "ctx_q": n, "ctx_k": n if ctx_k is None else ctx_k}
+    past = max(config.n_ctx - n, 0) if ctx_past is None else ctx_past
+    return {**config.dims(), "ctx": n, "ctx_q": n, "ctx_k": n if ctx_k is None else ctx_k, "ctx_new": n,
+            "ctx_past": past}
 
 
 def shape(hint: Any, sizes: Mapping[str, int]) -> tuple[int, ...]:
@@ -298,6 +309,26 @@ class Field:
     item: Any = None
 
 
+def optional_of(hint: Any) -> Any:
+    """X for a hint ``X | None`` (``Optional[X]``), None for any other hint."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        rest = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(rest) == 1 and len(typing.get_args(hint)) == 2:
+            return rest[0]
+    return None
+
+
+def tuple_items(hint: Any) -> tuple[tuple[Any, ...], bool] | None:
+    """(item hints, variable) for ``tuple[A, B]`` ((A, B), False) and ``tuple[X, ...]`` ((X,), True);
+    None for any other hint."""
+    if typing.get_origin(hint) is not tuple:
+        return None
+    args = typing.get_args(hint)
+    if len(args) == 2 and args[1] is Ellipsis:
+        return (args[0],), True
+    return tuple(args), False
+
+
 def is_struct(hint: Any) -> bool:
     """Whether ``hint`` is a container type of the spec (a dataclass: Weights, BlockWeights)."""
     return isinstance(hint, type) and dataclasses.is_dataclass(hint)
@@ -323,12 +354,18 @@ def map_struct(value: Any, hint: Any, leaf: Callable[[Any, Any], Any]) -> Any:
         if isinstance(value, tuple):
             return tuple(map_struct(v, None, leaf) for v in value)
         hint = type(value) if is_struct(type(value)) else None
+    inner = optional_of(hint)
+    if inner is not None:
+        return None if value is None else map_struct(value, inner, leaf)
     if is_struct(hint) and dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {f.name: map_struct(getattr(value, f.name), f.hint, leaf) for f in fields(hint)}
         return dataclasses.replace(value, **changes)
-    if typing.get_origin(hint) is tuple and isinstance(value, (tuple, list)):
-        item = typing.get_args(hint)[0]
-        return tuple(map_struct(v, item, leaf) for v in value)
+    parts = tuple_items(hint)
+    if parts is not None and isinstance(value, (tuple, list)):
+        items, variable = parts
+        if variable:
+            return tuple(map_struct(v, items[0], leaf) for v in value)
+        return tuple(map_struct(v, h, leaf) for v, h in zip(value, items)) + tuple(value[len(items):])
     return leaf(value, hint)
 
 
@@ -339,6 +376,10 @@ def struct_mapper(hint: Any, leaf_for: Callable[[Any], Callable[[Any], Any]]) ->
     costs a few µs where map_struct re-reads every hint (a weights container: ~30 leaves)."""
     if hint is None:  # the value's own structure: known only per value
         return lambda value: map_struct(value, None, lambda v, h: leaf_for(h)(v))
+    inner = optional_of(hint)
+    if inner is not None:
+        walk = struct_mapper(inner, leaf_for)
+        return lambda value: None if value is None else walk(value)
     leaf = leaf_for(hint)
     if is_struct(hint):
         parts = tuple((f.name, struct_mapper(f.hint, leaf_for)) for f in fields(hint))
@@ -349,13 +390,23 @@ def struct_mapper(hint: Any, leaf_for: Callable[[Any], Callable[[Any], Any]]) ->
             return leaf(value)
 
         return container
-    if typing.get_origin(hint) is tuple:
-        item = struct_mapper(typing.get_args(hint)[0], leaf_for)
+    tupled = tuple_items(hint)
+    if tupled is not None and tupled[1]:
+        item = struct_mapper(tupled[0][0], leaf_for)
 
         def items(value: Any) -> Any:
             return tuple(item(v) for v in value) if isinstance(value, (tuple, list)) else leaf(value)
 
         return items
+    if tupled is not None:  # tuple[A, B]: item i walked as its own hint (extra items, if any, as they are)
+        each = tuple(struct_mapper(h, leaf_for) for h in tupled[0])
+
+        def fixed(value: Any) -> Any:
+            if not isinstance(value, (tuple, list)):
+                return leaf(value)
+            return tuple(walk(v) for walk, v in zip(each, value)) + tuple(value[len(each):])
+
+        return fixed
     return leaf
 
 

@@ -21,7 +21,17 @@ from .types import (
     KeyMatrix,
     Keys,
     KeysK,
+    KeysSoFar,
     KeyValueEmbeddings,
+    KVCache,
+    KVCacheAfter,
+    CachedKeys,
+    CachedValues,
+    NewDeltaE,
+    NewEmbeddings,
+    NewLogits,
+    NewTokens,
+    ValuesSoFar,
     LayerNormBias,
     LayerNormGain,
     LogitVector,
@@ -52,6 +62,7 @@ __all__ = [
     "embed", "unembed", "softmax", "causal_mask", "attention_pattern", "attention_head",
     "cross_attention_head", "multi_head_attention", "mlp", "sample",
     "layer_norm", "block", "forward", "next_token_probs",
+    "multi_head_attention_cached", "forward_cached",
 ]
 
 
@@ -138,6 +149,26 @@ def multi_head_attention(
     raise _spec_only("multi_head_attention")
 
 
+def multi_head_attention_cached(
+    E: NewEmbeddings,
+    W_Q: StackedQueryMatrix,
+    W_K: StackedKeyMatrix,
+    W_V_down: StackedValueDown,
+    W_O: OutputMatrix,
+    K_past: CachedKeys,
+    V_past: CachedValues,
+) -> tuple[NewDeltaE, KeysSoFar, ValuesSoFar]:
+    """(ΔE, K, V): multi_head_attention of the ctx_new new columns E after ctx_past cached ones.
+
+    K = [K_past | W_K E], V = [V_past | W_V_down E] along the positions (the cache, then the new);
+    ΔE = W_O · concat_h(V_h A_h), A_h = softmax_cols(K_hᵀ (W_Q[h] E) / √d_head) with new query i
+    (position ctx_past + i) seeing every cached key and the new keys up to itself: the causal mask
+    of the whole sequence, its last ctx_new columns (aligned bottom-right). K_past, V_past are
+    [n_heads d_head 0] before the first call; they are read, never modified.
+    """
+    raise _spec_only("multi_head_attention_cached")
+
+
 def mlp(E: Embeddings, W_up: MLPUp, b_up: MLPUpBias, W_down: MLPDown, b_down: MLPDownBias) -> DeltaE:
     """ΔE = W_down · GELU(W_up E + b_up) + b_down, GELU in its tanh form (as GPT-2/3)."""
     raise _spec_only("mlp")
@@ -174,13 +205,27 @@ def next_token_probs(tokens: Tokens, weights: Weights, temperature: float = 1.0)
     raise _spec_only("next_token_probs")
 
 
+def forward_cached(
+    tokens: NewTokens, weights: Weights, cache: KVCache | None = None
+) -> tuple[NewLogits, KVCacheAfter]:
+    """(logits, cache'): forward on the new tokens, after the ctx_past positions ``cache`` holds.
+
+    Positions continue at the cache's length (W_pos[:, ctx_past : ctx_past + ctx_new]); each layer
+    attends with multi_head_attention_cached on its (K_past, V_past) and cache' holds its (K, V).
+    None (or an empty sequence) is the empty cache. ctx_past + ctx_new > n_ctx is an error, never a
+    wrap or a truncation; the cache passed in is not modified. For any split of tokens into chunks,
+    feeding them one after another gives forward(tokens)'s logits, column for column.
+    """
+    raise _spec_only("forward_cached")
+
+
 FUNCTIONS = (
     embed, unembed, softmax, causal_mask, attention_pattern, attention_head,
-    cross_attention_head, multi_head_attention, mlp, sample,
+    cross_attention_head, multi_head_attention, mlp, sample, multi_head_attention_cached,
 )
 """The functions of DESIGN's list: what a user's implementation may provide."""
 
-MODEL_FUNCTIONS = (layer_norm, block, forward, next_token_probs)
+MODEL_FUNCTIONS = (layer_norm, block, forward, next_token_probs, forward_cached)
 """The model level, specified by the spec's own weights container."""
 
 SIGNATURES = {f.__name__: f for f in FUNCTIONS + MODEL_FUNCTIONS}

@@ -26,7 +26,7 @@ class Tensor:
     name: str
     hint: Any  # a jaxtyping type from gptspec.spec.types
     meaning: str
-    kind: str  # "input", "weight" or "activation"
+    kind: str  # "input", "weight", "activation" or "cache"
     per: str = ""  # for weights: "once", "per layer"; stacked per-head weights are per layer
 
     @property
@@ -58,6 +58,10 @@ TENSORS: tuple[Tensor, ...] = (
     Tensor("W_U", T.UnembeddingMatrix, "unembedding matrix, the reverse of W_E", "weight", "once"),
     Tensor("logits", T.Logits, "W_U E; prediction reads the last column", "activation"),
     Tensor("probs", T.Probabilities, "softmax(logits[:, −1] / T)", "activation"),
+    Tensor("K_past", T.CachedKeys, "KV cache: W_K E of the ctx_past = n_ctx − ctx positions already seen",
+           "cache", "per layer"),
+    Tensor("V_past", T.CachedValues, "KV cache: W_V_down E of them; a call appends its ctx_new = ctx columns",
+           "cache", "per layer"),
 )
 
 

@@ -16,6 +16,8 @@ __all__ = [
     "KeyValueEmbeddings", "CrossDeltaE", "StackedQueryMatrix", "StackedKeyMatrix",
     "StackedValueDown", "OutputMatrix", "MLPUp", "MLPUpBias", "MLPDown", "MLPDownBias",
     "LayerNormGain", "LayerNormBias", "PositionMatrix", "AnyFloat",
+    "NewTokens", "NewEmbeddings", "NewDeltaE", "NewLogits", "CachedKeys", "CachedValues", "KeysSoFar",
+    "ValuesSoFar", "LayerCache", "LayerCacheAfter", "KVCache", "KVCacheAfter",
 ]
 
 Array = np.ndarray
@@ -68,3 +70,17 @@ LayerNormBias = Float[Array, "d_model"]
 
 # softmax takes any float array and returns one of the same shape
 AnyFloat = Float[Array, "*shape"]
+
+# Incremental decoding (the KV cache): ctx_new positions fed after ctx_past already seen
+NewTokens = Int[Array, "ctx_new"]  # the tokens of this call
+NewEmbeddings = Float[Array, "d_model ctx_new"]  # E of the new positions only
+NewDeltaE = Float[Array, "d_model ctx_new"]  # what attention adds to each new column
+NewLogits = Float[Array, "vocab ctx_new"]  # one column of logits per new position
+CachedKeys = Float[Array, "n_heads d_head ctx_past"]  # K_past: W_K E of the positions already seen, per head
+CachedValues = Float[Array, "n_heads d_head ctx_past"]  # V_past: W_V_down E of them
+KeysSoFar = Float[Array, "n_heads d_head ctx_past+ctx_new"]  # K after the call: the cached keys, then the new
+ValuesSoFar = Float[Array, "n_heads d_head ctx_past+ctx_new"]  # V after the call, likewise
+LayerCache = tuple[CachedKeys, CachedValues]  # one layer's (K_past, V_past)
+LayerCacheAfter = tuple[KeysSoFar, ValuesSoFar]  # one layer's (K, V) after the call
+KVCache = tuple[LayerCache, ...]  # the cache: one (K_past, V_past) per layer (a list of pairs is accepted)
+KVCacheAfter = tuple[LayerCacheAfter, ...]  # the cache forward_cached returns, ctx_new positions longer

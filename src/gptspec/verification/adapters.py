@@ -37,6 +37,7 @@ from ..spec.hints import Plan, dim_text, is_array, struct_mapper
 from ..spec.hints import map_struct as _map_struct
 from ..spec.hints import n_axes as array_axes
 from ..target import TargetError
+from . import unmodified
 from .choices import FRAMEWORKS, LAYOUTS
 from .errors import OptionError
 
@@ -144,10 +145,15 @@ def _adapt_function(
     into = _leaves(rows, torch)
     arguments = tuple(struct_mapper(hint, into) for hint in plan.hints)  # each hint's walk worked out once
     result_back = struct_mapper(plan.result, _leaves(rows, torch, back=True))
+    kept_at = unmodified.read_only(plan.names)  # the KV cache: read, never written
 
     def adapted(*args: Any, **kwargs: Any) -> Any:
         values = plan.positional(args, kwargs)
-        result = call(*(convert(value) for convert, value in zip(arguments, values)))
+        given = [convert(value) for convert, value in zip(arguments, values)]
+        kept = unmodified.keep(plan.names, given, kept_at) if kept_at else None
+        result = call(*given)
+        if kept:
+            unmodified.check(name, kept)
         value = result_back(result)
         return check_result(name, value, plan.result) if check else value
 

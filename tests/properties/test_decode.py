@@ -1,0 +1,27 @@
+"""The decode family: the reference satisfies it, and every planted cache bug is found."""
+
+from .planting import family_tests
+
+test_reference_satisfies, test_planted_bug_is_found, test_planted_bug_needs_what_it_is_marked_with = family_tests(
+    "decode"
+)
+
+
+def test_a_split_adds_up_and_is_drawn_both_ways():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from gptspec.properties.decode import show_chunks, splits
+
+    seen = set()
+
+    @settings(max_examples=200, database=None, derandomize=True)
+    @given(st.integers(1, 6).flatmap(lambda ctx: st.tuples(st.just(ctx), splits(ctx, min_chunks=2))))
+    def check(example):
+        ctx, sizes = example
+        assert sum(sizes) == ctx and min(sizes) >= 1 and (len(sizes) >= 2 or ctx == 1)
+        seen.add("steps" if set(sizes[1:]) <= {1} else "uneven")
+
+    check()
+    assert seen == {"steps", "uneven"}
+    assert show_chunks((2, 1, 2)) == "3 chunks of 2 | 1 | 2 tokens at positions 0–1 | 2 | 3–4"
