@@ -49,10 +49,13 @@ ENTRY_POINTS: dict[str, str] = {
     "batched_multi_head_attention": "batched_multi_head_attention(E [batch d_model ctx], W_Q, W_K, W_V_down, W_O, "
                                     "causal) -> [batch d_model ctx]: a module convention's module called once on a "
                                     "batch (the spec's multi_head_attention per entry)",
+    "generate": "generate(tokens, weights, n_new, temperature, top_k, rng, batch=1) -> Int[batch n_new]: a model "
+                "family's own generate (gptspec.properties.generation), T = 0 greedy",
 }
-"""Names only a convention provides, beside the spec's functions: the raw kernel the spec's
-functions are built around, for the properties its signature owes (NumPy in and out). No
-module-level target provides them, so their properties are "not provided" for every other target."""
+"""Names only a convention or a model family provides, beside the spec's functions: the raw kernel
+the spec's functions are built around, for the properties its signature owes (NumPy in and out),
+and a whole model's ``generate``. No module-level target provides them, so their properties are
+"not provided" for every other target."""
 
 KERNEL_ENTRY_POINTS = frozenset({"batched_attention", "sdpa_kernel"})
 """The entry points that take the kernel's own ``[batch heads L D]`` arrays (rows within each head),
@@ -111,6 +114,8 @@ def _load_path(path: str) -> types.ModuleType:
     if not os.path.isfile(full):
         raise TargetError(f"no such file: {path}")
     folder, base = os.path.split(full)
+    if os.path.isfile(os.path.join(folder, "__init__.py")):  # inside a package: imported as part of it
+        return _load_in_package(path, full)
     name = "gptspec_target_" + "".join(c if c.isalnum() else "_" for c in os.path.splitext(base)[0])
     spec = importlib.util.spec_from_file_location(name, full)
     if spec is None or spec.loader is None:
@@ -126,6 +131,23 @@ def _load_path(path: str) -> types.ModuleType:
         del sys.modules[name]
         raise _import_failure(path, exc) from None
     return module
+
+
+def _load_in_package(path: str, full: str) -> types.ModuleType:
+    """``mingpt/model.py`` as ``mingpt.model``, the folder above the outermost package first on
+    sys.path, so the file's own ``from mingpt.utils import ...`` works as it does for its users."""
+    root, parts = os.path.dirname(full), [os.path.splitext(os.path.basename(full))[0]]
+    while os.path.isfile(os.path.join(root, "__init__.py")):
+        root, package = os.path.split(root)
+        parts.insert(0, package)
+    if root in sys.path:
+        sys.path.remove(root)
+    sys.path.insert(0, root)
+    name = ".".join(parts)
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:  # the user's module failed: say how, and where
+        raise _import_failure(path, exc) from None
 
 
 def _load_module(name: str) -> types.ModuleType:
@@ -158,6 +180,7 @@ class Address:
     value: str | bytes
     label: str  # as the user named the target: reused in reports and reproduce commands
     attribute: str | None = None  # "NAME" of "path.py:NAME" / "module:NAME" (dotted for nested)
+    family: str | None = None  # --family NAME: the model family it must be ("none": no family; None: recognised)
 
 
 def split_attribute(text: str) -> tuple[str, str | None]:
@@ -169,9 +192,15 @@ def split_attribute(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def address(target: Any) -> Address:
+def address(target: Any, family: str | None = None) -> Address:
     """How a worker process loads ``target`` without this process importing it (a string is a
-    ``.py`` path or a module name, as for :func:`load`)."""
+    ``.py`` path or a module name, as for :func:`load`); ``family``: the model family it is
+    verified as (:mod:`gptspec.ecosystem.families`; "none": as its own functions only)."""
+    if family is not None:
+        where = address(target)
+        if where.kind not in ("path", "module") or where.attribute is not None:
+            raise TargetError(f"--family applies to a model file or module, not to {where.label}")
+        return dataclasses.replace(where, family=family)
     if isinstance(target, Address):
         return target
     if isinstance(target, Target):
@@ -250,7 +279,32 @@ def load(target: Any) -> Target:
     if isinstance(target, Target):
         return target
     obj, label = load_object(target)
+    where = address(target) if isinstance(target, (Address, str, os.PathLike)) else None
+    if where is not None and where.kind in ("path", "module") and where.attribute is None:
+        return _family_target(obj, label, where.family)
     return _provided_target(obj, label)
+
+
+def _family_target(module: types.ModuleType, label: str, family: str | None) -> Target:
+    """A module as a whole model of the family it belongs to (:mod:`gptspec.ecosystem.families`:
+    recognised by structure, or the one ``family`` names), else as the spec's functions it
+    provides; a module that is neither says which families it was tried as and what each missed."""
+    from .ecosystem import families
+
+    try:
+        found = families.recognise(module, label, family)
+    except families.NoFamily as exc:
+        raise TargetError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - building the user's model raised: say how, and where
+        raise _import_failure(f"{label} (its model)", exc) from None
+    if found is not None:  # its spec functions, and the entry points it has (generate)
+        own = tuple(n for n in ENTRY_POINTS if callable(getattr(found.model, n, None)))
+        return Target(found.model, label, provided(found.model) + own)
+    if provided(module) or family == "none":
+        return _provided_target(module, label)
+    tried = "; ".join(families.misses(module))
+    raise TargetError(f"{label} provides none of the spec's functions ({', '.join(SPEC_NAMES)}) and is no model "
+                      f"family gptspec knows: {tried}")
 
 
 def _attribute(obj: Any, dotted: str, label: str) -> Any:

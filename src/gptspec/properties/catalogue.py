@@ -1,12 +1,13 @@
 """Imports every family module of the catalogue, so that their properties are registered."""
 
 from . import agreement, causality, embedding, head_concat, shapes, softmax, temperature, value  # noqa: F401
-from . import sdpa, batch  # noqa: F401, I001  (after the spec's families: registration order is report order)
+from . import generation  # noqa: F401, I001  (after the spec's families: registration order is report order)
+from . import sdpa, batch  # noqa: F401, I001
 
 FAMILIES = ("softmax", "temperature", "causality", "head_concat", "embedding", "value", "shapes", "agreement",
-            "sdpa", "batch")
-"""The families of the catalogue, in the order a report lists them. The last two need entry
-points only a convention provides (:data:`gptspec.target.ENTRY_POINTS`)."""
+            "generation", "sdpa", "batch")
+"""The families of the catalogue, in the order a report lists them. The last three need entry
+points only a convention or a model family provides (:data:`gptspec.target.ENTRY_POINTS`)."""
 
 CONVENTION_FAMILIES = ("sdpa", "batch")
 """The families whose properties call a convention's own entry points, not the spec's functions."""

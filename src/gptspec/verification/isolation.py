@@ -99,6 +99,7 @@ class Loaded:
     missing: tuple[str, ...]
     framework: str
     assume: tuple[str, ...] = ()  # GPTSPEC_ASSUME, or the domain a convention declares (the verifier parses it)
+    family: str | None = None  # "recognised nanoGPT's GPT: ...": the model family the target was recognised as
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
             impl = adapt(target.obj, target.provides, layout=setup.layout, framework=framework, label=target.label,
                          guard=guard)
             loaded = Loaded(target.label, target.provides, target.missing, framework,
-                            declared_domain(target.obj, target.label))
+                            declared_domain(target.obj, target.label), getattr(target.obj, "GPTSPEC_FAMILY", None))
     except TargetError as exc:
         conn.send(("load_error", str(exc)))
         return

@@ -405,7 +405,7 @@ def verify(
             raise
         impl = Provided(loaded.provides)
     report = Report(loaded.label, layout, loaded.framework, profile, seed, loaded.provides, loaded.missing, jobs=jobs,
-                    assumptions=domain.words, strict=options.strict)
+                    assumptions=domain.words, strict=options.strict, family=loaded.family)
     provided = [p for p in chosen if p.applies_to(impl)]
     results = {p.name: _not_run(p, "not provided") for p in chosen if p not in provided}
     for p in provided:
