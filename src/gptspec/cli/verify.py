@@ -46,6 +46,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--convention", choices=tuple(CONVENTIONS), default=None,
                    help="TARGET is one function in this ecosystem convention, not the spec's names: "
                    + ", ".join(CONVENTIONS) + " (gptspec builds the spec's attention functions around it)"),
+    p.add_argument("--family", default=None, metavar="NAME",
+                   help="verify TARGET as this model family's code (nanogpt, mingpt, picogpt), or 'none' to verify only "
+                   "the spec's functions it defines (default: recognised by its structure)")
     p.add_argument("--layout", choices=LAYOUTS, default="columns",
                    help="columns: the spec's (tokens are columns); rows: every 2-D tensor transposed (nanoGPT)")
     p.add_argument("--framework", choices=FRAMEWORKS, default=None,
@@ -119,8 +122,11 @@ def run(args: argparse.Namespace) -> int:
     out = console()
     err = Console(file=sys.stderr, highlight=False)  # a fixed stream: target output is captured meanwhile
     progress = RichProgress(err) if err.is_terminal else LineProgress(err)
+    from ..target import address
+
+    target = address(args.target, family=args.family) if args.family else args.target
     report = verify(
-        args.target, layout=args.layout, framework=args.framework, profile=args.profile,
+        target, layout=args.layout, framework=args.framework, profile=args.profile,
         only=_names(args.only), skip=_names(args.skip), seed=args.seed,
         timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
         assume=args.assume, strict=args.strict, convention=args.convention,
