@@ -144,6 +144,10 @@ def _load_in_package(path: str, full: str) -> types.ModuleType:
         sys.path.remove(root)
     sys.path.insert(0, root)
     name = ".".join(parts)
+    for cached in [m for m in sys.modules if m == parts[0] or m.startswith(parts[0] + ".")]:
+        file = getattr(sys.modules[cached], "__file__", None) or ""
+        if not os.path.abspath(file).startswith(root + os.sep):  # a package of the same name from elsewhere
+            del sys.modules[cached]
     try:
         return importlib.import_module(name)
     except Exception as exc:  # the user's module failed: say how, and where

@@ -64,8 +64,8 @@ def _found(module: types.ModuleType, gpt: type) -> Found:
 
     def build(dims: Dims) -> Any:
         config = gpt.get_default_config()  # type: ignore[attr-defined]
-        values = {"model_type": None, "n_layer": dims.n_layers, "n_head": dims.n_heads, "n_embd": dims.d_model,
-                  "vocab_size": dims.vocab, "block_size": dims.n_ctx}
+        values: dict[str, Any] = {"model_type": None, "n_layer": dims.n_layers, "n_head": dims.n_heads,
+                                  "n_embd": dims.d_model, "vocab_size": dims.vocab, "block_size": dims.n_ctx}
         for name in dir(config):
             if name.endswith("pdrop"):
                 values[name] = 0.0

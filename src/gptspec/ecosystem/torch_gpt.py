@@ -190,7 +190,8 @@ def spec_functions(recipe: Recipe, label: str, assume: tuple[str, ...], family: 
         dims = block_dims(E, w)._replace(n_ctx=max(E.shape[1], BLOCK_CTX))
         d, dtype = dims.d_model, E.dtype
         state = _block_state("transformer.h.0.", w)
-        state.update({"transformer.wte.weight": np.zeros((1, d), dtype), "transformer.wpe.weight": np.zeros((dims.n_ctx, d), dtype),
+        state.update({"transformer.wte.weight": np.zeros((1, d), dtype),
+                      "transformer.wpe.weight": np.zeros((dims.n_ctx, d), dtype),
                       "transformer.ln_f.weight": np.ones(d, dtype), "transformer.ln_f.bias": np.zeros(d, dtype),
                       "lm_head.weight": np.zeros((1, d), dtype)})
         last.clear()
@@ -220,7 +221,8 @@ def spec_functions(recipe: Recipe, label: str, assume: tuple[str, ...], family: 
         d, dtype = E.shape[0], E.dtype
         width, head = recipe.d_mlp(d), np.zeros((1, d, d), dtype)
         zero = neutral_block(d, dtype, W_Q=head, W_K=head, W_V_down=head, W_O=np.zeros((d, d), dtype),
-                             W_up=np.zeros((width, d), dtype), b_up=np.zeros(width, dtype), W_down=np.zeros((d, width), dtype))
+                             W_up=np.zeros((width, d), dtype), b_up=np.zeros(width, dtype),
+                             W_down=np.zeros((d, width), dtype))
         return dataclasses.replace(zero, **given)
 
     def multi_head_attention(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray, W_O: np.ndarray,

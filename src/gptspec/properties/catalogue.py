@@ -9,5 +9,6 @@ FAMILIES = ("softmax", "temperature", "causality", "head_concat", "embedding", "
 """The families of the catalogue, in the order a report lists them. The last three need entry
 points only a convention or a model family provides (:data:`gptspec.target.ENTRY_POINTS`)."""
 
-CONVENTION_FAMILIES = ("sdpa", "batch")
-"""The families whose properties call a convention's own entry points, not the spec's functions."""
+CONVENTION_FAMILIES = ("generation", "sdpa", "batch")
+"""The families whose properties call entry points (:data:`gptspec.target.ENTRY_POINTS`) a convention
+or a model family provides, not the spec's functions."""

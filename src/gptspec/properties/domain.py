@@ -44,7 +44,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 __all__ = [
-    "CAUSAL_ONLY", "HEADS_FILL", "WORDS", "VARIANTS", "GELU_ERF", "TIED", "D_MLP_4", "NO_BIAS", "GREEDY_ONLY", "AssumptionError", "Domain", "Scope", "Features",
+    "CAUSAL_ONLY", "HEADS_FILL", "WORDS", "VARIANTS", "GELU_ERF", "TIED", "D_MLP_4", "NO_BIAS", "GREEDY_ONLY",
+    "AssumptionError", "Domain", "Scope", "Features",
     "parse", "scoped", "current", "cover", "causal_flags", "ctx_limit", "HEADS_FUNCTIONS", "REQUIREMENTS",
 ]
 
@@ -83,7 +84,8 @@ def _canonical(word: str) -> str:
     """``d_model = n_heads·d_head``, ``D_MODEL=N_HEADS*D_HEAD`` → ``d_model=n_heads*d_head``; ``max_ctx=8`` → ``max-ctx=8``."""
     w = re.sub(r"\s+", "", str(word)).lower().replace("·", "*").replace("×", "*")
     w = w.replace("max_ctx", "max-ctx").replace("causal_only", "causal-only").replace("_", "-")
-    w = w.replace("d-model", "d_model").replace("n-heads", "n_heads").replace("d-head", "d_head").replace("d-mlp", "d_mlp")
+    for dim in ("d_model", "n_heads", "d_head", "d_mlp"):
+        w = w.replace(dim.replace("_", "-"), dim)
     if w in ("d_mlp=d_model*4", "4*d_model=d_mlp", "d_model*4=d_mlp"):
         return D_MLP_4
     if w in ("d_model=d_head*n_heads", "n_heads*d_head=d_model", "d_head*n_heads=d_model"):
