@@ -35,7 +35,7 @@ from .spec.signatures import FUNCTIONS, MODEL_FUNCTIONS
 
 __all__ = [
     "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "KERNEL_ENTRY_POINTS", "REGISTRIES", "MODELS",
-    "address", "load", "load_object", "provided", "detect_framework",
+    "address", "load", "load_object", "provided", "detect_framework", "convention_hint",
 ]
 
 SPEC_NAMES: tuple[str, ...] = tuple(f.__name__ for f in FUNCTIONS + MODEL_FUNCTIONS)
@@ -360,8 +360,48 @@ def _registered(registry: str, name: str, label: str) -> Any:
 def _provided_target(obj: Any, label: str) -> Target:
     names = provided(obj)
     if not names:
-        raise TargetError(f"{label} provides none of the spec's functions ({', '.join(SPEC_NAMES)})")
+        hint = convention_hint(obj)
+        raise TargetError(f"{label} provides none of the spec's functions ({', '.join(SPEC_NAMES)})"
+                          + (f"; {hint}" if hint else ""))
     return Target(obj, label, names)
+
+
+_KERNEL_PARAMETERS = {("query", "key", "value", "attn_mask"): "sdpa",
+                      ("module", "query", "key", "value", "attention_mask"): "hf-attention"}
+_MODULE_PARAMETERS = {"q_proj.weight": "qkvo-linear", "W_Q": "transformer-lens"}
+
+
+def convention_hint(obj: Any) -> str | None:
+    """For a function in an ecosystem convention given without ``--convention``: which one it
+    looks like, as the flag to add. A kernel is matched by its parameter names; a factory
+    ``make(d_model, n_heads, [d_head, n_ctx])`` is called (here, in the target's process) and its module matched
+    by its parameter names (c_attn [3·d_model d_model]: fused-linear; [d_model 3·d_model]: hf-gpt2)."""
+    import inspect
+
+    if not callable(obj) or isinstance(obj, type):
+        return None
+    try:
+        names = tuple(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):
+        return None
+    for wanted, convention in _KERNEL_PARAMETERS.items():
+        if names[: len(wanted)] == wanted:
+            return f"it takes {', '.join(wanted)} like the {convention} convention: add --convention {convention}"
+    sizes = {"d_model": 8, "n_heads": 2, "d_head": 4, "n_ctx": 16}
+    try:
+        module = obj(**{n: sizes[n] for n in names if n in sizes})
+        shapes = {n: tuple(p.shape) for n, p in module.named_parameters()}
+    except Exception:  # noqa: BLE001 - not a factory of (d_model, n_heads), or not of an nn.Module
+        return None
+    for name, shape in shapes.items():
+        leaf = ".".join(name.split(".")[-2:]) if name.endswith(".weight") else name.split(".")[-1]
+        convention = _MODULE_PARAMETERS.get(leaf)
+        if leaf == "c_attn.weight":
+            convention = "fused-linear" if shape == (24, 8) else "hf-gpt2" if shape == (8, 24) else None
+        if convention is not None:
+            return (f"it is a factory of a module with {leaf} {list(shape)} (made with d_model 8, 2 heads), "
+                    f"the {convention} convention: add --convention {convention}")
+    return None
 
 
 def _namespaces(obj: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:

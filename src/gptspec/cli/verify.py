@@ -124,12 +124,17 @@ def run(args: argparse.Namespace) -> int:
     progress = RichProgress(err) if err.is_terminal else LineProgress(err)
     from ..target import address
 
+    from ..target import REGISTRIES
+
     target = address(args.target, family=args.family) if args.family else args.target
+    convention = args.convention
+    if convention is None and address(target).kind in REGISTRIES:  # hf:NAME is an HF attention function
+        convention = "hf-attention"
     report = verify(
         target, layout=args.layout, framework=args.framework, profile=args.profile,
         only=_names(args.only), skip=_names(args.skip), seed=args.seed,
         timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
-        assume=args.assume, strict=args.strict, convention=args.convention,
+        assume=args.assume, strict=args.strict, convention=convention,
     )
     render(report, out, hide_missing=args.hide_missing)
     if args.json:
