@@ -109,13 +109,13 @@ def _import_failure(what: str, exc: BaseException) -> TargetError:
 
 
 def _load_path(path: str) -> types.ModuleType:
-    """Import a ``.py`` file as a module; its directory goes first on sys.path, as for a script."""
+    """Import a ``.py`` file as a module; its directory goes first on sys.path, as for a script. A
+    file inside a package whose import fails so (``from mingpt.utils import ...`` in
+    ``mingpt/model.py``, a relative import) is imported as part of its package instead."""
     full = os.path.abspath(path)
     if not os.path.isfile(full):
         raise TargetError(f"no such file: {path}")
     folder, base = os.path.split(full)
-    if os.path.isfile(os.path.join(folder, "__init__.py")):  # inside a package: imported as part of it
-        return _load_in_package(path, full)
     name = "gptspec_target_" + "".join(c if c.isalnum() else "_" for c in os.path.splitext(base)[0])
     spec = importlib.util.spec_from_file_location(name, full)
     if spec is None or spec.loader is None:
@@ -129,6 +129,11 @@ def _load_path(path: str) -> types.ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:  # the user's module failed: say how, and where
         del sys.modules[name]
+        if isinstance(exc, ImportError) and os.path.isfile(os.path.join(folder, "__init__.py")):
+            try:
+                return _load_in_package(path, full)
+            except TargetError:
+                pass  # the script's own failure says more
         raise _import_failure(path, exc) from None
     return module
 

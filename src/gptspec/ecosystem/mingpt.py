@@ -57,8 +57,6 @@ def recognise(module: types.ModuleType) -> Found:
 
 
 def _found(module: types.ModuleType, gpt: type) -> Found:
-    import torch
-
     from . import torch_gpt
     from .models import Dims
 
@@ -71,10 +69,10 @@ def _found(module: types.ModuleType, gpt: type) -> Found:
                 values[name] = 0.0
         for name, value in values.items():
             setattr(config, name, value)
-        return gpt(config).to(getattr(torch, dims.dtype))
+        return gpt(config)
 
     try:
-        tiny = build(Dims(3, 4, 4, 2, 2, 16, 1, "float64")).eval()
+        tiny = torch_gpt.built(build, Dims(3, 4, 4, 2, 2, 16, 1, "float64"))
     except Exception as exc:  # noqa: BLE001 - not built from its default config
         raise Miss(f"{gpt.__name__}(get_default_config()) raised {type(exc).__name__}: {exc}") from None
     if not hasattr(tiny, "transformer") or not hasattr(tiny, "lm_head"):

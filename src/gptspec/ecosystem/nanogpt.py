@@ -108,11 +108,10 @@ def _found(module: types.ModuleType, gpt: type, config: type) -> Found:
         values = {"n_layer": dims.n_layers, "n_head": dims.n_heads, "n_embd": dims.d_model, "block_size": dims.n_ctx,
                   "vocab_size": dims.vocab, "dropout": 0.0, "bias": True}
         with _attention_path():
-            model = gpt(make_config(config, values))
-        return model.to(getattr(torch, dims.dtype))
+            return gpt(make_config(config, values))
 
     try:
-        tiny = build(Dims(3, 4, 4, 2, 2, 16, 1, "float64")).eval()
+        tiny = torch_gpt.built(build, Dims(3, 4, 4, 2, 2, 16, 1, "float64"))
     except Exception as exc:  # noqa: BLE001 - the class is not built from its config alone
         raise Miss(f"{gpt.__name__}({config.__name__}(...)) raised {type(exc).__name__}: {exc}") from None
     if not hasattr(tiny, "transformer") or not hasattr(tiny, "lm_head"):

@@ -37,10 +37,29 @@ from ..spec import BlockWeights, Weights
 from .layouts import attention_state
 from .models import Dims, ModelCache, block_dims, check_temperature, model_dims, neutral_block, to_numpy
 
-__all__ = ["Recipe", "Probe", "BLOCK_CTX", "state_dict", "load", "probe", "spec_functions", "gelu_form"]
+__all__ = ["Recipe", "Probe", "BLOCK_CTX", "CACHED", "built", "state_dict", "load", "probe", "spec_functions",
+           "gelu_form"]
 
 BLOCK_CTX = 16
-"""The block size of the one-layer models that run a block's modules (any ctx up to it)."""
+"""The least block size a model is built with (any ctx up to it): the positions past the weights'
+n_ctx are zero, so one model serves every n_ctx the search draws."""
+
+CACHED = 64
+"""Models kept per target (the search draws many small sizes; a build costs ~10-30 ms)."""
+
+
+def built(build: Callable[[Dims], Any], dims: Dims) -> Any:
+    """The family's model at ``dims``, its parameters made in ``dims.dtype`` directly (torch's
+    default dtype for the build: no conversion pass), in eval mode, without gradients."""
+    dtype, previous = getattr(torch, dims.dtype), torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        model = build(dims)
+    finally:
+        torch.set_default_dtype(previous)
+    if any(p.dtype != dtype for p in model.parameters()):
+        model = model.to(dtype)
+    return model.eval().requires_grad_(False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,9 +90,13 @@ def _block_state(prefix: str, w: BlockWeights) -> dict[str, np.ndarray]:
     return state
 
 
-def state_dict(weights: Weights) -> dict[str, np.ndarray]:
-    """The spec's weights under GPT-2's nn.Linear names (the table above)."""
-    state = {"transformer.wte.weight": weights.W_E.T, "transformer.wpe.weight": weights.W_pos.T}
+def state_dict(weights: Weights, n_ctx: int | None = None) -> dict[str, np.ndarray]:
+    """The spec's weights under GPT-2's nn.Linear names (the table above); ``n_ctx``: the model's
+    block size, the positions past the weights' own n_ctx zero (no call reaches them)."""
+    W_pos = weights.W_pos
+    if n_ctx is not None and n_ctx > W_pos.shape[1]:
+        W_pos = np.concatenate([W_pos, np.zeros((W_pos.shape[0], n_ctx - W_pos.shape[1]), W_pos.dtype)], axis=1)
+    state = {"transformer.wte.weight": weights.W_E.T, "transformer.wpe.weight": W_pos.T}
     for i, w in enumerate(weights.blocks):
         state.update(_block_state(f"transformer.h.{i}.", w))
     state.update({"transformer.ln_f.weight": weights.lnf_gain, "transformer.ln_f.bias": weights.lnf_bias,
@@ -176,13 +199,15 @@ def state_dict_names(n_layers: int) -> set[str]:
 
 def spec_functions(recipe: Recipe, label: str, assume: tuple[str, ...], family: str) -> types.SimpleNamespace:
     """The spec's functions (and ``generate``) computed by the model ``recipe`` builds."""
-    models = ModelCache(lambda dims: recipe.build(dims).eval().requires_grad_(False))
+    models = ModelCache(lambda dims: built(recipe.build, dims), size=CACHED)
     last: list[Any] = []  # (weights, model) last loaded: repeated calls on the same weights skip the copy
 
     def model_for(weights: Weights) -> Any:
         if last and last[0][0] is weights:
             return last[0][1]
-        model = load(models.get(model_dims(weights)), state_dict(weights), label)
+        dims = model_dims(weights)
+        dims = dims._replace(n_ctx=max(dims.n_ctx, BLOCK_CTX))  # one model for every n_ctx up to BLOCK_CTX
+        model = load(models.get(dims), state_dict(weights, dims.n_ctx), label)
         last[:] = [(weights, model)]
         return model
 
