@@ -400,12 +400,12 @@ def convention_hint(obj: Any) -> str | None:
         return None
     for name, shape in shapes.items():
         leaf = ".".join(name.split(".")[-2:]) if name.endswith(".weight") else name.split(".")[-1]
-        convention = _MODULE_PARAMETERS.get(leaf)
+        layout = _MODULE_PARAMETERS.get(leaf)
         if leaf == "c_attn.weight":
-            convention = "fused-linear" if shape == (24, 8) else "hf-gpt2" if shape == (8, 24) else None
-        if convention is not None:
+            layout = "fused-linear" if shape == (24, 8) else "hf-gpt2" if shape == (8, 24) else None
+        if layout is not None:
             return (f"it is a factory of a module with {leaf} {list(shape)} (made with d_model 8, 2 heads), "
-                    f"the {convention} convention: add --convention {convention}")
+                    f"the {layout} convention: add --convention {layout}")
     return None
 
 
