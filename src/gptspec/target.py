@@ -35,7 +35,7 @@ from .spec.signatures import FUNCTIONS, MODEL_FUNCTIONS
 
 __all__ = [
     "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "KERNEL_ENTRY_POINTS", "REGISTRIES", "MODELS",
-    "address", "load", "load_object", "provided", "detect_framework",
+    "address", "load", "load_object", "provided", "detect_framework", "convention_hint",
 ]
 
 SPEC_NAMES: tuple[str, ...] = tuple(f.__name__ for f in FUNCTIONS + MODEL_FUNCTIONS)
@@ -49,10 +49,13 @@ ENTRY_POINTS: dict[str, str] = {
     "batched_multi_head_attention": "batched_multi_head_attention(E [batch d_model ctx], W_Q, W_K, W_V_down, W_O, "
                                     "causal) -> [batch d_model ctx]: a module convention's module called once on a "
                                     "batch (the spec's multi_head_attention per entry)",
+    "generate": "generate(tokens, weights, n_new, temperature, top_k, rng, batch=1) -> Int[batch n_new]: a model "
+                "family's own generate (gptspec.properties.generation), T = 0 greedy",
 }
-"""Names only a convention provides, beside the spec's functions: the raw kernel the spec's
-functions are built around, for the properties its signature owes (NumPy in and out). No
-module-level target provides them, so their properties are "not provided" for every other target."""
+"""Names only a convention or a model family provides, beside the spec's functions: the raw kernel
+the spec's functions are built around, for the properties its signature owes (NumPy in and out),
+and a whole model's ``generate``. No module-level target provides them, so their properties are
+"not provided" for every other target."""
 
 KERNEL_ENTRY_POINTS = frozenset({"batched_attention", "sdpa_kernel"})
 """The entry points that take the kernel's own ``[batch heads L D]`` arrays (rows within each head),
@@ -106,7 +109,9 @@ def _import_failure(what: str, exc: BaseException) -> TargetError:
 
 
 def _load_path(path: str) -> types.ModuleType:
-    """Import a ``.py`` file as a module; its directory goes first on sys.path, as for a script."""
+    """Import a ``.py`` file as a module; its directory goes first on sys.path, as for a script. A
+    file inside a package whose import fails so (``from mingpt.utils import ...`` in
+    ``mingpt/model.py``, a relative import) is imported as part of its package instead."""
     full = os.path.abspath(path)
     if not os.path.isfile(full):
         raise TargetError(f"no such file: {path}")
@@ -124,8 +129,34 @@ def _load_path(path: str) -> types.ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:  # the user's module failed: say how, and where
         del sys.modules[name]
+        if isinstance(exc, ImportError) and os.path.isfile(os.path.join(folder, "__init__.py")):
+            try:
+                return _load_in_package(path, full)
+            except TargetError:
+                pass  # the script's own failure says more
         raise _import_failure(path, exc) from None
     return module
+
+
+def _load_in_package(path: str, full: str) -> types.ModuleType:
+    """``mingpt/model.py`` as ``mingpt.model``, the folder above the outermost package first on
+    sys.path, so the file's own ``from mingpt.utils import ...`` works as it does for its users."""
+    root, parts = os.path.dirname(full), [os.path.splitext(os.path.basename(full))[0]]
+    while os.path.isfile(os.path.join(root, "__init__.py")):
+        root, package = os.path.split(root)
+        parts.insert(0, package)
+    if root in sys.path:
+        sys.path.remove(root)
+    sys.path.insert(0, root)
+    name = ".".join(parts)
+    for cached in [m for m in sys.modules if m == parts[0] or m.startswith(parts[0] + ".")]:
+        file = getattr(sys.modules[cached], "__file__", None) or ""
+        if not os.path.abspath(file).startswith(root + os.sep):  # a package of the same name from elsewhere
+            del sys.modules[cached]
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:  # the user's module failed: say how, and where
+        raise _import_failure(path, exc) from None
 
 
 def _load_module(name: str) -> types.ModuleType:
@@ -158,6 +189,7 @@ class Address:
     value: str | bytes
     label: str  # as the user named the target: reused in reports and reproduce commands
     attribute: str | None = None  # "NAME" of "path.py:NAME" / "module:NAME" (dotted for nested)
+    family: str | None = None  # --family NAME: the model family it must be ("none": no family; None: recognised)
 
 
 def split_attribute(text: str) -> tuple[str, str | None]:
@@ -169,9 +201,15 @@ def split_attribute(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def address(target: Any) -> Address:
+def address(target: Any, family: str | None = None) -> Address:
     """How a worker process loads ``target`` without this process importing it (a string is a
-    ``.py`` path or a module name, as for :func:`load`)."""
+    ``.py`` path or a module name, as for :func:`load`); ``family``: the model family it is
+    verified as (:mod:`gptspec.ecosystem.families`; "none": as its own functions only)."""
+    if family is not None:
+        where = address(target)
+        if where.kind not in ("path", "module") or where.attribute is not None:
+            raise TargetError(f"--family applies to a model file or module, not to {where.label}")
+        return dataclasses.replace(where, family=family)
     if isinstance(target, Address):
         return target
     if isinstance(target, Target):
@@ -250,7 +288,32 @@ def load(target: Any) -> Target:
     if isinstance(target, Target):
         return target
     obj, label = load_object(target)
+    where = address(target) if isinstance(target, (Address, str, os.PathLike)) else None
+    if where is not None and where.kind in ("path", "module") and where.attribute is None:
+        return _family_target(obj, label, where.family)
     return _provided_target(obj, label)
+
+
+def _family_target(module: types.ModuleType, label: str, family: str | None) -> Target:
+    """A module as a whole model of the family it belongs to (:mod:`gptspec.ecosystem.families`:
+    recognised by structure, or the one ``family`` names), else as the spec's functions it
+    provides; a module that is neither says which families it was tried as and what each missed."""
+    from .ecosystem import families
+
+    try:
+        found = families.recognise(module, label, family)
+    except families.NoFamily as exc:
+        raise TargetError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - building the user's model raised: say how, and where
+        raise _import_failure(f"{label} (its model)", exc) from None
+    if found is not None:  # its spec functions, and the entry points it has (generate)
+        own = tuple(n for n in ENTRY_POINTS if callable(getattr(found.model, n, None)))
+        return Target(found.model, label, provided(found.model) + own)
+    if provided(module) or family == "none":
+        return _provided_target(module, label)
+    tried = "; ".join(families.misses(module))
+    raise TargetError(f"{label} provides none of the spec's functions ({', '.join(SPEC_NAMES)}) and is no model "
+                      f"family gptspec knows: {tried}")
 
 
 def _attribute(obj: Any, dotted: str, label: str) -> Any:
@@ -302,8 +365,48 @@ def _registered(registry: str, name: str, label: str) -> Any:
 def _provided_target(obj: Any, label: str) -> Target:
     names = provided(obj)
     if not names:
-        raise TargetError(f"{label} provides none of the spec's functions ({', '.join(SPEC_NAMES)})")
+        hint = convention_hint(obj)
+        raise TargetError(f"{label} provides none of the spec's functions ({', '.join(SPEC_NAMES)})"
+                          + (f"; {hint}" if hint else ""))
     return Target(obj, label, names)
+
+
+_KERNEL_PARAMETERS = {("query", "key", "value", "attn_mask"): "sdpa",
+                      ("module", "query", "key", "value", "attention_mask"): "hf-attention"}
+_MODULE_PARAMETERS = {"q_proj.weight": "qkvo-linear", "W_Q": "transformer-lens"}
+
+
+def convention_hint(obj: Any) -> str | None:
+    """For a function in an ecosystem convention given without ``--convention``: which one it
+    looks like, as the flag to add. A kernel is matched by its parameter names; a factory
+    ``make(d_model, n_heads, [d_head, n_ctx])`` is called (here, in the target's process) and its module matched
+    by its parameter names (c_attn [3·d_model d_model]: fused-linear; [d_model 3·d_model]: hf-gpt2)."""
+    import inspect
+
+    if not callable(obj) or isinstance(obj, type):
+        return None
+    try:
+        names = tuple(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):
+        return None
+    for wanted, convention in _KERNEL_PARAMETERS.items():
+        if names[: len(wanted)] == wanted:
+            return f"it takes {', '.join(wanted)} like the {convention} convention: add --convention {convention}"
+    sizes = {"d_model": 8, "n_heads": 2, "d_head": 4, "n_ctx": 16}
+    try:
+        module = obj(**{n: sizes[n] for n in names if n in sizes})
+        shapes = {n: tuple(p.shape) for n, p in module.named_parameters()}
+    except Exception:  # noqa: BLE001 - not a factory of (d_model, n_heads), or not of an nn.Module
+        return None
+    for name, shape in shapes.items():
+        leaf = ".".join(name.split(".")[-2:]) if name.endswith(".weight") else name.split(".")[-1]
+        layout = _MODULE_PARAMETERS.get(leaf)
+        if leaf == "c_attn.weight":
+            layout = "fused-linear" if shape == (24, 8) else "hf-gpt2" if shape == (8, 24) else None
+        if layout is not None:
+            return (f"it is a factory of a module with {leaf} {list(shape)} (made with d_model 8, 2 heads), "
+                    f"the {layout} convention: add --convention {layout}")
+    return None
 
 
 def _namespaces(obj: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:

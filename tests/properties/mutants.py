@@ -430,6 +430,65 @@ KERNEL_MUTANTS = (
 # The catalogue of planted bugs
 
 
+# ---------------------------------------------------------------------------------------------
+# generate (a model family's entry point): a NumPy generator over the reference, and its bugs
+
+
+def _next_tokens(logits: np.ndarray, temperature: float, top_k: int | None, rng: np.random.Generator,
+                 batch: int) -> np.ndarray:
+    """``batch`` draws from softmax(logits / T) over the top_k largest (T = 0: the argmax)."""
+    if temperature == 0:
+        return np.full(batch, int(np.argmax(logits)))
+    if top_k is not None:
+        logits = np.where(logits >= np.sort(logits)[::-1][min(top_k, logits.shape[0]) - 1], logits, -np.inf)
+    z = np.exp((logits - logits.max()) / temperature)
+    return rng.choice(logits.shape[0], size=batch, p=z / z.sum())
+
+
+def generator(name: str, *, logits_of: Callable[..., np.ndarray] | None = None,
+              next_tokens: Callable[..., np.ndarray] = _next_tokens) -> types.SimpleNamespace:
+    """An implementation of ``generate`` on the reference's forward (``logits_of(logits [vocab ctx])``:
+    the column it reads, the last by default; ``next_tokens``: how it draws)."""
+    column = logits_of or (lambda L: L[:, -1])
+
+    def generate(tokens, weights, n_new, temperature, top_k, rng, batch=1):
+        def logits(seq):
+            return column(impl.forward(np.array(seq), weights)).astype(np.float64)
+
+        out = np.empty((batch, n_new), np.int64)
+        rows = [list(map(int, tokens)) for _ in range(batch)]
+        for i in range(n_new):
+            if any(r != rows[0] for r in rows):  # continuations differ: one forward each
+                new = [next_tokens(logits(r), temperature, top_k, rng, 1)[0] for r in rows]
+            else:  # the same sequence: one forward, batch draws
+                new = list(next_tokens(logits(rows[0]), temperature, top_k, rng, batch))
+            for b, t in enumerate(new):
+                rows[b].append(int(t))
+                out[b, i] = int(t)
+        return out
+
+    return types.SimpleNamespace(__name__=name, generate=generate)
+
+
+def generate_times_T(logits, temperature, top_k, rng, batch):
+    """Multiplies the logits by T instead of dividing."""
+    return _next_tokens(logits * temperature**2 if temperature else logits, temperature, top_k, rng, batch)
+
+
+def generate_top_k_plus_one(logits, temperature, top_k, rng, batch):
+    """Keeps the k + 1 largest logits."""
+    return _next_tokens(logits, temperature, None if top_k is None else top_k + 1, rng, batch)
+
+
+GENERATORS = {
+    "generate": generator("generate"),
+    "generate_first_column": generator("generate_first_column", logits_of=lambda L: L[:, 0]),
+    "generate_times_T": generator("generate_times_T", next_tokens=generate_times_T),
+    "generate_top_k_plus_one": generator("generate_top_k_plus_one", next_tokens=generate_top_k_plus_one),
+}
+"""The reference generator (``"generate"``, not a bug) and three planted bugs."""
+
+
 MUTANTS: dict[str, types.SimpleNamespace] = {
     m.__name__: m
     for m in (
@@ -480,6 +539,7 @@ MUTANTS: dict[str, types.SimpleNamespace] = {
         *(derive(f"{fn}_wrong_shape", **{fn: wrong_shape(fn)}) for fn in SIGNATURES),
     )
 }
+MUTANTS.update({name: g for name, g in GENERATORS.items() if name != "generate"})
 MUTANTS.update({name: KernelMutant(name) for name in KERNEL_MUTANTS})
 MUTANTS.update({name: ModuleMutant(name, factory, convention) for name, (factory, convention) in MODULE_MUTANTS.items()})
 
@@ -565,6 +625,9 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "batch.entries_independent": [("kernel_batch_cross_talk", "")],
     "batch.heads_independent": [("kernel_heads_share_keys", "")],
     "batch.mha_entries_independent": [("module_batch_cross_talk", "")],
+    "generation.greedy_is_argmax_chain": [("generate_first_column", "")],
+    "generation.sample_follows_softmax": [("generate_times_T", "")],
+    "generation.top_k_keeps_k_largest": [("generate_top_k_plus_one", "")],
 }
 
 VERDICTS: dict[tuple[str, str], str] = {

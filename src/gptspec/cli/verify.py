@@ -51,6 +51,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--convention", choices=tuple(CONVENTIONS), default=None,
                    help="TARGET is one function in this ecosystem convention, not the spec's names: "
                    + ", ".join(CONVENTIONS) + " (gptspec builds the spec's attention functions around it)"),
+    p.add_argument("--family", default=None, metavar="NAME",
+                   help="verify TARGET as this model family's code (nanogpt, mingpt, picogpt), or 'none' to verify only "
+                   "the spec's functions it defines (default: recognised by its structure)")
     p.add_argument("--layout", choices=LAYOUTS, default="columns",
                    help="columns: the spec's (tokens are columns); rows: every 2-D tensor transposed (nanoGPT)")
     p.add_argument("--framework", choices=FRAMEWORKS, default=None,
@@ -172,11 +175,17 @@ def _run(args: argparse.Namespace, interrupts: Interrupts) -> int:
     out = console()
     err = Console(file=sys.stderr, highlight=False)  # a fixed stream: target output is captured meanwhile
     progress = RichProgress(err) if err.is_terminal else LineProgress(err)
+    from ..target import REGISTRIES, address
+
+    target = address(args.target, family=args.family) if args.family else args.target
+    convention = args.convention
+    if convention is None and address(target).kind in REGISTRIES:  # hf:NAME is an HF attention function
+        convention = "hf-attention"
     report = verify(
-        args.target, layout=args.layout, framework=args.framework, profile=args.profile,
+        target, layout=args.layout, framework=args.framework, profile=args.profile,
         only=_names(args.only), skip=_names(args.skip), seed=args.seed,
         timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
-        assume=args.assume, strict=args.strict, convention=args.convention, memory_limit=args.memory_limit,
+        assume=args.assume, strict=args.strict, convention=convention, memory_limit=args.memory_limit,
     )
     interrupts.raising = False  # the report is printed whole
     if report.interrupted and interrupts.signal is not None:

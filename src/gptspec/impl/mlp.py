@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import math
 
 import numpy as np
@@ -13,8 +14,18 @@ from ..spec.types import DeltaE, Embeddings, MLPDown, MLPDownBias, MLPUp, MLPUpB
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
+GELU_FORM: contextvars.ContextVar[str] = contextvars.ContextVar("gptspec_gelu_form", default="tanh")
+"""The GELU the reference computes: "tanh" (the spec's, GPT-2's) or "erf" (the ``gelu=erf``
+variant a target declares: :func:`gptspec.properties.domain.scoped` sets it for a run)."""
+
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+
 def gelu(x: np.ndarray) -> np.ndarray:
-    """GELU, tanh form: ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
+    """GELU, tanh form: ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))); erf form under ``GELU_FORM``
+    "erf": ½ x (1 + erf(x / √2)) (math.erf per element, in float64)."""
+    if GELU_FORM.get() == "erf":
+        return (0.5 * x * (1.0 + _ERF(x / math.sqrt(2.0)).astype(x.dtype))).astype(x.dtype)
     return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
 
 

@@ -9,6 +9,16 @@ plugin's ``--gptspec-assume``, or ``GPTSPEC_ASSUME = [...]`` in its module) that
 - ``float32`` or ``float64``: only that dtype;
 - ``max-ctx=N``: at most N tokens per call.
 
+and may declare the **variants** real models use (DESIGN "Variants real models use"), which are
+differences on purpose, not failures (:data:`VARIANTS`):
+
+- ``gelu=erf``: its GELU is the erf form ½x(1 + erf(x/√2)) (nanoGPT's ``nn.GELU()``): the
+  reference's MLP switches to it for the run (:func:`scoped`);
+- ``tied-embeddings``: W_U = W_Eᵀ (GPT-2, nanoGPT, picoGPT): every weights container is drawn tied;
+- ``d_mlp=4*d_model``: its MLP is 4·d_model wide: configs draw d_mlp = 4·d_model;
+- ``no-bias``: it has no biases (nanoGPT's ``bias=False``): every bias is drawn zero;
+- ``greedy-only``: its ``generate`` only argmaxes: the sampling properties are not applicable.
+
 The strategies **generate inside** the declared domain; they never draw outside and reject
 (``hypothesis.assume`` or a filter would count examples that were never run). A property that
 cannot be stated inside the domain — it needs ``causal=False``, or a bound that says nothing when
@@ -34,17 +44,25 @@ import numpy as np
 from hypothesis import strategies as st
 
 __all__ = [
-    "CAUSAL_ONLY", "HEADS_FILL", "WORDS", "AssumptionError", "Domain", "Scope", "Features",
+    "CAUSAL_ONLY", "HEADS_FILL", "WORDS", "VARIANTS", "GELU_ERF", "TIED", "D_MLP_4", "NO_BIAS", "GREEDY_ONLY",
+    "AssumptionError", "Domain", "Scope", "Features",
     "parse", "scoped", "current", "cover", "causal_flags", "ctx_limit", "HEADS_FUNCTIONS", "REQUIREMENTS",
 ]
 
 CAUSAL_ONLY = "causal-only"
 HEADS_FILL = "d_model=n_heads*d_head"
-WORDS = (CAUSAL_ONLY, HEADS_FILL, "float32", "float64", "max-ctx=N")
+GELU_ERF = "gelu=erf"
+TIED = "tied-embeddings"
+D_MLP_4 = "d_mlp=4*d_model"
+NO_BIAS = "no-bias"
+GREEDY_ONLY = "greedy-only"
+VARIANTS = (GELU_ERF, TIED, D_MLP_4, NO_BIAS, GREEDY_ONLY)
+"""The variants a target may declare (see the module's docstring)."""
+WORDS = (CAUSAL_ONLY, HEADS_FILL, "float32", "float64", "max-ctx=N", *VARIANTS)
 """The words of a declaration, as the command line takes them."""
 
 HEADS_FUNCTIONS = frozenset({"multi_head_attention", "batched_multi_head_attention", "block", "forward",
-                             "next_token_probs", "multi_head_attention_cached", "forward_cached"})
+                             "next_token_probs", "multi_head_attention_cached", "forward_cached", "generate"})
 """The spec functions that split d_model into heads: the d_model = n_heads·d_head rule bears on
 properties that call one of them, and no other (attention_head takes one head of any d_head)."""
 
@@ -54,7 +72,8 @@ NEEDS_HEADS_BELOW = "n_heads·d_head < d_model"
 NEEDS_FLOAT64 = "float64"
 NEEDS_FLOAT32 = "float32"
 NEEDS_TWO_TOKENS = "ctx >= 2"
-REQUIREMENTS = (NEEDS_NON_CAUSAL, NEEDS_HEADS_BELOW, NEEDS_FLOAT64, NEEDS_FLOAT32, NEEDS_TWO_TOKENS)
+NEEDS_SAMPLING = "T > 0"
+REQUIREMENTS = (NEEDS_NON_CAUSAL, NEEDS_HEADS_BELOW, NEEDS_FLOAT64, NEEDS_FLOAT32, NEEDS_TWO_TOKENS, NEEDS_SAMPLING)
 
 
 class AssumptionError(ValueError):
@@ -64,7 +83,11 @@ class AssumptionError(ValueError):
 def _canonical(word: str) -> str:
     """``d_model = n_heads·d_head``, ``D_MODEL=N_HEADS*D_HEAD`` → ``d_model=n_heads*d_head``; ``max_ctx=8`` → ``max-ctx=8``."""
     w = re.sub(r"\s+", "", str(word)).lower().replace("·", "*").replace("×", "*")
-    w = w.replace("max_ctx", "max-ctx").replace("causal_only", "causal-only")
+    w = w.replace("max_ctx", "max-ctx").replace("causal_only", "causal-only").replace("_", "-")
+    for dim in ("d_model", "n_heads", "d_head", "d_mlp"):
+        w = w.replace(dim.replace("_", "-"), dim)
+    if w in ("d_mlp=d_model*4", "4*d_model=d_mlp", "d_model*4=d_mlp"):
+        return D_MLP_4
     if w in ("d_model=d_head*n_heads", "n_heads*d_head=d_model", "d_head*n_heads=d_model"):
         return HEADS_FILL
     return w
@@ -78,6 +101,10 @@ class Domain:
     heads_fill: bool = False  # d_model = n_heads·d_head
     dtypes: tuple[str, ...] = ()  # only these ("float32", "float64"); empty: both
     max_ctx: int | None = None
+    variants: tuple[str, ...] = ()  # of VARIANTS, in their order
+
+    def has(self, variant: str) -> bool:
+        return variant in self.variants
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -86,7 +113,7 @@ class Domain:
         words += [HEADS_FILL] if self.heads_fill else []
         words += list(self.dtypes)
         words += [f"max-ctx={self.max_ctx}"] if self.max_ctx is not None else []
-        return tuple(words)
+        return (*words, *self.variants)
 
     def __bool__(self) -> bool:
         return bool(self.words)
@@ -102,6 +129,8 @@ class Domain:
                 return f"is stated in {need} only, which {'/'.join(self.dtypes)} excludes"
             if need == NEEDS_TWO_TOKENS and self.max_ctx is not None and self.max_ctx < 2:
                 return f"needs ctx >= 2, which max-ctx={self.max_ctx} excludes"
+            if need == NEEDS_SAMPLING and GREEDY_ONLY in self.variants:
+                return f"needs sampling at T > 0, which {GREEDY_ONLY} excludes"
         return None
 
     def allowed_dtypes(self, dtypes: tuple[np.dtype, ...]) -> tuple[np.dtype, ...]:
@@ -120,6 +149,7 @@ def parse(words: Iterable[str], *, source: str = "--assume") -> Domain:
     causal = heads = False
     dtypes: list[str] = []
     max_ctx: int | None = None
+    variants: set[str] = set()
     for raw in words:
         if not isinstance(raw, str):
             raise AssumptionError(f"{source}: an assumption is a string, got {type(raw).__name__} {raw!r:.40}")
@@ -128,6 +158,8 @@ def parse(words: Iterable[str], *, source: str = "--assume") -> Domain:
             causal = True
         elif word == HEADS_FILL:
             heads = True
+        elif word in VARIANTS:
+            variants.add(word)
         elif word in ("float32", "float64"):
             if word not in dtypes:
                 dtypes.append(word)
@@ -143,7 +175,7 @@ def parse(words: Iterable[str], *, source: str = "--assume") -> Domain:
             raise AssumptionError(f"{source}: unknown assumption {raw!r}; known: {', '.join(WORDS)}")
     if len(dtypes) == 2:
         dtypes = []  # both dtypes: the spec's own domain
-    return Domain(causal, heads, tuple(sorted(dtypes)), max_ctx)
+    return Domain(causal, heads, tuple(sorted(dtypes)), max_ctx, tuple(v for v in VARIANTS if v in variants))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,13 +264,17 @@ def current() -> Scope:
 def scoped(domain: Domain, needs: Iterable[str] = ()) -> Iterator[Scope]:
     """Strategies built or drawn inside the block generate inside ``domain`` as it bears on a
     property calling ``needs`` (all of it when ``needs`` is empty)."""
+    from ..impl.mlp import GELU_FORM
+
     needs = tuple(needs)
     bears = not needs or bool(HEADS_FUNCTIONS & set(needs))
     scope = Scope(domain.for_property(needs) if needs else domain, heads_bear=bears)
     token = _SCOPE.set(scope)
+    gelu = GELU_FORM.set("erf" if domain.has(GELU_ERF) else "tanh")  # the reference's GELU for the run
     try:
         yield scope
     finally:
+        GELU_FORM.reset(gelu)
         _SCOPE.reset(token)
 
 

@@ -194,16 +194,17 @@ def configs(
         return draw(integers(lo, max(lo, hi))) if needed or field in uses else lo
 
     vocab = size("vocab", min_vocab, max_vocab)
+    wide = scope.domain.has(domain.D_MLP_4)  # d_mlp = 4·d_model: made of d_model
     if scope.domain.heads_fill:
         heads = (min_heads, max(min_heads, max_heads))
         head = (min_d_head, max(min_d_head, max_d_head))
         count = "1 head" if heads == (1, 1) else f"heads {domain.describe_range(*heads)}"
         scope.narrow("heads", f"d_model = n_heads·d_head: {count} of d_head {domain.describe_range(*head)}")
-        filled = "d_model" in uses  # d_model is made of both
+        filled = "d_model" in uses or wide and "d_mlp" in uses  # d_model is made of both
         n_heads, d_head = size("n_heads", *heads, needed=filled), size("d_head", *head, needed=filled)
         d_model = n_heads * d_head
     else:
-        d_model = size("d_model", min_d_model, max_d_model)
+        d_model = size("d_model", min_d_model, max_d_model, needed=wide and "d_mlp" in uses)
         n_heads = size("n_heads", min_heads, max_heads)
         d_head = size("d_head", min_d_head, max_d_head)
     scope.note_heads(d_model, n_heads, d_head)
@@ -211,7 +212,7 @@ def configs(
         vocab=vocab, d_model=d_model, n_heads=n_heads, d_head=d_head,
         n_ctx=size("n_ctx", min_ctx, max_ctx) if "n_ctx" in uses else max(min_ctx, max_ctx),
         n_layers=size("n_layers", 1, max_layers),
-        d_mlp=size("d_mlp", 1, max_d_mlp),
+        d_mlp=4 * d_model if wide else size("d_mlp", 1, max_d_mlp),
         name="drawn",
     )
 
@@ -357,12 +358,33 @@ class Recipe:
         return f"{self.kind} from seed {self.seed} × {self.magnitude:g}"
 
     def build(self, cls: type, config: Config, dtype: np.dtype) -> Any:
-        """A ``cls`` container (Weights, BlockWeights) for ``config``, every field at its annotated shape."""
-        return _fill(cls, config, dtype, self, np.random.default_rng(self.seed))
+        """A ``cls`` container (Weights, BlockWeights) for ``config``, every field at its annotated
+        shape; inside a declared ``tied-embeddings``, W_U = W_Eᵀ, and under ``no-bias`` every bias 0."""
+        return declared_variants(_fill(cls, config, dtype, self, np.random.default_rng(self.seed)))
 
     def values(self, rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         base = rng.integers(-3, 4, shape) if self.kind == "integers" else rng.uniform(-4, 4, shape)
         return (base * self.magnitude).astype(dtype)
+
+
+BIASES = ("ln1_bias", "ln2_bias", "b_up", "b_down", "lnf_bias", "bias")
+"""The bias fields of the weights containers and of the spec's functions (zero under ``no-bias``)."""
+
+
+def declared_variants(value: Any) -> Any:
+    """``value`` (a weights container, or a tuple of arguments) as the declared variants allow it:
+    ``tied-embeddings`` W_U = W_Eᵀ, ``no-bias`` every bias zero."""
+    within = domain.current().domain
+    if isinstance(value, (Weights, BlockWeights)):
+        changes: dict[str, Any] = {}
+        if within.has(domain.NO_BIAS):
+            changes.update({f: np.zeros_like(getattr(value, f)) for f in BIASES if hasattr(value, f)})
+            if isinstance(value, Weights):
+                changes["blocks"] = tuple(declared_variants(b) for b in value.blocks)
+        if isinstance(value, Weights) and within.has(domain.TIED):
+            changes["W_U"] = np.ascontiguousarray(value.W_E.T)
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
 
 
 def _fill(cls: type, config: Config, dtype: np.dtype, recipe: Recipe, rng: np.random.Generator) -> Any:
@@ -536,6 +558,8 @@ def arguments(draw: st.DrawFn, spec_fn: Any) -> tuple[Any, ...]:
         elif hints.n_axes(hint) is None:  # *shape: any number of axes
             shape = tuple(draw(_SHAPES))
             args.append(draw(arrays(dt, shape)))
+        elif name in BIASES and domain.current().domain.has(domain.NO_BIAS):
+            args.append(np.zeros(hints.shape(hint, sizes), dt))
         else:
             args.append(draw(arrays(dt, hints.shape(hint, sizes))))
     return tuple(args)

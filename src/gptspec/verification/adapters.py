@@ -36,7 +36,7 @@ from ..properties.registry import PropertyFailure
 from ..spec.hints import Plan, dim_text, is_array, struct_mapper
 from ..spec.hints import map_struct as _map_struct
 from ..spec.hints import n_axes as array_axes
-from ..target import TargetError
+from ..target import ENTRY_POINTS, TargetError
 from . import unmodified
 from .choices import FRAMEWORKS, LAYOUTS
 from .errors import OptionError
@@ -139,8 +139,10 @@ def _adapt_function(
     name: str, fn: Callable[..., Any], layout: str, framework: str,
     guard: Callable[[str, Callable[..., Any]], Callable[..., Any]], check: bool = True,
 ) -> Callable[..., Any]:
-    plan = Plan.of(name)
     call = guard(name, fn)
+    if name in ENTRY_POINTS:  # a model family's own entry point (generate): NumPy in and out already
+        return call
+    plan = Plan.of(name)
     rows, torch = layout == "rows", framework == "torch"
     into = _leaves(rows, torch)
     arguments = tuple(struct_mapper(hint, into) for hint in plan.hints)  # each hint's walk worked out once

@@ -156,6 +156,7 @@ class Loaded:
     missing: tuple[str, ...]
     framework: str
     assume: tuple[str, ...] = ()  # GPTSPEC_ASSUME, or the domain a convention declares (the verifier parses it)
+    family: str | None = None  # "recognised nanoGPT's GPT: ...": the model family the target was recognised as
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +268,7 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
             impl = adapt(target.obj, target.provides, layout=setup.layout, framework=framework, label=target.label,
                          guard=guard, check=False)  # the result is checked in the verifier, once decoded
             loaded = Loaded(target.label, target.provides, target.missing, framework,
-                            declared_domain(target.obj, target.label))
+                            declared_domain(target.obj, target.label), getattr(target.obj, "GPTSPEC_FAMILY", None))
     except TargetError as exc:
         send(wire.encode(("load_error", _text(lambda: exc, "str()"))))
         return
@@ -368,8 +369,11 @@ def _loaded(fields: Any) -> Loaded:
     label, framework = fields["label"], fields["framework"]
     if not isinstance(label, str) or not isinstance(framework, str):
         raise wire.Garbled("a 'ready' reply whose label or framework is not a string")
+    family = fields["family"]
+    if family is not None and not isinstance(family, str):
+        raise wire.Garbled("a 'ready' reply whose family is not a string")
     return Loaded(label, _strings(fields["provides"]), _strings(fields["missing"]), framework,
-                  _strings(fields["assume"]))
+                  _strings(fields["assume"]), family)
 
 
 def _noise(book: Any) -> dict[str, Noise]:

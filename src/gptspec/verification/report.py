@@ -138,6 +138,7 @@ class Report:
     suggestions: list[str] = dataclasses.field(default_factory=list)  # e.g. the --assume that would exclude errors
     notes: list[str] = dataclasses.field(default_factory=list)  # what the target printed or warned in the run
     isolation: str = ""  # how the target's processes were sandboxed (.boot: "namespaces", "process group")
+    family: str | None = None  # "recognised nanoGPT's GPT: ...": the model family the target was verified as
 
     def counts(self) -> dict[str, int]:
         return {s: sum(r.status == s for r in self.results) for s in STATUSES}
@@ -329,6 +330,8 @@ ISOLATION = {
 def render(report: Report, console: Console, *, hide_missing: bool = False) -> None:
     """Print the declared domain, the function table, the property table, a panel per failure
     (fragile findings in their own section), suggestions, and the verdict."""
+    if report.family:
+        console.print(Text(report.family, style="bold cyan"))
     if report.assumptions:
         console.print(Text(f"assuming: {', '.join(report.assumptions)}", style="bold cyan"))
         for line in domain_lines(report):

@@ -447,7 +447,8 @@ def _verify(target: Any, options: Options, jobs: int, chosen: list[Property], se
             raise
         impl = Provided(loaded.provides)
     report = Report(loaded.label, layout, loaded.framework, profile, seed, loaded.provides, loaded.missing, jobs=jobs,
-                    assumptions=domain.words, strict=options.strict, isolation=isolation or "")
+                    assumptions=domain.words, strict=options.strict, isolation=isolation or "",
+                    family=loaded.family)
     provided = [p for p in chosen if p.applies_to(impl)]
     results = {p.name: _not_run(p, "not provided") for p in chosen if p not in provided}
     for p in provided:

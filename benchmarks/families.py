@@ -1,0 +1,80 @@
+"""Each model family's whole-model verdict against its floor: bare Hypothesis drawing the same examples.
+
+For each family's correct test file (tests/ecosystem/targets: nanoGPT, minGPT, picoGPT) and for
+``hf:gpt2``, this runs ``verify(TARGET, profile, seed, jobs)`` (the target in its own processes,
+start-up included) and, side by side, the floor: every property that ran, its strategy drawn as
+many times as the verdict ran it (inside the same declared domain, with a body that does
+nothing), in this one process. The ratio is verdict wall time / floor; the floor is what no
+verifier built on Hypothesis can go below.
+
+    python benchmarks/families.py [--profile quick] [--seed 0] [--jobs 2] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import time
+
+from hypothesis import HealthCheck, Phase, given, settings
+
+from gptspec.properties import domain
+from gptspec.properties.registry import get
+from gptspec.verification import verify
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TARGETS = ROOT / "tests" / "ecosystem" / "targets"
+CASES = {"nanoGPT": TARGETS / "nanogpt_model.py", "minGPT": TARGETS / "mingpt" / "model.py",
+         "picoGPT": TARGETS / "picogpt_gpt2.py", "hf:gpt2": "hf:gpt2"}
+
+
+def floor(results: list, assume: tuple[str, ...]) -> float:
+    """Seconds Hypothesis takes to draw each property's examples (as many as it ran) and do nothing."""
+    declared = domain.parse(assume)
+    total = 0.0
+    for r in results:
+        if r.status not in ("passed", "failed", "fragile") or not r.examples:
+            continue
+        prop = get(r.name)
+        with domain.scoped(declared, prop.needs):
+            @settings(max_examples=r.examples, database=None, derandomize=True, deadline=None,
+                      phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+            @given(prop.strategy())
+            def draw(example: object) -> None:
+                pass
+
+            start = time.perf_counter()
+            draw()
+            total += time.perf_counter() - start
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1, help="keep the fastest of N verdicts per family")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    print(f"profile {args.profile}, seed {args.seed}, {args.jobs} jobs")
+    print(f"{'family':9} {'properties':>10} {'examples':>9} {'verdict s':>10} {'floor s':>8} {'ratio':>6}  verdict")
+    for label, target in CASES.items():
+        best = None
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            report = verify(str(target), profile=args.profile, seed=args.seed, jobs=args.jobs)
+            wall = time.perf_counter() - start
+            best = (wall, report) if best is None or wall < best[0] else best
+        assert best is not None
+        wall, report = best
+        ran = [r for r in report.results if r.status not in ("not provided", "not applicable")]
+        low = floor(ran, report.assumptions)
+        verdict = {0: "PASS", 1: "FAIL"}.get(report.exit_code, f"exit {report.exit_code}")
+        print(f"{label:9} {len(ran):10d} {sum(r.examples for r in ran):9d} {wall:10.1f} {low:8.2f} "
+              f"{wall / low:6.1f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Generation: a model's own ``generate`` continues a sequence as the spec's distribution says.
+
+``generate(tokens, weights, n_new, temperature, top_k, rng, batch=1) -> Int[batch n_new]`` is the
+entry point a whole model of a family provides (:mod:`gptspec.ecosystem.families`: nanoGPT's and
+minGPT's ``generate``, picoGPT's): ``batch`` independent continuations of ``tokens`` by ``n_new``
+tokens, each new token drawn from softmax(logits of the last position / T) restricted to the
+``top_k`` largest logits (None: all), T = 0 greedy; ``rng`` seeds the draws. With the reference's
+logits ℓ = ``gptspec.impl.forward(sequence, weights)[:, −1]``:
+
+- greedy: at T = 0 each new token is an argmax of ℓ for the sequence so far (the argmax chain;
+  a tie within the reference's rounding may go either way);
+- sampling: at 0 < T <= 2 the first new token of :data:`DRAWS` continuations fits softmax(ℓ / T)
+  (a Bernstein test with false alarm :data:`FALSE_ALARM` per example, as ``sample``'s);
+- top_k: with top_k = k no drawn token is outside the k largest logits, and the draws fit the
+  softmax renormalised over them.
+
+The sampling properties need T > 0; a target that declares ``greedy-only`` (picoGPT) has them
+"not applicable". ctx + n_new <= n_ctx, so no family crops its context.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .. import impl as reference
+from ..spec import Config, Weights
+from . import expect
+from .agreement import CONDITIONING, widened
+from .coded import UNIT, integers
+from .domain import NEEDS_SAMPLING
+from .registry import prop
+from .strategies import configs, dtypes, recipes, tokens
+from .temperature import bernstein_bound
+from .common import plain_softmax
+from .tolerance import tolerance
+
+__all__ = ["GENERATE", "DRAWS", "FALSE_ALARM", "Generation", "generations"]
+
+GENERATE = ("generate",)
+DRAWS = 400
+"""Continuations per example of the statistical tests (one batched call)."""
+FALSE_ALARM = 1e-7
+"""Chance that a statistical test fails one example of a correct ``generate``."""
+TEMPERATURES = (1.0, 0.5, 2.0, 0.8, 1.5)
+"""Temperatures the sampling tests draw: the ordinary ones (sample's T → 0 and its edges are the
+temperature family's)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Generation:
+    """A model, tokens, how many to generate, T, top_k and the draws' seed."""
+
+    tokens: np.ndarray
+    weights: Weights
+    config: Config
+    n_new: int
+    T: float
+    top_k: int | None
+    seed: int
+
+    def __repr__(self) -> str:
+        return (f"Generation(tokens={self.tokens.tolist()}, config={self.config}, {self.weights.W_E.dtype}, "
+                f"n_new={self.n_new}, T={self.T:g}, top_k={self.top_k}, seed={self.seed})")
+
+
+@st.composite
+def generations(draw: st.DrawFn, *, sampling: bool = False, top_k: bool = False) -> Generation:
+    """A drawn model with room for the new tokens (ctx + n_new <= n_ctx); greedy: 1–3 new tokens,
+    T = 0; sampling: one new token at a drawn T, with a drawn top_k when ``top_k``."""
+    c = draw(configs(min_ctx=2))
+    dt = draw(dtypes())
+    weights = draw(recipes(UNIT)).build(Weights, c, dt)
+    n_new = 1 if sampling else draw(integers(1, min(3, c.n_ctx - 1)))
+    ctx = draw(integers(1, c.n_ctx - n_new))
+    T = draw(st.sampled_from(TEMPERATURES)) if sampling else 0.0
+    k = draw(integers(1, c.vocab)) if top_k else None
+    return Generation(draw(tokens(c.vocab, ctx)), weights, c, n_new, T, k, draw(integers(0, 2**32 - 1)))
+
+
+def _last_logits(seq: np.ndarray, weights: Weights) -> tuple[np.ndarray, float]:
+    """The reference's logits of the last position, and how far they may be off (the dtype's
+    tolerance plus the reference's own rounding, as agreement's)."""
+    logits = reference.forward(seq, weights)[:, -1]
+    wide = reference.forward(seq, widened(weights))[:, -1]
+    own = float(np.max(np.abs(logits.astype(np.float64) - wide.astype(np.float64))))
+    return logits.astype(np.float64), tolerance(logits.dtype).of(float(np.max(np.abs(logits)))) + CONDITIONING * own
+
+
+def _generated(g: Generation, got: Any, batch: int) -> np.ndarray:
+    ids = expect.shape(f"generate(tokens of {len(g.tokens)}, n_new={g.n_new}, T={g.T:g}, top_k={g.top_k})",
+                       np.asarray(got), (batch, g.n_new)).astype(np.int64)
+    vocab = g.config.vocab
+    outside = (ids < 0) | (ids >= vocab)
+    if outside.any():
+        raise expect.fail(f"generate(..., T={g.T:g}) returned token {ids[outside][0]}, outside the vocab of {vocab}")
+    return ids
+
+
+@prop("generation.greedy_is_argmax_chain", needs=GENERATE,
+      statement="generate(tokens, T=0) appends argmax of the reference's last logits, token after token",
+      strategy=lambda: generations())
+def greedy_is_argmax_chain(impl: Any, g: Generation) -> None:
+    got = _generated(g, impl.generate(g.tokens, g.weights, g.n_new, 0.0, None, np.random.default_rng(g.seed)), 1)[0]
+    seq = [int(t) for t in g.tokens]
+    for i, t in enumerate(got):
+        logits, tol = _last_logits(np.array(seq), g.weights)
+        best = int(np.argmax(logits))
+        if logits[t] < logits[best] - tol:
+            raise expect.fail(
+                f"generate(tokens {seq[:len(g.tokens)]}, n_new={g.n_new}, T=0): new token {i + 1} after {seq} is {t} "
+                f"(logit {expect.fmt(logits[t])}), expected the argmax {best} (logit {expect.fmt(logits[best])})")
+        seq.append(int(t))
+
+
+def _fits(g: Generation, ids: np.ndarray, logits: np.ndarray, tol: float) -> None:
+    """The first new tokens ``ids`` fit softmax(logits / T) over the top_k largest (all: None)."""
+    p = plain_softmax(logits, g.T)
+    kept = np.ones(logits.shape[0], bool)
+    ambiguous = False
+    if g.top_k is not None and g.top_k < logits.shape[0]:
+        kth = np.sort(logits)[::-1][g.top_k - 1]
+        kept = logits >= kth - tol  # ties with the k-th largest are kept, as nanoGPT and minGPT do
+        ambiguous = bool(np.any((logits >= kth - tol) & (logits < kth + tol) & (logits != kth)))
+        drawn_out = ids[~kept[ids]]
+        if drawn_out.size:
+            i = int(drawn_out[0])
+            raise expect.fail(
+                f"generate(..., T={g.T:g}, top_k={g.top_k}) drew token {i} (logit {expect.fmt(logits[i])}), which is not "
+                f"among the {g.top_k} largest logits (the {g.top_k}-th is {expect.fmt(kth)})")
+        p = np.where(kept, p, 0.0)
+        p = p / p.sum()
+    if ambiguous:  # a logit within rounding of the k-th: which of them is kept is not determined
+        return
+    counts = np.bincount(ids, minlength=logits.shape[0])
+    expected = DRAWS * p
+    bound = bernstein_bound(DRAWS, p, FALSE_ALARM)
+    excess = np.abs(counts - expected) - bound
+    if np.any(excess > 0):
+        i = int(np.argmax(excess))
+        what = f"softmax(logits / {g.T:g})" + (f" over the {g.top_k} largest" if g.top_k is not None else "")
+        raise expect.fail(
+            f"generate(..., T={g.T:g}, top_k={g.top_k}) drew token {i} first {counts[i]} times in {DRAWS}: {what} "
+            f"expects {expect.fmt(expected[i])} ± {expect.fmt(bound[i])} (p = {expect.fmt(p[i])}, logit "
+            f"{expect.fmt(logits[i])}; false-alarm rate {FALSE_ALARM:g})")
+
+
+def _first_tokens(impl: Any, g: Generation) -> np.ndarray:
+    got = impl.generate(g.tokens, g.weights, 1, g.T, g.top_k, np.random.default_rng(g.seed), DRAWS)
+    return _generated(g, got, DRAWS)[:, 0]
+
+
+@prop("generation.sample_follows_softmax", needs=GENERATE, requires=(NEEDS_SAMPLING,),
+      statement=f"the first token of {DRAWS} generate(tokens, T) continuations fits softmax(logits / T) "
+                f"(Bernstein test, false alarm {FALSE_ALARM:g} per example)",
+      strategy=lambda: generations(sampling=True))
+def sample_follows_softmax(impl: Any, g: Generation) -> None:
+    logits, tol = _last_logits(g.tokens, g.weights)
+    _fits(g, _first_tokens(impl, g), logits, tol)
+
+
+@prop("generation.top_k_keeps_k_largest", needs=GENERATE, requires=(NEEDS_SAMPLING,),
+      statement=f"generate(tokens, T, top_k=k) draws only among the k largest logits, {DRAWS} draws fitting their "
+                "renormalised softmax",
+      strategy=lambda: generations(sampling=True, top_k=True))
+def top_k_keeps_k_largest(impl: Any, g: Generation) -> None:
+    logits, tol = _last_logits(g.tokens, g.weights)
+    _fits(g, _first_tokens(impl, g), logits, tol)
