@@ -137,13 +137,13 @@ def _scaled(factor: Callable[[int, int], float], pattern_too: bool = True) -> Ch
         def k(W_Q: np.ndarray) -> float:
             return factor(W_Q.shape[-2], W_Q.shape[-1]) * math.sqrt(W_Q.shape[-2])
 
-        def attention_head(E, W_Q, W_K, W_V_down, W_V_up, causal=True):  # type: ignore[no-untyped-def]
+        def attention_head(E, W_Q, W_K, W_V_down, W_V_up, causal=True):
             return head(E, W_Q * k(W_Q), W_K, W_V_down, W_V_up, causal)
 
-        def cross_attention_head(E_q, E_kv, W_Q, W_K, W_V_down, W_V_up):  # type: ignore[no-untyped-def]
+        def cross_attention_head(E_q, E_kv, W_Q, W_K, W_V_down, W_V_up):
             return cross(E_q, E_kv, W_Q * k(W_Q), W_K, W_V_down, W_V_up)
 
-        def multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal=True):  # type: ignore[no-untyped-def]
+        def multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal=True):
             return mha(E, W_Q * k(W_Q), W_K, W_V_down, W_O, causal)
 
         new: dict[str, Callable[..., Any]] = {"attention_head": attention_head,
@@ -151,7 +151,7 @@ def _scaled(factor: Callable[[int, int], float], pattern_too: bool = True) -> Ch
                                               "multi_head_attention": multi_head_attention}
         if pattern_too:  # the pattern knows d_head, not d_model
 
-            def attention_pattern(Q, K, causal=True):  # type: ignore[no-untyped-def]
+            def attention_pattern(Q, K, causal=True):
                 return pattern(Q * (factor(Q.shape[0], 0) * math.sqrt(Q.shape[0])), K, causal)
 
             new["attention_pattern"] = attention_pattern
@@ -168,6 +168,31 @@ SCALE_1_SQRT_D_MODEL = cause("scale-1/sqrt(d_model)", "the scores are scaled by 
     _scaled(lambda d_head, d_model: 1 / math.sqrt(d_model), pattern_too=False))
 
 
+@cause("scale-1/sqrt(ctx)", "the scores are scaled by 1/√ctx (the number of queries: a size(-2) for a size(-1)), "
+       "not 1/√d_head", PATTERN)
+def _scale_by_length(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
+    pattern, head, cross, mha = (g[n] for n in ("attention_pattern", "attention_head", "cross_attention_head",
+                                                "multi_head_attention"))
+
+    def k(d_head: int, ctx_q: int) -> float:
+        return math.sqrt(d_head) / math.sqrt(ctx_q)
+
+    def attention_pattern(Q, K, causal=True):
+        return pattern(Q * k(Q.shape[0], Q.shape[1]), K, causal)
+
+    def attention_head(E, W_Q, W_K, W_V_down, W_V_up, causal=True):
+        return head(E, W_Q * k(W_Q.shape[0], E.shape[1]), W_K, W_V_down, W_V_up, causal)
+
+    def cross_attention_head(E_q, E_kv, W_Q, W_K, W_V_down, W_V_up):
+        return cross(E_q, E_kv, W_Q * k(W_Q.shape[0], E_q.shape[1]), W_K, W_V_down, W_V_up)
+
+    def multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal=True):
+        return mha(E, W_Q * k(W_Q.shape[1], E.shape[1]), W_K, W_V_down, W_O, causal)
+
+    return {"attention_pattern": attention_pattern, "attention_head": attention_head,
+            "cross_attention_head": cross_attention_head, "multi_head_attention": multi_head_attention}
+
+
 # ---------------------------------------------------------------------------------------------
 # Which projection is which
 
@@ -178,18 +203,19 @@ def _projections(order: tuple[int, int, int]) -> Change:
     def change(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
         pattern, head, mha = g["attention_pattern"], g["attention_head"], g["multi_head_attention"]
 
-        def attention_head(E, W_Q, W_K, W_V_down, W_V_up, causal=True):  # type: ignore[no-untyped-def]
+        def attention_head(E, W_Q, W_K, W_V_down, W_V_up, causal=True):
             W = (W_Q, W_K, W_V_down)
             return head(E, *(W[i] for i in order), W_V_up, causal)
 
-        def multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal=True):  # type: ignore[no-untyped-def]
+        def multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal=True):
             W = (W_Q, W_K, W_V_down)
             return mha(E, *(W[i] for i in order), W_O, causal)
 
-        new: dict[str, Callable[..., Any]] = {"attention_head": attention_head, "multi_head_attention": multi_head_attention}
+        new: dict[str, Callable[..., Any]] = {"attention_head": attention_head,
+                                              "multi_head_attention": multi_head_attention}
         if order[:2] == (1, 0):
 
-            def attention_pattern(Q, K, causal=True):  # type: ignore[no-untyped-def]
+            def attention_pattern(Q, K, causal=True):
                 return pattern(K, Q, causal)
 
             new["attention_pattern"] = attention_pattern
@@ -199,11 +225,14 @@ def _projections(order: tuple[int, int, int]) -> Change:
 
 
 Q_K_SWAPPED = cause("q-k-swapped", "queries and keys are swapped: the keys are computed with W_Q and the queries "
-                    "with W_K (a fused projection split as k, q, v)", ("attention_pattern", *SELF))(_projections((1, 0, 2)))
+                    "with W_K (a fused projection split as k, q, v)", ("attention_pattern", *SELF))(
+    _projections((1, 0, 2)))
 SPLIT_Q_V_K = cause("split-q,v,k", "the fused projection is split as q, v, k, not q, k, v: the keys come from "
                     "W_V_down and the values from W_K", SELF)(_projections((0, 2, 1)))
-SPLIT_K_V_Q = cause("split-k,v,q", "the fused projection is split as k, v, q, not q, k, v", SELF)(_projections((1, 2, 0)))
-SPLIT_V_Q_K = cause("split-v,q,k", "the fused projection is split as v, q, k, not q, k, v", SELF)(_projections((2, 0, 1)))
+SPLIT_K_V_Q = cause("split-k,v,q", "the fused projection is split as k, v, q, not q, k, v", SELF)(
+    _projections((1, 2, 0)))
+SPLIT_V_Q_K = cause("split-v,q,k", "the fused projection is split as v, q, k, not q, k, v", SELF)(
+    _projections((2, 0, 1)))
 SPLIT_V_K_Q = cause("split-v,k,q", "the fused projection is split as v, k, q, not q, k, v: queries and values are "
                     "swapped", SELF)(_projections((2, 1, 0)))
 
@@ -218,7 +247,7 @@ def _heads_read(read: Callable[[np.ndarray, int, int], np.ndarray]) -> Change:
     def change(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
         mha = g["multi_head_attention"]
 
-        def multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal=True):  # type: ignore[no-untyped-def]
+        def multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal=True):
             n_heads, d_head, _ = W_Q.shape
             return mha(E, W_Q, W_K, W_V_down, read(W_O, n_heads, d_head), causal)
 
@@ -253,13 +282,25 @@ HEAD_DROPPED_FIRST = cause("head-dropped-first", "the first head is dropped (its
     _heads_read(_dropped(0)))
 
 
+@cause("heads-share-keys", "every head reads the first head's keys and values (a multi-query broadcast), not its own",
+       MHA)
+def _heads_share_keys(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
+    mha = g["multi_head_attention"]
+
+    def multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal=True):
+        first = np.broadcast_to(W_K[:1], W_K.shape), np.broadcast_to(W_V_down[:1], W_V_down.shape)
+        return mha(E, W_Q, *first, W_O, causal)
+
+    return {"multi_head_attention": multi_head_attention}
+
+
 # ---------------------------------------------------------------------------------------------
 # The mask
 
 
 def _mask(allowed: Callable[[int], np.ndarray]) -> Change:
     def change(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
-        def causal_mask(ctx):  # type: ignore[no-untyped-def]
+        def causal_mask(ctx):
             return allowed(ctx)
 
         return {"causal_mask": causal_mask}
@@ -270,8 +311,21 @@ def _mask(allowed: Callable[[int], np.ndarray]) -> Change:
 MASK_WRONG_TRIANGLE = cause("mask-wrong-triangle", "the mask is on the wrong triangle: each query sees the keys after "
                             "it, not before it (mask[k, q] = k ≥ q)", CAUSAL)(
     _mask(lambda ctx: np.tri(ctx, dtype=bool)))
-MASK_HIDES_DIAGONAL = cause("mask-hides-diagonal", "the mask is off by one: it also hides each query's own key "
-                            "(k < q, not k ≤ q)", CAUSAL)(_mask(lambda ctx: np.tri(ctx, k=-1, dtype=bool).T))
+@cause("mask-hides-diagonal", "the mask is off by one: it also hides each query's own key (k < q, not k ≤ q), so "
+       "the first query sees no key at all", CAUSAL)
+def _mask_hides_diagonal(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
+    def causal_mask(ctx):
+        return np.tri(ctx, k=-1, dtype=bool).T
+
+    def masked_pattern(scores, causal, fn):
+        if not causal:
+            return g["softmax"](scores, 1.0, -2)
+        masked = np.where(causal_mask(scores.shape[-1]), scores, -np.inf)
+        with np.errstate(all="ignore"):  # a column with no key: 0 (a "safe" softmax, as torch's SDPA)
+            z = np.exp(masked - np.max(np.where(np.isneginf(masked), 0, masked), axis=-2, keepdims=True))
+            return np.nan_to_num(z / z.sum(axis=-2, keepdims=True), nan=0.0)
+
+    return {"causal_mask": causal_mask, "masked_pattern": masked_pattern}
 MASK_ONE_AHEAD = cause("mask-one-ahead", "the mask is off by one: each query also sees the next key "
                        "(k ≤ q + 1, not k ≤ q)", CAUSAL)(_mask(lambda ctx: np.tri(ctx, k=1, dtype=bool).T))
 
@@ -280,7 +334,7 @@ MASK_ONE_AHEAD = cause("mask-one-ahead", "the mask is off by one: each query als
 def _mask_missing(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     masked = g["masked_pattern"]
 
-    def masked_pattern(scores, causal, fn):  # type: ignore[no-untyped-def]
+    def masked_pattern(scores, causal, fn):
         return masked(scores, False, fn)
 
     return {"masked_pattern": masked_pattern}
@@ -291,7 +345,7 @@ def _mask_missing(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., An
 def _mask_constant(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     causal_mask, softmax = g["causal_mask"], g["softmax"]
 
-    def masked_pattern(scores, causal, fn):  # type: ignore[no-untyped-def]
+    def masked_pattern(scores, causal, fn):
         if causal:
             scores = np.where(causal_mask(scores.shape[-1]), scores, scores.dtype.type(-p))
         return softmax(scores, 1.0, -2)
@@ -308,7 +362,7 @@ def _mask_constant(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., A
 def _pattern_over_queries(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     causal_mask, softmax = g["causal_mask"], g["softmax"]
 
-    def masked_pattern(scores, causal, fn):  # type: ignore[no-untyped-def]
+    def masked_pattern(scores, causal, fn):
         if causal:  # each row k keeps its entry q = k: no row is all −∞
             scores = np.where(causal_mask(scores.shape[-1]), scores, -np.inf)
         return softmax(scores, 1.0, -1)
@@ -320,7 +374,7 @@ def _pattern_over_queries(g: Namespace, fn: str, p: float) -> dict[str, Callable
 def _softmax_axis_zero(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     softmax = g["softmax"]
 
-    def softmax_axis_zero(x, temperature=1.0, axis=-1):  # type: ignore[no-untyped-def]
+    def softmax_axis_zero(x, temperature=1.0, axis=-1):
         return softmax(x, temperature, 0)
 
     return {"softmax": softmax_axis_zero}
@@ -330,7 +384,7 @@ def _softmax_axis_zero(g: Namespace, fn: str, p: float) -> dict[str, Callable[..
 def _softmax_axis_last(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     softmax = g["softmax"]
 
-    def softmax_axis_last(x, temperature=1.0, axis=-1):  # type: ignore[no-untyped-def]
+    def softmax_axis_last(x, temperature=1.0, axis=-1):
         return softmax(x, temperature, -1)
 
     return {"softmax": softmax_axis_last}
@@ -339,7 +393,7 @@ def _softmax_axis_last(g: Namespace, fn: str, p: float) -> dict[str, Callable[..
 @cause("softmax-no-max-shift", "softmax does not subtract the maximum before exp: exp(x / T) overflows to inf "
        "(and inf / inf is NaN) for large x", SOFTMAX)
 def _softmax_no_max_shift(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
-    def softmax(x, temperature=1.0, axis=-1):  # type: ignore[no-untyped-def]
+    def softmax(x, temperature=1.0, axis=-1):
         with np.errstate(all="ignore"):
             z = np.exp(x / x.dtype.type(temperature) if x.dtype.kind == "f" else x / temperature)
             return z / z.sum(axis=axis, keepdims=True)
@@ -351,7 +405,7 @@ def _softmax_of(transform: Callable[[np.ndarray, float, int, Callable[..., np.nd
     def change(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
         softmax = g["softmax"]
 
-        def changed_softmax(x, temperature=1.0, axis=-1):  # type: ignore[no-untyped-def]
+        def changed_softmax(x, temperature=1.0, axis=-1):
             with np.errstate(all="ignore"):
                 return transform(x, temperature, axis, softmax)
 
@@ -401,7 +455,7 @@ SOFTMAX_PLUS_ONE = cause("softmax-plus-one", "softmax adds 1 to its denominator 
 def _softmax_floor(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     softmax = g["softmax"]
 
-    def floored(x, temperature=1.0, axis=-1):  # type: ignore[no-untyped-def]
+    def floored(x, temperature=1.0, axis=-1):
         z = softmax(x, temperature, axis) + x.dtype.type(p)
         return z / z.sum(axis=axis, keepdims=True)
 
@@ -413,7 +467,7 @@ def _softmax_floor(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., A
 def _softmax_clips(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     softmax = g["softmax"]
 
-    def clipped(x, temperature=1.0, axis=-1):  # type: ignore[no-untyped-def]
+    def clipped(x, temperature=1.0, axis=-1):
         return softmax(np.maximum(x, x.dtype.type(-p)), temperature, axis)
 
     return {"softmax": clipped}
@@ -423,9 +477,10 @@ def _softmax_clips(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., A
 # Layer norm, GELU, the block and the model
 
 
-@cause("layer-norm-eps", "layer norm adds ε = {value} to the variance, not 1e-5", LAYER_NORM, Fit(1e-15, 1e1, 1.0, "ε"))
+@cause("layer-norm-eps", "layer norm adds ε = {value} to the variance, not 1e-5", LAYER_NORM,
+       Fit(1e-15, 1e1, 1.0, "ε"))
 def _layer_norm_eps(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
-    def layer_norm(E, gain, bias):  # type: ignore[no-untyped-def]
+    def layer_norm(E, gain, bias):
         mean = E.mean(axis=0, keepdims=True)
         return (E - mean) / np.sqrt(E.var(axis=0, keepdims=True) + p) * gain[:, None] + bias[:, None]
 
@@ -437,7 +492,7 @@ def _layer_norm_eps(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., 
 def _layer_norm_unbiased(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     eps = g["LAYER_NORM_EPS"]
 
-    def layer_norm(E, gain, bias):  # type: ignore[no-untyped-def]
+    def layer_norm(E, gain, bias):
         var = E.var(axis=0, ddof=1, keepdims=True) if E.shape[0] > 1 else E.var(axis=0, keepdims=True)
         return (E - E.mean(axis=0, keepdims=True)) / np.sqrt(var + eps) * gain[:, None] + bias[:, None]
 
@@ -470,7 +525,7 @@ GELU_RELU = cause("gelu-relu", "the MLP's non-linearity is ReLU, not GELU", MLP)
 
 def _block(body: Callable[[Namespace, np.ndarray, Any], np.ndarray]) -> Change:
     def change(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
-        def block(E, weights):  # type: ignore[no-untyped-def]
+        def block(E, weights):
             return body(g, E, weights)
 
         return {"block": block}
@@ -511,7 +566,8 @@ def _ln1_before_mlp(g: Namespace, E: np.ndarray, w: Any) -> np.ndarray:
 
 
 NO_ATTENTION_RESIDUAL = cause("no-attention-residual", "the block does not add attention's output to the residual "
-                              "stream (E = MHA(LN₁(E)), not E + MHA(LN₁(E)))", BLOCK)(_block(_no_attention_residual))
+                              "stream (E = MHA(LN₁(E)), not E + MHA(LN₁(E)))", BLOCK)(
+    _block(_no_attention_residual))
 NO_MLP_RESIDUAL = cause("no-mlp-residual", "the block does not add the MLP's output to the residual stream", BLOCK)(
     _block(_no_mlp_residual))
 POST_LN = cause("post-layer-norm", "the block normalises after each residual add (post-LN, the 2017 Transformer), not "
@@ -524,7 +580,7 @@ def _residual_added(name: str) -> Change:
     def change(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
         original = g[name]
 
-        def with_residual(E, *args):  # type: ignore[no-untyped-def]
+        def with_residual(E, *args):
             return E + original(E, *args)
 
         return {name: with_residual}
@@ -544,7 +600,7 @@ def _residual_stream(positions: Callable[[np.ndarray, int], np.ndarray], final_l
     def change(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
         validate, embed, block, layer_norm = g["validate"], g["embed"], g["block"], g["layer_norm"]
 
-        def final_residual(tokens, weights, fn):  # type: ignore[no-untyped-def]
+        def final_residual(tokens, weights, fn):
             validate.tokens_in_vocab(fn, tokens, weights.W_E.shape[1])
             ctx = tokens.shape[0]
             validate.context_fits(fn, ctx, weights.W_pos.shape[1])
@@ -574,7 +630,7 @@ NO_FINAL_LN = cause("no-final-layer-norm", "the final layer norm (ln_f) before t
 
 @cause("token-ids-one-based", "embed reads column id + 1 (token ids taken as 1-based)", ("embed", *MODEL))
 def _one_based(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
-    def embed(tokens, W_E):  # type: ignore[no-untyped-def]
+    def embed(tokens, W_E):
         return W_E[:, (tokens + 1) % W_E.shape[1]]
 
     return {"embed": embed}
@@ -584,7 +640,7 @@ def _one_based(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]
 def _unembed_softmaxed(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     softmax = g["softmax"]
 
-    def unembed(E, W_U):  # type: ignore[no-untyped-def]
+    def unembed(E, W_U):
         return softmax(W_U @ E, 1.0, 0)
 
     return {"unembed": unembed}
@@ -592,7 +648,7 @@ def _unembed_softmaxed(g: Namespace, fn: str, p: float) -> dict[str, Callable[..
 
 @cause("logits-positions-reversed", "the logits come out with the positions in reverse order", ("unembed", "forward"))
 def _logits_reversed(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
-    def unembed(E, W_U):  # type: ignore[no-untyped-def]
+    def unembed(E, W_U):
         return (W_U @ E)[:, ::-1]
 
     return {"unembed": unembed}
@@ -603,7 +659,7 @@ def _logits_reversed(g: Namespace, fn: str, p: float) -> dict[str, Callable[...,
 def _first_position(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     forward, softmax = g["forward"], g["softmax"]
 
-    def next_token_probs(tokens, weights, temperature=1.0):  # type: ignore[no-untyped-def]
+    def next_token_probs(tokens, weights, temperature=1.0):
         return softmax(forward(tokens, weights)[:, 0], temperature)
 
     return {"next_token_probs": next_token_probs}
@@ -614,7 +670,7 @@ def _first_position(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., 
 def _cross_masked(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     softmax = g["softmax"]
 
-    def cross_attention_head(E_q, E_kv, W_Q, W_K, W_V_down, W_V_up):  # type: ignore[no-untyped-def]
+    def cross_attention_head(E_q, E_kv, W_Q, W_K, W_V_down, W_V_up):
         scores = (W_K @ E_kv).T @ (W_Q @ E_q) / math.sqrt(W_Q.shape[0])
         A = softmax(np.where(np.triu(np.ones(scores.shape, dtype=bool)), scores, -np.inf), 1.0, -2)
         return W_V_up @ (W_V_down @ E_kv @ A)
@@ -622,14 +678,51 @@ def _cross_masked(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., An
     return {"cross_attention_head": cross_attention_head}
 
 
-@cause("sample-temperature-multiplied", "sample draws from softmax(logits · T), not softmax(logits / T)", ("sample",))
-def _sample_times_T(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
+@cause("token-ids-unchecked", "token ids are not checked against [0, vocab): a negative id silently reads a column "
+       "from the end (NumPy's wrap-around)", ("embed", *MODEL))
+def _ids_unchecked(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
+    def embed(tokens, W_E):
+        return W_E[:, tokens]
+
+    return {"embed": embed}
+
+
+@cause("sample-zero-as-tiny", "sample treats T = 0 as a tiny temperature and draws (near-ties then go either way), "
+       "instead of taking the argmax", ("sample",))
+def _zero_as_tiny(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
     sample = g["sample"]
 
-    def changed_sample(logits, temperature, rng):  # type: ignore[no-untyped-def]
+    def changed_sample(logits, temperature, rng):
+        return sample(logits, temperature or 1e-6, rng)
+
+    return {"sample": changed_sample}
+
+
+@cause("sample-argmax-half", "sample's greedy argmax (T = 0) is taken on the logits rounded to float16", ("sample",))
+def _argmax_half(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
+    sample = g["sample"]
+
+    def changed_sample(logits, temperature, rng):
+        if temperature == 0:
+            with np.errstate(all="ignore"):
+                return int(np.argmax(logits.astype(np.float16)))
+        return sample(logits, temperature, rng)
+
+    return {"sample": changed_sample}
+
+
+@cause("sample-divides-first", "sample divides the logits by T before subtracting their maximum (softmax(logits / T) "
+       "in the logits' dtype): at a tiny T they overflow and the draw reads NaN", ("sample",))
+def _divides_first(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
+    sample = g["sample"]
+
+    def changed_sample(logits, temperature, rng):
         if temperature == 0 or not 0 < temperature <= 2:
             return sample(logits, temperature, rng)
-        return sample(logits * logits.dtype.type(temperature * temperature), temperature, rng)
+        with np.errstate(all="ignore"):
+            z = logits / temperature
+            cdf = np.cumsum(np.exp(z - np.max(z)))
+        return int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
 
     return {"sample": changed_sample}
 
@@ -642,7 +735,7 @@ def _reshaped(form: Callable[[Any], Any | None]) -> Change:
     def change(g: Namespace, fn: str, p: float) -> dict[str, Callable[..., Any]]:
         original = g[fn]
 
-        def reshaped(*args):  # type: ignore[no-untyped-def]
+        def reshaped(*args):
             out = form(original(*args))
             if out is None:
                 raise ValueError("not this cause's shape")
@@ -657,7 +750,8 @@ TRANSPOSED = cause("result-transposed", "the result is transposed (tokens as row
                    "promises columns", tuple(SIGNATURES))(
     _reshaped(lambda r: np.swapaxes(r, -1, -2) if isinstance(r, np.ndarray) and r.ndim >= 2 else None))
 AS_COLUMN = cause("result-as-column", "the result is a column [n 1] where the spec promises a vector [n]",
-                  tuple(SIGNATURES))(_reshaped(lambda r: r[:, None] if isinstance(r, np.ndarray) and r.ndim == 1 else None))
+                  tuple(SIGNATURES))(
+    _reshaped(lambda r: r[:, None] if isinstance(r, np.ndarray) and r.ndim == 1 else None))
 AS_ARRAY = cause("result-as-array", "the result is an array [1] where the spec promises an int", ("sample",))(
     _reshaped(lambda r: np.array([r]) if isinstance(r, (int, np.integer)) else None))
 

@@ -39,7 +39,7 @@ from ..spec import SIGNATURES
 from ..target import SPEC_NAMES
 from .report import Diagnosis
 
-__all__ = ["EXAMPLES", "Case", "diagnose", "diagnose_into", "record", "drawn", "distance", "fit"]
+__all__ = ["EXAMPLES", "Case", "Diagnosis", "diagnose", "diagnose_into", "record", "drawn", "distance", "fit"]
 
 EXAMPLES = 50
 """Drawn examples per function a cause must agree on, beside the counterexample's calls."""
