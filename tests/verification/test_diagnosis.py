@@ -190,3 +190,17 @@ def test_the_cause_is_a_line_of_the_panel_and_data_in_the_json() -> None:
     data = report.to_dict()["results"][0]["failure"]
     assert data["cause"]["name"] == "scale-none" and data["cause"]["agrees"] == 50
     assert data["evidence"].startswith("the reference with that change agrees on 50 of 50")
+
+
+def test_the_json_names_the_failing_function_of_a_property_that_does_not_hold() -> None:
+    from gptspec.verification.report import Report
+
+    failure = Failure("does not hold", "expected 1, got 2", None, [], "gptspec verify x")
+    one = PropertyResult("causality.masked_entries_zero", "causality", "s", ("attention_pattern",), "failed",
+                         failure=failure)
+    two = PropertyResult("head_concat.sum_of_heads", "head_concat", "s", ("attention_head", "multi_head_attention"),
+                         "failed", failure=Failure("does not hold", "m", None, [], "r"))
+    data = Report("t", "columns", "numpy", "default", 0, (), (), [one, two]).to_dict()["results"]
+    assert data[0]["failure"]["function"] == "attention_pattern"
+    assert data[1]["failure"]["function"] is None  # two functions and no cause: not known which
+    assert "evidence" not in data[0]["failure"]

@@ -15,7 +15,9 @@ agreement tolerance (:mod:`gptspec.properties.agreement`):
 plain reference agrees on every case (the failure is not in these values) or when no change
 agrees on all of them, so correct code never gets a cause. No clock decides anything: the same
 seed gives the same cases, fits and cause. The target's answers on the drawn cases are kept per
-target and function, so the properties failing on one function pay for them once per worker.
+target and function, so the properties failing on one function pay for them once per worker, and
+a cause found for a function is tried first for the next property failing on it (when it agrees
+on that property's cases too, the catalogue is not searched again).
 """
 
 from __future__ import annotations
@@ -216,6 +218,10 @@ class _Answer:
 
 _DRAWN: dict[tuple[int, str, int, int], tuple[Any, list[Case]]] = {}
 
+_NAMED: dict[tuple[int, str], tuple[Any, Cause, float | None]] = {}
+"""The cause last named for a target's function: a later failing property tries it first (one cause and
+one fitted value for one mistake across the properties, and the catalogue searched once)."""
+
 
 def drawn(impl: Any, function: str, seed: int, n: int = EXAMPLES) -> list[Case]:
     """The target's answers on ``n`` drawn arguments of ``function`` (kept per target, function and seed)."""
@@ -343,8 +349,14 @@ def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int = EXAMPL
             return kept[0]
 
         found: list[tuple[float, int, Cause, float | None]] = []
+        named = _NAMED.get((id(impl), function))
+        if named is not None and named[0] is impl:  # what this target's function was found to do, tried first
+            reference = changed(named[1], function, None if named[2] is None else abs(named[2]))
+            worst = max(_worst(off, reference, 1.0), _worst(rest, reference, 1.0))
+            if worst <= 1:
+                found.append((worst, causes.index(named[1]) if named[1] in causes else 0, named[1], named[2]))
         concerned = [(order, c) for order, c in enumerate(causes) if function in c.functions]
-        for fitted in (False, True):  # a fitted number only where no plain change explains it
+        for fitted in (False, True) if not found else ():  # a fitted number only where no plain change explains it
             for order, c in concerned:
                 if (c.fit is not None) == fitted and (agreed := _try(c, function, off, rest, probed)) is not None:
                     found.append((agreed[0], order, c, agreed[1]))
@@ -354,6 +366,7 @@ def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int = EXAMPL
             continue
         found.sort(key=lambda f: (f[0], f[1]))
         _, _, best, value = found[0]
+        _NAMED[(id(impl), function)] = (impl, best, value)
         from_counterexample = sum(c.source == "counterexample" for c in cases)
         return Diagnosis(
             name=best.name, sentence=best.text(value), function=function, value=value,

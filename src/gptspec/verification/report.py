@@ -204,7 +204,12 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         for result, record in zip(self.results, data["results"]):
-            if result.failure is not None and result.failure.cause is not None:
+            if result.failure is None:
+                continue
+            if record["failure"]["function"] is None:  # the one function a failing property needs, or its cause's
+                cause, needs = result.failure.cause, [n for n in result.needs if n in SPEC_NAMES]
+                record["failure"]["function"] = cause.function if cause else needs[0] if len(needs) == 1 else None
+            if result.failure.cause is not None:
                 record["failure"]["evidence"] = result.failure.cause.evidence
         data.update(ok=self.ok, exit_code=self.exit_code, counts=self.counts(), functions=self.by_function())
         return data
