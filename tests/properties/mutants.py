@@ -16,9 +16,7 @@ scale with well-separated values).
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
-import sys
 import types
 from collections.abc import Callable
 from typing import Any
@@ -27,30 +25,8 @@ import numpy as np
 
 from gptspec import impl
 from gptspec.impl.cache import block_cached, empty_cache
+from gptspec.properties.causes import derive  # the diagnosis's known causes are built the same way
 from gptspec.spec import SIGNATURES
-
-IMPL_MODULES = ("softmax", "attention", "multihead", "embedding", "mlp", "model", "sampling", "cache")
-
-
-def _reference_namespace() -> dict[str, Any]:
-    """One globals dict holding every impl module's names, with unchecked copies of its functions."""
-    modules = [sys.modules[f"gptspec.impl.{m}"] for m in IMPL_MODULES]
-    g: dict[str, Any] = {}
-    for module in modules:
-        g.update(vars(module))
-    for module in modules:
-        for name, fn in vars(module).items():
-            if inspect.isfunction(fn) and fn.__module__ == module.__name__:
-                inner = inspect.unwrap(fn)
-                g[name] = types.FunctionType(inner.__code__, g, inner.__name__, inner.__defaults__, inner.__closure__)
-    return g
-
-
-def derive(name: str, **replacements: Callable[..., Any]) -> types.SimpleNamespace:
-    """The reference with ``replacements``; everything that calls a replaced function calls the bug."""
-    g = _reference_namespace()
-    g.update(replacements)
-    return types.SimpleNamespace(__name__=name, **{fn: g[fn] for fn in SIGNATURES})
 
 
 # ---------------------------------------------------------------------------------------------

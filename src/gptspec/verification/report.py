@@ -21,7 +21,7 @@ from ..properties.ordinary import short
 from ..target import ENTRY_POINTS, SPEC_NAMES
 from .choices import KERNEL
 
-__all__ = ["STATUSES", "Failure", "Onset", "PropertyResult", "Report", "render", "failure_lines", "domain_lines",
+__all__ = ["STATUSES", "Diagnosis", "Failure", "Onset", "PropertyResult", "Report", "render", "failure_lines", "domain_lines",
            "MISSING_ROWS"]
 
 STATUSES = ("passed", "failed", "fragile", "error", "not applicable", "not provided", "interrupted", "not run")
@@ -46,6 +46,31 @@ _STYLE = {"passed": "green", "failed": "bold red", "fragile": "bold yellow", "er
 
 
 @dataclasses.dataclass
+class Diagnosis:
+    """The likely cause of a failure (:mod:`.diagnosis`): the known mistake whose changed reference
+    agrees with the target on every case, where the plain reference does not."""
+
+    name: str  # "scale-1/d_head": a cause of gptspec.properties.causes
+    sentence: str  # "the scores are scaled by 1/d_head, not 1/√d_head"
+    function: str  # the spec function it was found on
+    value: float | None  # a numeric cause's fitted value (a mask constant, ε), else None
+    agrees: int  # cases the changed reference agrees on
+    examples: int  # cases tried: the counterexample's calls and the drawn ones
+    counterexample_calls: int  # of them, the counterexample's own calls of ``function``
+    reference_disagrees: int  # cases the plain reference gets wrong
+    also: list[str] = dataclasses.field(default_factory=list)  # other causes that agree as well (fit less well)
+
+    @property
+    def evidence(self) -> str:
+        return (f"the reference with that change agrees on {self.agrees} of {self.examples} examples of "
+                f"{self.function}, where the plain reference disagrees on {self.reference_disagrees}")
+
+    @property
+    def line(self) -> str:
+        return f"likely cause: {self.sentence} ({self.evidence})"
+
+
+@dataclasses.dataclass
 class Failure:
     """Why a property failed, on which minimal example, and how to see it again."""
 
@@ -56,6 +81,7 @@ class Failure:
     reproduce: str  # a one-line command that runs this property again on this example
     layout: str = "columns"  # the layout the counterexample is shown in: the user's
     framework: str = "numpy"
+    cause: Diagnosis | None = None  # the likely cause, when one known mistake explains it (.diagnosis)
 
     @property
     def heading(self) -> str:
@@ -182,6 +208,14 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        for result, record in zip(self.results, data["results"]):
+            if result.failure is None:
+                continue
+            if record["failure"]["function"] is None:  # the one function a failing property needs, or its cause's
+                cause, needs = result.failure.cause, [n for n in result.needs if n in SPEC_NAMES]
+                record["failure"]["function"] = cause.function if cause else needs[0] if len(needs) == 1 else None
+            if result.failure.cause is not None:
+                record["failure"]["evidence"] = result.failure.cause.evidence
         data.update(ok=self.ok, exit_code=self.exit_code, counts=self.counts(), functions=self.by_function())
         return data
 
@@ -275,6 +309,8 @@ def failure_lines(r: PropertyResult) -> list[tuple[str, str]]:
         lines.append(("dim", CONTRACT_NOTE))
     if r.onset is not None:
         lines.append(("bold yellow", f"fragile beyond the ordinary domain: {r.onset}"))
+    if f.cause is not None:
+        lines.append(("bold cyan", f.cause.line))
     if f.counterexample:
         lines += [("bold", f.heading)] + [("", f"  {line}") for line in f.counterexample]
     lines += [("dim", note) for note in r.notes]

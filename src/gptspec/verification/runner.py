@@ -41,6 +41,7 @@ from .adapters import Plan
 from .choices import DEFAULT_TIMEOUT, KERNEL, PROFILE_EXAMPLES, SHRINK_TRIES, memory_text
 from .describe import counterexample_lines, in_layout
 from .determinism import Nondeterministic, find
+from .diagnosis import diagnose_into
 from .fragility import judge
 from .errors import SelectionError
 from .guard import exception_text, raised_by
@@ -323,6 +324,7 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
     if shrunk is not None:  # failed, or fragile: only beyond the ordinary domain (see .fragility)
         try:
             judge(result, prop, impl, shrunk)
+            diagnose_into(result, prop, impl, shrunk, seed)
         except KeyboardInterrupt:
             result.status = "interrupted"
     result.notes = notes() + shrink_note + result.notes

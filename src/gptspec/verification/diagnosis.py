@@ -1,0 +1,388 @@
+"""Differential diagnosis: which known mistake makes the reference agree with a failing target.
+
+When a property fails, :func:`diagnose` takes the spec functions it needs and, for each, a set
+of cases: the calls the property made of the target on its counterexample (replayed through a
+recorder) and ``EXAMPLES`` further arguments drawn for that function
+(:func:`gptspec.properties.strategies.arguments`, seeded with the run's seed, inside the declared
+domain), each with the target's answer. Then every cause of :mod:`gptspec.properties.causes`
+that concerns the function builds its changed reference (a numeric one fitted first on the
+cases the plain reference gets wrong) and is compared with the target on every case, within the
+agreement tolerance (:mod:`gptspec.properties.agreement`):
+
+    likely cause = the change that agrees on every case, where the plain reference does not
+
+(of several, the best-fitting; ties go to the catalogue's order). Nothing is named when the
+plain reference agrees on every case (the failure is not in these values) or when no change
+agrees on all of them, so correct code never gets a cause. No clock decides anything: the same
+seed gives the same cases, fits and cause. The target's answers on the drawn cases are kept per
+target and function, so the properties failing on one function pay for them once per worker, and
+a cause found for a function is tried first for the next property failing on it (when it agrees
+on that property's cases too, the catalogue is not searched again).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+
+from ..properties.agreement import CONDITIONING, _dtype_of, widened
+from ..properties.causes import CAUSES, Cause, changed, derive
+from ..properties.registry import Property
+from ..properties.strategies import arguments
+from ..properties.tolerance import tolerance
+from ..spec import SIGNATURES
+from ..target import SPEC_NAMES
+from .report import Diagnosis
+
+__all__ = ["EXAMPLES", "Case", "Diagnosis", "diagnose", "diagnose_into", "record", "drawn", "distance", "fit"]
+
+EXAMPLES = 50
+"""Drawn examples per function a cause must agree on, beside the counterexample's calls."""
+
+FIT_CASES = 3
+"""Cases (the first the plain reference gets wrong) a numeric cause is fitted on."""
+
+GRID = 0.5
+"""Step of the fit's first search, in decades; a golden-section search then refines the best."""
+
+REFINE = 30
+
+PROBES = tuple(10.0 ** k for k in range(-8, 9))
+"""Factors the first wrong case's first float array is scaled by to pin a numeric cause: a plateau of
+one case (a mask constant anywhere below the scores) is a point across the scales."""
+
+FALLBACK = ("attention_pattern", "attention_head", "multi_head_attention")
+"""What a convention's own entry points (a kernel) are diagnosed through: the spec's functions built on them."""
+
+
+@dataclasses.dataclass(eq=False)
+class Case:
+    """One call of the target: its arguments (as they were before the call) and its answer."""
+
+    function: str
+    args: tuple[Any, ...]
+    got: Any
+    source: str  # "counterexample" or "drawn"
+    _own_error: float | None = None
+
+    def own_error(self) -> float:
+        """How far the plain reference is from itself in a wider float on these arguments."""
+        if self._own_error is None:
+            try:
+                ref = getattr(_PLAIN, self.function)
+                narrow = np.asarray(ref(*_fresh(self.args)), dtype=np.float64)
+                wide = np.asarray(ref(*widened(_fresh(self.args))), dtype=np.float64)
+                with np.errstate(all="ignore"):
+                    self._own_error = float(np.nanmax(np.abs(narrow - wide), initial=0.0))
+            except Exception:  # noqa: BLE001 - no wider reference here: no allowance for it
+                self._own_error = 0.0
+            if not math.isfinite(self._own_error):
+                self._own_error = 0.0
+        return self._own_error
+
+
+_PLAIN = derive("reference")
+
+
+def _fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A copy of the arguments for one call (a Generator starts from the same state each time)."""
+    return copy.deepcopy(args)
+
+
+def distance(case: Case, reference: Any) -> float:
+    """max |got − want| / tolerance over the entries (≤ 1: they agree; inf: another shape or kind)."""
+    try:
+        with np.errstate(all="ignore"):
+            want = getattr(reference, case.function)(*_fresh(case.args))
+    except Exception:  # noqa: BLE001 - the changed reference refuses what the target answered
+        return math.inf
+    got = case.got
+    if isinstance(want, (bool, int, np.integer)) or isinstance(got, (bool, int, np.integer)):
+        same = type(np.asarray(want).dtype.kind) is type(np.asarray(got).dtype.kind) and np.shape(want) == np.shape(got)
+        return 0.0 if same and np.array_equal(np.asarray(want), np.asarray(got)) else math.inf
+    w, g = np.asarray(want), np.asarray(got)
+    if w.shape != g.shape or w.dtype.kind != g.dtype.kind and "f" not in (w.dtype.kind, g.dtype.kind):
+        return math.inf
+    if w.dtype.kind != "f":
+        return 0.0 if np.array_equal(w, g) else math.inf
+    w64, g64 = w.astype(np.float64), g.astype(np.float64)
+    with np.errstate(all="ignore"):
+        same = (w64 == g64) | (np.isnan(w64) & np.isnan(g64))  # equal infinities, NaN where NaN
+        diff = np.where(same, 0.0, np.abs(g64 - w64))
+        diff = np.where(np.isnan(diff), np.inf, diff)
+    finite = np.abs(w64[np.isfinite(w64)])
+    tol = tolerance(_dtype_of(case.args)).of(float(np.max(finite, initial=0.0))) + CONDITIONING * case.own_error()
+    return float(np.max(diff, initial=0.0) / tol)
+
+
+# ---------------------------------------------------------------------------------------------
+# The cases
+
+
+class _Recorder:
+    """The target as a property sees it, keeping a copy of each spec function's call and answer."""
+
+    def __init__(self, impl: Any) -> None:
+        self._impl = impl
+        self.cases: list[Case] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._impl, name)
+        if name in SPEC_NAMES and callable(attr):
+            def recorded(*args: Any) -> Any:
+                before = _fresh(args)
+                result = attr(*args)
+                self.cases.append(Case(name, before, copy.deepcopy(result), "counterexample"))
+                return result
+
+            return recorded
+        if name == "calls" and callable(attr):
+            def batch(requests: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+                before = [(n, _fresh(tuple(a))) for n, a in requests]
+                outcomes = attr(requests)
+                for (n, a), outcome in zip(before, outcomes):
+                    if n in SPEC_NAMES and not isinstance(outcome, BaseException):
+                        self.cases.append(Case(n, a, copy.deepcopy(outcome.value), "counterexample"))
+                return list(outcomes)
+
+            return batch
+        return attr
+
+
+def record(prop: Property, impl: Any, example: Any) -> list[Case]:
+    """The calls ``prop`` makes of ``impl`` on ``example``, each with the target's answer."""
+    recorder = _Recorder(impl)
+    try:
+        prop.check(recorder, copy.deepcopy(example))
+    except Exception:  # noqa: BLE001 - the failure itself; the calls made up to it are recorded
+        pass
+    return recorder.cases
+
+
+def _draw(function: str, seed: int, n: int) -> list[tuple[Any, ...]]:
+    """``n`` argument tuples for ``function``, drawn as the agreement property draws them, seeded."""
+    found: list[tuple[Any, ...]] = []
+
+    @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate], derandomize=False,
+              suppress_health_check=list(HealthCheck))
+    @hypothesis_seed(seed)
+    @given(arguments(SIGNATURES[function]))
+    def collect(args: tuple[Any, ...]) -> None:
+        found.append(_fresh(args))
+
+    collect()
+    return found[:n]
+
+
+def _answers(impl: Any, function: str, drawn_args: list[tuple[Any, ...]]) -> list[Case]:
+    """The target's answer on each drawn argument tuple (one request for them all where it batches
+    calls); a call that raised is no case, a crash or hang ends the drawing."""
+    cases: list[Case] = []
+    batch = getattr(impl, "calls", None)
+    start = 0
+    while start < len(drawn_args):
+        rest = drawn_args[start:]
+        if callable(batch):
+            outcomes = list(batch([(function, _fresh(a)) for a in rest]))
+        else:
+            outcomes = []
+            for a in rest:
+                try:
+                    outcomes.append(_Answer(getattr(impl, function)(*_fresh(a))))
+                except Exception as exc:  # noqa: BLE001 - read like a batch's raised call
+                    outcomes.append(exc)
+                    break
+        for a, outcome in zip(rest, outcomes):
+            if isinstance(outcome, BaseException):
+                break
+            cases.append(Case(function, a, outcome.value, "drawn"))
+        if not outcomes or not isinstance(outcomes[-1], BaseException):
+            break
+        if not isinstance(outcomes[-1], Exception):  # crashed or hung: no more calls
+            break
+        start += len(outcomes)
+    return cases
+
+
+@dataclasses.dataclass(frozen=True)
+class _Answer:
+    value: Any
+
+
+_DRAWN: dict[tuple[int, str, int, int], tuple[Any, list[Case]]] = {}
+
+_NAMED: dict[tuple[int, str], tuple[Any, Cause, float | None]] = {}
+"""The cause last named for a target's function: a later failing property tries it first (one cause and
+one fitted value for one mistake across the properties, and the catalogue searched once)."""
+
+
+def drawn(impl: Any, function: str, seed: int, n: int = EXAMPLES) -> list[Case]:
+    """The target's answers on ``n`` drawn arguments of ``function`` (kept per target, function and seed)."""
+    key = (id(impl), function, seed, n)
+    kept = _DRAWN.get(key)
+    if kept is None or kept[0] is not impl:
+        kept = (impl, _answers(impl, function, _draw(function, seed, n)))
+        _DRAWN[key] = kept
+    return kept[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The causes
+
+
+def _worst(cases: Sequence[Case], reference: Any, stop: float = math.inf) -> float:
+    """The largest distance over ``cases`` (once past ``stop``, the first distance past it)."""
+    worst = 0.0
+    for case in cases:
+        worst = max(worst, distance(case, reference))
+        if worst >= stop or worst == math.inf:
+            break
+    return worst
+
+
+def _rounded(value: float, digits: int) -> float:
+    return float(f"{value:.{digits - 1}e}")
+
+
+def fit(c: Cause, function: str, cases: Sequence[Case]) -> float | None:
+    """The value of numeric cause ``c`` that brings its reference nearest the target on ``cases``
+    (grid in decades, then golden section on log p; then the shortest rounding that still agrees)."""
+    assert c.fit is not None
+    sign = c.fit.sign
+
+    def off(log_p: float, stop: float = math.inf) -> float:
+        return _worst(cases, changed(c, function, 10.0 ** log_p), stop)
+
+    low, high = math.log10(c.fit.low), math.log10(c.fit.high)
+    grid = [low + GRID * i for i in range(int((high - low) / GRID) + 1)]
+    scores: list[float] = []
+    for x in grid:  # a value worse than the best so far need not be measured to its end
+        scores.append(off(x, min(scores, default=math.inf)))
+    best = min(range(len(grid)), key=lambda i: scores[i])
+    if not math.isfinite(scores[best]):
+        return None
+    a, b = max(low, grid[best] - GRID), min(high, grid[best] + GRID)
+    ratio = (math.sqrt(5) - 1) / 2
+    x1, x2 = b - ratio * (b - a), a + ratio * (b - a)
+    f1, f2 = off(x1), off(x2)
+    for _ in range(REFINE):
+        if f1 <= f2:
+            b, x2, f2 = x2, x1, f1
+            x1 = b - ratio * (b - a)
+            f1 = off(x1)
+        else:
+            a, x1, f1 = x1, x2, f2
+            x2 = a + ratio * (b - a)
+            f2 = off(x2)
+    x, fx = (x1, f1) if f1 <= f2 else (x2, f2)
+    if fx > scores[best]:
+        x, fx = grid[best], scores[best]
+    p = 10.0 ** x
+    # one value for one mistake, whichever counterexample it was fitted on: the shortest that agrees,
+    # a power of ten first (the constants people write: −1e4, −1e9, 1e-5)
+    shortest = [10.0 ** math.floor(x), 10.0 ** math.ceil(x), *(_rounded(p, d) for d in (1, 2, 3))]
+    for short in sorted(shortest[:2], key=lambda v: abs(math.log10(v) - x)) + shortest[2:]:
+        if _worst(cases, changed(c, function, short), 1.0) <= 1:
+            return sign * short
+    return sign * p if fx <= 1 else None
+
+
+def probes(impl: Any, case: Case) -> list[Case]:
+    """The target's answers on ``case`` with its first float array scaled by each of :data:`PROBES`."""
+    where = next((i for i, a in enumerate(case.args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"), None)
+    if where is None:
+        return []
+    scaled = []
+    for factor in PROBES:
+        args = list(_fresh(case.args))
+        with np.errstate(all="ignore"):
+            args[where] = (args[where] * factor).astype(args[where].dtype)
+        scaled.append(tuple(args))
+    return [dataclasses.replace(c, source="probe") for c in _answers(impl, case.function, scaled)]
+
+
+def _try(c: Cause, function: str, off: list[Case], rest: list[Case],
+         probed: Callable[[], list[Case]]) -> tuple[float, float | None] | None:
+    """(worst distance, fitted value) when ``c`` agrees on every case, else None."""
+    value: float | None = None
+    if c.fit is not None:
+        off = off + probed()
+        value = fit(c, function, off[:FIT_CASES] + probed())
+        if value is None:
+            return None
+    reference = changed(c, function, None if value is None else abs(value))
+    worst = _worst(off, reference, 1.0)
+    if worst > 1:
+        return None
+    worst = max(worst, _worst(rest, reference, 1.0))
+    return (worst, value) if worst <= 1 else None
+
+
+def _functions(prop: Property, impl: Any) -> list[str]:
+    named = [n for n in prop.needs if n in SPEC_NAMES]
+    return named or [n for n in FALLBACK if callable(getattr(impl, n, None))]
+
+
+def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int = EXAMPLES,
+             causes: Sequence[Cause] = CAUSES) -> Diagnosis | None:
+    """The likely cause of ``prop``'s failure on ``example``, or None (see the module's docstring)."""
+    recorded = record(prop, impl, example)
+    for function in _functions(prop, impl):
+        cases = [c for c in recorded if c.function == function] + drawn(impl, function, seed, n)
+        plain = [distance(c, _PLAIN) for c in cases]
+        off = [c for c, d in zip(cases, plain) if d > 1]
+        if not off:
+            continue
+        rest = [c for c, d in zip(cases, plain) if d <= 1]
+        kept: list[list[Case]] = []
+
+        def probed() -> list[Case]:
+            if not kept:
+                kept.append(probes(impl, off[0]))
+            return kept[0]
+
+        found: list[tuple[float, int, Cause, float | None]] = []
+        named = _NAMED.get((id(impl), function))
+        if named is not None and named[0] is impl:  # what this target's function was found to do, tried first
+            reference = changed(named[1], function, None if named[2] is None else abs(named[2]))
+            worst = max(_worst(off, reference, 1.0), _worst(rest, reference, 1.0))
+            if worst <= 1:
+                found.append((worst, causes.index(named[1]) if named[1] in causes else 0, named[1], named[2]))
+        concerned = [(order, c) for order, c in enumerate(causes) if function in c.functions]
+        for fitted in (False, True) if not found else ():  # a fitted number only where no plain change explains it
+            for order, c in concerned:
+                if (c.fit is not None) == fitted and (agreed := _try(c, function, off, rest, probed)) is not None:
+                    found.append((agreed[0], order, c, agreed[1]))
+            if found:
+                break
+        if not found:
+            continue
+        found.sort(key=lambda f: (f[0], f[1]))
+        _, _, best, value = found[0]
+        _NAMED[(id(impl), function)] = (impl, best, value)
+        from_counterexample = sum(c.source == "counterexample" for c in cases)
+        return Diagnosis(
+            name=best.name, sentence=best.text(value), function=function, value=value,
+            agrees=len(cases), examples=len(cases), counterexample_calls=from_counterexample,
+            reference_disagrees=len(off), also=[f[2].name for f in found[1:]],
+        )
+    return None
+
+
+def diagnose_into(result: Any, prop: Property, impl: Any, example: Any, seed: int,
+                  on: Callable[[], bool] | None = None) -> None:
+    """Attach the likely cause to a failed or fragile ``result`` (nothing when none is found, or
+    when diagnosing itself fails: a diagnosis never changes a verdict)."""
+    if result.failure is None or result.status not in ("failed", "fragile") or example is None:
+        return
+    try:
+        result.failure.cause = diagnose(prop, impl, example, seed)
+    except Exception:  # noqa: BLE001 - no cause rather than no verdict
+        result.failure.cause = None

@@ -1,0 +1,206 @@
+"""The diagnosis names the planted mistake, names nothing it cannot tell, and never accuses correct code.
+
+``EXPECTED`` holds, for every planted bug of the project (tests/properties/mutants.py,
+examples/bug_*.py, tests/examples/*bug*.py), the cause its first failing property's diagnosis
+must name, or None where no known change to the reference explains it (a contract the reference
+keeps by refusing input, a near-tie, a kernel's own keyword, randomness, a batch's cross-talk).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gptspec.properties import causes
+from gptspec.properties.registry import get
+from gptspec.verification import diagnosis
+from gptspec.verification.report import Failure, PropertyResult, failure_lines
+
+from .planted_causes import cause_of, planted
+
+EXPECTED: dict[str, str | None] = {
+    "softmax_no_max_subtraction": "softmax-no-max-shift",
+    "softmax_log": "softmax-log",
+    "softmax_axis_zero": "softmax-axis-0",
+    "softmax_plus_one": "softmax-plus-one",
+    "softmax_negated": "softmax-negated",
+    "softmax_smoothed": "softmax-floor",
+    "softmax_neg_inf_as_minus_1e4": "softmax-clips-logits",
+    "softmax_times_T": "temperature-multiplied",
+    "softmax_exp2": "softmax-exp2",
+    "softmax_cold_shortcut_half": None,  # a float16 argmax below T = 0.1: no change to the reference
+    "softmax_abs_T": None,  # accepts invalid T: the reference refuses it, agreement cannot show it
+    "sample_T0_as_tiny": "sample-zero-as-tiny",
+    "sample_argmax_half": "sample-argmax-half",
+    "sample_times_T": "temperature-multiplied",
+    "sample_divides_first": "sample-divides-first",
+    "sample_no_upper_bound": None,  # accepts T > 2
+    "mask_wrong_triangle": "mask-wrong-triangle",
+    "mask_minus_1e4": "mask-constant",
+    "mask_minus_1e5": "mask-constant",
+    "mask_minus_1e10": "mask-constant",
+    "pattern_softmax_over_queries": "pattern-softmax-over-queries",
+    "cross_attention_masked": "cross-attention-masked",
+    "pattern_missing_sqrt": "scale-none",
+    "mha_heads_interleaved": "heads-interleaved",
+    "mha_missing_sqrt": "scale-none",
+    "head_adds_residual": "head-adds-residual",
+    "mha_adds_residual": "mha-adds-residual",
+    "embed_off_by_one": "token-ids-one-based",
+    "embed_unchecked": "token-ids-unchecked",
+    "unembed_softmaxed": "unembed-softmaxed",
+    "unembed_reversed_positions": "logits-positions-reversed",
+    "next_token_first_column": "predicts-from-first-position",
+    "gelu_erf": "gelu-erf",
+    "layer_norm_unbiased": "layer-norm-unbiased",
+    "block_post_ln": "post-layer-norm",
+    "forward_no_positions": "positions-missing",
+    "embed_wrong_shape": "result-transposed",
+    "unembed_wrong_shape": "result-transposed",
+    "softmax_wrong_shape": None,  # transposed or a column, by the input's axes: no one change
+    "causal_mask_wrong_shape": None,  # one row too many
+    "attention_pattern_wrong_shape": "result-transposed",
+    "attention_head_wrong_shape": "result-transposed",
+    "cross_attention_head_wrong_shape": "result-transposed",
+    "multi_head_attention_wrong_shape": "result-transposed",
+    "mlp_wrong_shape": "result-transposed",
+    "sample_wrong_shape": "result-as-array",
+    "layer_norm_wrong_shape": "result-transposed",
+    "block_wrong_shape": "result-transposed",
+    "forward_wrong_shape": "result-transposed",
+    "next_token_probs_wrong_shape": "result-as-column",
+    "kernel_scale_by_length": "scale-1/sqrt(ctx)",
+    "kernel_ignores_scale": None,
+    "kernel_bool_mask_added": None,
+    "kernel_mask_transposed": None,  # an explicit attn_mask, which the spec's functions never pass
+    "kernel_causal_off_by_one": "mask-hides-diagonal",
+    "kernel_dropout_by_default": None,  # random
+    "kernel_batch_cross_talk": None,  # batches only
+    "kernel_heads_share_keys": "heads-share-keys",
+    "module_batch_cross_talk": None,
+    "examples/bug_greedy_divides_by_zero.py": None,  # T = 0 divides by zero: no change to the reference
+    "examples/bug_heads_merged_wrong_order.py": "heads-interleaved",
+    "examples/bug_mask_constant.py": "mask-constant",
+    "examples/bug_mask_wrong_triangle.py": "mask-wrong-triangle",
+    "examples/bug_mha_output_transposed.py": "result-transposed",
+    "examples/bug_missing_scale.py": "scale-none",
+    "examples/bug_softmax_wrong_axis.py": "pattern-softmax-over-queries",
+    "examples/bug_token_wraps.py": "token-ids-unchecked",
+    "tests/examples/nanogpt_bug_not_causal.py": "mask-missing",
+    "tests/examples/nanogpt_bug_qk_swapped.py": "q-k-swapped",
+    "tests/examples/picogpt_bug_not_causal.py": "mask-wrong-triangle",
+    "tests/examples/picogpt_bug_qk_swapped.py": "q-k-swapped",
+}
+
+
+def test_every_planted_bug_has_an_expectation_and_most_get_a_cause() -> None:
+    assert sorted(EXPECTED) == sorted(planted())
+    named = sum(c is not None for c in EXPECTED.values())
+    assert named >= 0.8 * len(EXPECTED), f"{named} of {len(EXPECTED)} named"
+    assert {c for c in EXPECTED.values() if c is not None} <= set(causes.REGISTRY)
+
+
+@pytest.mark.parametrize("bug", sorted(EXPECTED))
+def test_the_planted_cause_is_named(bug: str) -> None:
+    assert cause_of(bug) == EXPECTED[bug]
+
+
+FITTED = {"mask_minus_1e4": -1e4, "mask_minus_1e5": -1e5, "mask_minus_1e10": -1e10,
+          "softmax_neg_inf_as_minus_1e4": -1e4, "softmax_smoothed": 1e-9}
+
+
+@pytest.mark.parametrize("bug", sorted(FITTED))
+def test_a_numeric_cause_is_fitted_to_the_planted_value(bug: str) -> None:
+    from .planted_causes import failing
+
+    result = failing(bug)
+    assert result is not None and result.failure is not None and result.failure.cause is not None
+    assert result.failure.cause.value == pytest.approx(FITTED[bug], rel=1e-9)
+    assert f"{FITTED[bug]:.3g}" in result.failure.cause.sentence
+
+
+@pytest.mark.parametrize("implementation", ["reference", "numpy_rows", "picogpt_style", "nanogpt_attention"])
+def test_correct_code_never_gets_a_cause(implementation: str) -> None:
+    """Correct implementations agree with the plain reference on every drawn case of every function
+    they provide: nothing is named, whatever the property (here every agreement property)."""
+    from gptspec.properties import domain
+
+    impl = _correct(implementation)
+    declared = domain.parse(["causal-only", "d_model=n_heads*d_head"] if implementation.startswith("nanogpt") else [])
+    names = [n for n in causes.SIGNATURES if callable(getattr(impl, n, None))]
+    assert names
+    for name in names:
+        prop = get(f"agreement.{name}")
+        with domain.scoped(declared, prop.needs):
+            example = diagnosis.drawn(impl, name, 0, 5)[0].args
+            assert diagnosis.diagnose(prop, impl, example, seed=1) is None, name
+
+
+def _correct(implementation: str) -> object:
+    import sys
+
+    from gptspec.target import load
+    from gptspec.verification.adapters import adapt
+
+    from .planted_causes import ROOT
+
+    if implementation == "reference":
+        return causes.derive("reference")
+    folder = ROOT / ("examples" if implementation == "numpy_rows" else "tests/examples")
+    sys.path.insert(0, str(folder))
+    target = load(str(folder / f"{implementation}.py"))
+    framework = "torch" if implementation.startswith("nanogpt") else "numpy"
+    return adapt(target.obj, target.provides, layout="rows", framework=framework, label=implementation)
+
+
+def test_the_same_counterexample_names_a_cause_for_the_bug_and_none_for_the_reference() -> None:
+    from tests.properties.mutants import MUTANTS
+
+    prop = get("agreement.attention_pattern")
+    Q, K = np.arange(6.0).reshape(3, 2) / 4, np.ones((3, 2))
+    example = (Q, K, True)
+    found = diagnosis.diagnose(prop, MUTANTS["pattern_missing_sqrt"], example, seed=0)
+    assert found is not None and found.name == "scale-none" and found.agrees == found.examples
+    assert found.counterexample_calls == 1 and found.reference_disagrees >= 1
+    assert diagnosis.diagnose(prop, causes.derive("reference"), example, seed=0) is None
+
+
+def test_a_change_that_agrees_nowhere_is_not_named() -> None:
+    """Only the scale causes offered: a wrong triangle agrees with none of them, and nothing is named."""
+    from tests.properties.mutants import MUTANTS
+
+    prop = get("agreement.attention_pattern")
+    example = (np.ones((2, 3)), np.ones((2, 3)), True)
+    scales = [causes.SCALE_NONE, causes.SCALE_1_D_HEAD]
+    assert diagnosis.diagnose(prop, MUTANTS["mask_wrong_triangle"], example, 0, causes=scales) is None
+    assert diagnosis.diagnose(prop, MUTANTS["pattern_missing_sqrt"], example, 0, causes=scales) is not None
+
+
+def test_the_cause_is_a_line_of_the_panel_and_data_in_the_json() -> None:
+    from gptspec.verification.report import Report
+
+    cause = diagnosis.Diagnosis("scale-none", "the scores are not scaled", "attention_pattern", None, 50, 50, 1, 7)
+    failure = Failure("does not hold", "expected 1, got 2", "attention_pattern", [], "gptspec verify x", cause=cause)
+    result = PropertyResult("agreement.attention_pattern", "agreement", "s", ("attention_pattern",), "failed",
+                            failure=failure)
+    lines = [text for _, text in failure_lines(result)]
+    assert ("likely cause: the scores are not scaled (the reference with that change agrees on 50 of 50 examples "
+            "of attention_pattern, where the plain reference disagrees on 7)") in lines
+    report = Report("t", "columns", "numpy", "default", 0, ("attention_pattern",), (), [result])
+    data = report.to_dict()["results"][0]["failure"]
+    assert data["cause"]["name"] == "scale-none" and data["cause"]["agrees"] == 50
+    assert data["evidence"].startswith("the reference with that change agrees on 50 of 50")
+
+
+def test_the_json_names_the_failing_function_of_a_property_that_does_not_hold() -> None:
+    from gptspec.verification.report import Report
+
+    failure = Failure("does not hold", "expected 1, got 2", None, [], "gptspec verify x")
+    one = PropertyResult("causality.masked_entries_zero", "causality", "s", ("attention_pattern",), "failed",
+                         failure=failure)
+    two = PropertyResult("head_concat.sum_of_heads", "head_concat", "s", ("attention_head", "multi_head_attention"),
+                         "failed", failure=Failure("does not hold", "m", None, [], "r"))
+    data = Report("t", "columns", "numpy", "default", 0, (), (), [one, two]).to_dict()["results"]
+    assert data[0]["failure"]["function"] == "attention_pattern"
+    assert data[1]["failure"]["function"] is None  # two functions and no cause: not known which
+    assert "evidence" not in data[0]["failure"]
