@@ -269,7 +269,7 @@ def test_verify_runs_the_catalogue_on_a_module_and_builds_the_reproduce_command(
 @pytest.mark.parametrize("option, message", [
     (dict(profile="fast"), "unknown profile 'fast'; profiles: quick, default, thorough"),
     (dict(layout="diagonal"), "layout must be one of columns, rows, got 'diagonal'"),
-    (dict(framework="jax"), "framework must be one of numpy, torch, got 'jax'"),
+    (dict(framework="mxnet"), "framework must be one of numpy, torch, jax, got 'mxnet'"),
     (dict(jobs=0), "jobs must be at least 1, got 0"),
 ])
 def test_verify_refuses_an_unknown_option(option, message):

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from ..target import SPEC_NAMES, Address, TargetError, detect_framework, load, load_object
+from . import frameworks
 from .child import SAFE_MODULES, START_TIMEOUT, Child, exit_description, orphan_guard, unpickle
 from .guard import Guard, Noise, raised_by, where
 
@@ -161,15 +162,6 @@ def declared_domain(obj: Any, label: str) -> tuple[str, ...]:
     return tuple(declared)
 
 
-def _one_torch_thread() -> None:
-    """A torch target computes on one thread: the examples are tiny, and torch's pool on every core
-    in each target process (one per --jobs worker) oversubscribed the cores; one thread also keeps
-    the bits independent of the machine's core count."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
-
-
 def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
     """The target process: load the target, then answer calls until told to stop."""
     orphan_guard()
@@ -191,14 +183,14 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
             impl = adapt(target.obj, target.provides, layout=setup.layout, framework=framework, label=target.label,
                          guard=guard)
             loaded = Loaded(target.label, target.provides, target.missing, framework,
-                            declared_domain(target.obj, target.label))
+                            (*declared_domain(target.obj, target.label), *impl.assume))
     except TargetError as exc:
         conn.send(("load_error", str(exc)))
         return
     except BaseException as exc:  # noqa: BLE001 - say why the target could not be set up
         conn.send(("load_error", f"setting up {setup.address.label} raised {type(exc).__name__}: {exc}"))
         return
-    _one_torch_thread()
+    frameworks.set_up()
     conn.send(("ready", loaded))
     while True:
         try:

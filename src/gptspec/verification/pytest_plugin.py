@@ -41,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gptspec-layout", choices=LAYOUTS, default="columns",
                     help="columns (the spec's) or rows (every 2-D tensor transposed)")
     group.addoption("--gptspec-framework", choices=FRAMEWORKS, default=None,
-                    help="numpy or torch (default: detected from what the target imports)")
+                    help=", ".join(FRAMEWORKS) + " (default: detected from what the target imports)")
     group.addoption("--gptspec-convention", choices=tuple(CONVENTIONS), default=None,
                     help="the target is one function in this convention: " + ", ".join(CONVENTIONS))
     group.addoption("--gptspec-profile", choices=PROFILE_NAMES, default="default",
