@@ -356,7 +356,7 @@ def verify(
 
     ``target`` is a module name, a path to a ``.py`` file, or a picklable object with some of the
     spec's functions; it is loaded and called only in processes of its own. ``layout`` is
-    "columns" (the spec's) or "rows"; ``framework`` "numpy" or "torch" (None: detected from what
+    "columns" (the spec's) or "rows"; ``framework`` one of FRAMEWORKS (None: detected from what
     the target imports); ``profile`` "quick", "default" or "thorough" (a fixed number of
     examples per property); ``seed`` fixes the search (None: a fresh one, printed in the
     report), and a seed reproduces a verdict exactly; ``timeout`` is the per-call limit in seconds
