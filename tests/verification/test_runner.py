@@ -294,7 +294,7 @@ def test_a_local_function_cannot_go_to_its_own_process_and_the_error_says_what_t
 
 
 def test_contract_names_the_input_contract_checks_and_the_old_names_still_select_them():
-    from gptspec.properties.registry import properties
+    from gptspec.properties.catalogue import properties
 
     catalogue = properties()
     contract = {p.name for p in select(catalogue, only=["contract"])}
@@ -306,7 +306,7 @@ def test_contract_names_the_input_contract_checks_and_the_old_names_still_select
 
 
 def test_the_workers_get_the_longest_properties_first_and_the_report_keeps_the_catalogue_order():
-    from gptspec.properties.registry import properties
+    from gptspec.properties.catalogue import properties
     from gptspec.verification.session import LONGEST_FIRST, hand_out_order
 
     catalogue = properties()

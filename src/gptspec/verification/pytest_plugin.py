@@ -165,7 +165,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     """Add one item per property (before ``-m``/``-k`` deselect), in the catalogue's order."""
     if _SESSION not in config.stash:
         return
-    from ..properties.registry import properties
+    from ..properties.catalogue import properties
 
     for prop in properties():
         items.append(PropertyItem.from_parent(session, name=prop.name, nodeid=f"gptspec::{prop.name}", prop=prop))

@@ -36,7 +36,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..properties.domain import CAUSAL_ONLY, HEADS_FILL, AssumptionError, Domain, parse
-from ..properties.registry import Property, get, properties
+from ..properties.catalogue import get, properties
+from ..properties.registry import Property
 from ..target import MODELS, REGISTRIES, TargetError, address
 from .adapters import FRAMEWORKS, LAYOUTS
 from .affinity import one_core, usable
