@@ -17,7 +17,7 @@ import types
 import numpy as np
 import pytest
 
-from gptspec.target import TargetError, address, detect_framework, load
+from gptspec.target import TargetError, address, detect_framework, load, load_object
 from gptspec.verification import frameworks, verify
 from gptspec.verification.adapters import adapt
 from gptspec.verification.choices import FRAMEWORKS
@@ -176,3 +176,26 @@ def test_the_verifier_imports_neither_torch_nor_jax_for_a_numpy_or_a_jax_target(
     path.write_text(script)
     done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300, check=False)
     assert done.stdout.strip().splitlines()[-1] == "[0, 0] False False", done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_a_jax_kernel_in_the_sdpa_convention_gets_jax_arrays_and_declares_float32(jax64, tmp_path):
+    jax64.config.update("jax_enable_x64", False)
+    kernel = tmp_path / "jax_kernel.py"
+    kernel.write_text(textwrap.dedent("""
+        import jax.numpy as jnp
+        SEEN = []
+
+        def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+            SEEN.append(type(query).__module__.split(".")[0])
+            z = jnp.exp(query @ jnp.swapaxes(key, -1, -2) / query.shape[-1] ** 0.5)
+            return z / z.sum(-1, keepdims=True) @ value
+    """))
+    from gptspec.verification.conventions import adapt_convention
+
+    module, _ = load_object(kernel)
+    adapted = adapt_convention("sdpa", module.attention, label="jax_kernel.py:attention", framework=None,
+                               guard=lambda name, fn: fn)
+    q = np.random.default_rng(0).normal(size=(1, 2, 3, 4))
+    out = adapted.sdpa_kernel(q, q, q)
+    assert adapted.framework == "jax" and adapted.assume == ("float32",) and module.SEEN == ["jaxlib"]
+    assert isinstance(out, np.ndarray) and out.shape == (1, 2, 3, 4) and out.dtype == np.float32
