@@ -111,7 +111,8 @@ def test_a_counterexample_is_headed_with_what_the_framework_gives():
     def heading(framework: str) -> str:
         return Failure("does not hold", "m", None, [], "r", layout="rows", framework=framework).heading
 
-    assert heading("jax") == "minimal counterexample (rows layout, as your functions receive these JAX arrays: tokens are rows):"
+    assert heading("jax") == ("minimal counterexample (rows layout, as your functions receive these JAX arrays: "
+                              "tokens are rows):")
     assert "these torch tensors" in heading("torch") and "these arrays" in heading("numpy")
 
 
@@ -120,7 +121,8 @@ SOME = ["agreement.multi_head_attention", "causality.masked_entries_zero", "caus
 """A few properties, among them the planted bugs' (each JAX property costs ~15 s: compiles per new shape)."""
 
 
-@pytest.mark.parametrize("example, layout, declared", [("jax_gpt.py", "columns", ()), ("jax_rows.py", "rows", ("float32",))])
+@pytest.mark.parametrize("example, layout, declared",
+                         [("jax_gpt.py", "columns", ()), ("jax_rows.py", "rows", ("float32",))])
 def test_the_jax_examples_pass_in_float64_with_64_bit_mode_and_in_float32_declared_without(example, layout, declared):
     pytest.importorskip("jax")
     report = verify(EXAMPLES / example, layout=layout, profile="quick", seed=0, only=SOME, timeout=SLOW_CALLS)

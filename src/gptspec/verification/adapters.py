@@ -128,7 +128,8 @@ def _adapt_function(
         return _check_result(name, result_back(result), plan.result)
 
     adapted.__name__ = adapted.__qualname__ = name
-    adapted.__doc__ = f"{name} of the target, seen in the columns layout with NumPy arrays ({layout}, {framework.name})."
+    adapted.__doc__ = (f"{name} of the target, seen in the columns layout with NumPy arrays "
+                       f"({layout}, {framework.name}).")
     return adapted
 
 

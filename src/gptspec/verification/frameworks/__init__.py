@@ -85,7 +85,8 @@ class Framework:
         except ImportError:
             from ...target import TargetError
 
-            raise TargetError(f"the {self.name} framework needs {self.needs}: pip install 'gptspec[{self.name}]'") from None
+            why = f"the {self.name} framework needs {self.needs}: pip install 'gptspec[{self.name}]'"
+            raise TargetError(why) from None
 
 
 def get(name: str) -> Framework:
