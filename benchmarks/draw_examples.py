@@ -36,7 +36,7 @@ def measure(n: int, only: str | None) -> dict[str, tuple[str, int, float]]:
     import numpy as np
     from hypothesis import HealthCheck, Phase, given, settings
 
-    from gptspec.properties.registry import properties
+    from gptspec.properties.catalogue import properties
 
     drawn_settings = settings(
         max_examples=n, database=None, derandomize=True, deadline=None, phases=[Phase.generate],

@@ -20,7 +20,7 @@ import time
 from hypothesis import HealthCheck, Phase, given, settings
 
 from gptspec.properties import domain
-from gptspec.properties.registry import get
+from gptspec.properties.catalogue import get
 from gptspec.verification import verify
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -65,7 +65,7 @@ def measure(only: str | None) -> dict[str, dict[str, float]]:
     from hypothesis import HealthCheck, Phase, settings
 
     sys.path.insert(0, str(ROOT))
-    from gptspec.properties.registry import get
+    from gptspec.properties.catalogue import get
     from tests.properties.mutants import MUTANTS, PLANTED
 
     shrink = settings(max_examples=300, database=None, derandomize=True, deadline=None,

@@ -336,7 +336,7 @@ def _model_module(name: str) -> types.ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         missing = (exc.name or "").split(".")[0]
-        if missing in (library, "torch", "transformers"):
+        if missing and missing != __name__.split(".")[0]:  # the library or a library it builds on
             raise TargetError(f"{name} is {what}, which needs {missing}: pip install 'gptspec[hf]'") from None
         raise _import_failure(name, exc) from None
     except Exception as exc:  # noqa: BLE001 - its import failed otherwise: say how, and where
@@ -409,31 +409,11 @@ def convention_hint(obj: Any) -> str | None:
     return None
 
 
-def _namespaces(obj: Any, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The module namespace of ``obj`` and the globals every provided function closes over."""
-    spaces = [vars(obj)] if isinstance(obj, types.ModuleType) else []
-    for name in names:
-        fn = getattr(obj, name)
-        fn = getattr(fn, "func", fn)  # functools.partial
-        fn = getattr(fn, "__func__", fn)  # bound method
-        spaces.append(getattr(fn, "__globals__", {}))
-        own = getattr(fn, "__module__", None) if isinstance(getattr(fn, "__module__", None), str) else None
-        if type(fn).__module__.split(".")[0] == "torch" or (own or "").split(".")[0] == "torch":
-            spaces.append({"torch": sys.modules.get("torch")})  # an nn.Module, or one of torch's own functions
-    return spaces
-
-
 def detect_framework(obj: Any, names: tuple[str, ...]) -> str:
-    """The target's own ``GPTSPEC_FRAMEWORK`` ("numpy" or "torch") if it says; else "torch" if the
-    target or the code of its functions imports torch, else "numpy". A whole model (``hf:gpt2``)
-    imports torch but takes and returns NumPy arrays: it says "numpy"."""
-    declared = getattr(obj, "GPTSPEC_FRAMEWORK", None)
-    if declared is not None:
-        if declared not in ("numpy", "torch"):
-            raise TargetError(f"GPTSPEC_FRAMEWORK must be 'numpy' or 'torch', got {declared!r:.40}")
-        return str(declared)
-    for space in _namespaces(obj, names):
-        for value in list(space.values()):
-            if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "torch":
-                return "torch"
-    return "numpy"
+    """The name of the framework the target's functions are written with: its own
+    ``GPTSPEC_FRAMEWORK`` if it says, else the first whose library the target or the code of its
+    functions imports, else "numpy" (:func:`gptspec.verification.frameworks.detect`). A whole model
+    (``hf:gpt2``) imports torch but takes and returns NumPy arrays: it says "numpy"."""
+    from .verification.frameworks import detect
+
+    return detect(obj, names).name

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import HypothesisException
 
 from gptspec.properties import domain
-from gptspec.properties.registry import PropertyFailure, get
+from gptspec.properties.registry import PropertyFailure
+from gptspec.properties.catalogue import get
 
 from gptspec.target import TargetError, address, load
 from gptspec.verification import verify

@@ -147,15 +147,15 @@ def test_model_names_are_model_targets_and_hf_names_stay_attention_functions():
         assert detect_framework(target.obj, target.provides) == "numpy"  # it imports torch, but speaks NumPy
 
 
-def test_a_declared_framework_must_be_numpy_or_torch():
+def test_a_declared_framework_must_be_a_registered_one():
     class Declares:
-        GPTSPEC_FRAMEWORK = "jax"
+        GPTSPEC_FRAMEWORK = "mxnet"
 
         @staticmethod
         def forward(tokens, weights):
             return None
 
-    with pytest.raises(TargetError, match="GPTSPEC_FRAMEWORK must be 'numpy' or 'torch', got 'jax'"):
+    with pytest.raises(TargetError, match="GPTSPEC_FRAMEWORK must be 'numpy', 'torch' or 'jax', got 'mxnet'"):
         detect_framework(Declares(), ("forward",))
 
 

@@ -11,7 +11,8 @@ from hypothesis.errors import HypothesisException
 
 from gptspec import impl
 from gptspec.properties import domain
-from gptspec.properties.registry import Property, properties
+from gptspec.properties.catalogue import properties
+from gptspec.properties.registry import Property
 from gptspec.properties.strategies import reach
 
 from .mutants import MUTANTS, PLANTED

@@ -6,7 +6,7 @@ import pytest
 
 from gptspec import impl
 from gptspec.properties.catalogue import CONVENTION_FAMILIES, FAMILIES
-from gptspec.properties.registry import applicable, get, properties
+from gptspec.properties.catalogue import applicable, get, properties
 from gptspec.spec import SIGNATURES
 from gptspec.target import ENTRY_POINTS
 
@@ -59,3 +59,26 @@ def test_the_reference_provides_everything_and_a_partial_implementation_gets_onl
     only_softmax = types.SimpleNamespace(softmax=impl.softmax)
     assert {p.family for p in applicable(only_softmax)} >= {"softmax", "temperature"}
     assert all(p.needs == ("softmax",) for p in applicable(only_softmax))
+
+
+def test_the_registry_is_a_leaf_and_a_property_carries_its_own_scale():
+    """Importing the registry imports no family (the families import it; the catalogue imports
+    them); the fragility scale is a field of the property, not a table beside the registry."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gptspec.properties.registry as r; "
+            "print(sorted(m for m in sys.modules if m.startswith('gptspec.properties.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['gptspec.properties.registry']"
+    assert get("causality.masked_entries_zero").scale is not None and get("agreement.softmax").scale is None
+    assert get("shapes.sample").scale is not None and get("shapes.softmax").scale is None
+
+
+def test_the_moved_questions_still_answer_from_the_registry_with_a_deprecation():
+    import pytest
+
+    from gptspec.properties import registry
+
+    with pytest.warns(DeprecationWarning, match="moved to gptspec.properties.catalogue.properties"):
+        assert registry.properties() == properties()

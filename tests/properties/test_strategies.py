@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from gptspec.properties.registry import PropertyFailure, get
+from gptspec.properties.catalogue import get
+from gptspec.properties.registry import PropertyFailure
 from gptspec.properties.strategies import (
     Recipe,
     arguments,

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from gptspec.properties import domain as domains
-from gptspec.properties.registry import Property, applicable, get
+from gptspec.properties.registry import Property
+from gptspec.properties.catalogue import applicable, get
 from gptspec.target import address
 from gptspec.verification.isolation import Remote, Setup, TargetProcess
 from gptspec.verification.report import PropertyResult

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from gptspec.cli import main
-from gptspec.properties.registry import properties
+from gptspec.properties.catalogue import properties
 from gptspec.target import TargetError, address, load_object
 from gptspec.verification import OptionError, verify
 
@@ -139,7 +139,7 @@ def test_the_pytest_plugin_takes_the_convention(tmp_path):
 
 
 def test_a_failure_of_an_entry_point_property_keeps_its_example_as_drawn():
-    from gptspec.properties.registry import get
+    from gptspec.properties.catalogue import get
     from gptspec.verification.runner import as_arguments
 
     example = ("inputs", 0.5)  # sdpa_kernel has no spec signature whose parameter names could label it

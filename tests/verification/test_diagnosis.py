@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gptspec.properties import causes
-from gptspec.properties.registry import get
+from gptspec.properties.catalogue import get
 from gptspec.verification import diagnosis
 from gptspec.verification.report import Failure, PropertyResult, failure_lines
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from gptspec import impl
 from gptspec.cli import main
 from gptspec.properties import domain
-from gptspec.properties.registry import Property, PropertyFailure, get
+from gptspec.properties.catalogue import get
+from gptspec.properties.registry import Property, PropertyFailure
 from gptspec.properties.strategies import arguments, configs, heads, multi_heads
 from gptspec.spec import SIGNATURES
 from gptspec.verification import PROFILES, OptionError, PropertyResult, adapt, run_property, verify

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from gptspec import impl
-from gptspec.properties import ordinary as domain
-from gptspec.properties.registry import get, properties
+from gptspec.properties.catalogue import get, properties
 from gptspec.verification.fragility import EVALUATIONS, assess
 from gptspec.verification.report import Onset, PropertyResult, Report
 from gptspec.verification.runner import Profile, run_property
@@ -30,7 +29,7 @@ def verdict(name: str, bug: str) -> PropertyResult:
 def at_risk() -> list[tuple[str, str]]:
     """Planted bugs whose verdict could be fragile: found with the extremes, on a property that declares a scale."""
     return sorted({(name, bug) for name, bugs in PLANTED.items() for bug, needs in bugs
-                   if domain.scale_of(name) is not None and ("extremes" in needs or (name, bug) in VERDICTS)})
+                   if get(name).scale is not None and ("extremes" in needs or (name, bug) in VERDICTS)})
 
 
 @pytest.mark.parametrize("name, bug", at_risk(), ids=lambda v: v)
@@ -81,7 +80,7 @@ def test_a_mask_of_finfo_min_passes_like_minus_inf(name, bug):
 
 def test_every_planted_fragile_verdict_names_a_planted_bug_and_a_property_with_a_scale():
     for (name, bug), status in VERDICTS.items():
-        assert status == "fragile" and bug in dict(PLANTED[name]) and domain.scale_of(name) is not None
+        assert status == "fragile" and bug in dict(PLANTED[name]) and get(name).scale is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,12 +120,12 @@ def test_a_failure_that_also_fails_inside_the_ordinary_domain_is_failed():
 
 def test_an_ordinary_counterexample_or_a_property_without_a_scale_is_never_assessed():
     assert assess(get("softmax.sums_to_one"), _softmax_failing_above(1.0), _case(10.0)) is None  # ordinary: failed
-    assert domain.scale_of("agreement.softmax") is None
+    assert get("agreement.softmax").scale is None
     assert assess(get("agreement.softmax"), _softmax_failing_above(1.0), ()) is None
 
 
 def test_the_declared_scales_cover_the_numerical_properties():
-    declared = set(domain.SCALES)
+    declared = {p.name for p in properties() if p.scale is not None}
     assert {"causality.masked_entries_zero", "softmax.finite_for_finite_input",
             "temperature.sample_follows_softmax", "shapes.sample"} <= declared
     assert declared <= {p.name for p in properties()}

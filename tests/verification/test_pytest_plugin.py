@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from gptspec.properties.registry import properties
+from gptspec.properties.catalogue import properties
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 

@@ -286,7 +286,7 @@ def test_verify_runs_the_catalogue_on_a_module_and_builds_the_reproduce_command(
 @pytest.mark.parametrize("option, message", [
     (dict(profile="fast"), "unknown profile 'fast'; profiles: quick, default, thorough"),
     (dict(layout="diagonal"), "layout must be one of columns, rows, got 'diagonal'"),
-    (dict(framework="jax"), "framework must be one of numpy, torch, got 'jax'"),
+    (dict(framework="mxnet"), "framework must be one of numpy, torch, jax, got 'mxnet'"),
     (dict(jobs=0), "jobs must be at least 1, got 0"),
 ])
 def test_verify_refuses_an_unknown_option(option, message):
@@ -311,7 +311,7 @@ def test_a_local_function_cannot_go_to_its_own_process_and_the_error_says_what_t
 
 
 def test_contract_names_the_input_contract_checks_and_the_old_names_still_select_them():
-    from gptspec.properties.registry import properties
+    from gptspec.properties.catalogue import properties
 
     catalogue = properties()
     contract = {p.name for p in select(catalogue, only=["contract"])}
@@ -323,7 +323,7 @@ def test_contract_names_the_input_contract_checks_and_the_old_names_still_select
 
 
 def test_the_workers_get_the_longest_properties_first_and_the_report_keeps_the_catalogue_order():
-    from gptspec.properties.registry import properties
+    from gptspec.properties.catalogue import properties
     from gptspec.verification.session import LONGEST_FIRST, hand_out_order
 
     catalogue = properties()

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gptspec.properties import domain
-from gptspec.properties.registry import get
+from gptspec.properties.catalogue import get
 from gptspec.properties.strategies import arguments, configs, recipes
 from gptspec.spec import SIGNATURES, Weights
 from gptspec.verification import PROFILES, adapt, run_property

@@ -42,18 +42,21 @@ def _usage_error(message: str) -> int:
 
 
 def _load_target(path: str | None) -> Any:
-    """The target object, or None; a torch target is refused: shape-only arrays are NumPy arrays."""
+    """The target object, or None; a target of another framework than NumPy is refused: shape-only arrays
+    are NumPy arrays."""
     if path is None:
         return None
-    from ..target import MODELS, TargetError, detect_framework, load  # only needed with --target
+    from ..target import MODELS, TargetError, load  # only needed with --target
+    from ..verification.frameworks import detect
 
     if path in MODELS:
         raise TargetError(f"{path} is {MODELS[path][1]}, which computes with torch; check runs NumPy implementations "
                           "on shape-only arrays (verify it with gptspec verify)")
     target = load(path)
-    if detect_framework(target.obj, target.provides) == "torch":
-        raise TargetError(f"{path} uses torch; check runs NumPy implementations on shape-only arrays "
-                          "(for torch, run your model on the meta device)")
+    framework = detect(target.obj, target.provides)
+    if framework.converts:
+        raise TargetError(f"{path} uses {framework.name}; check runs NumPy implementations on shape-only arrays "
+                          f"({framework.shapes_only})")
     return target.obj
 
 

@@ -57,7 +57,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--layout", choices=LAYOUTS, default="columns",
                    help="columns: the spec's (tokens are columns); rows: every 2-D tensor transposed (nanoGPT)")
     p.add_argument("--framework", choices=FRAMEWORKS, default=None,
-                   help="what your functions take and return (default: torch if the target imports it)")
+                   help="what your functions take and return: " + ", ".join(FRAMEWORKS)
+                   + " (default: the one whose library the target imports)")
     p.add_argument("--profile", choices=tuple(PROFILE_EXAMPLES), default="default",
                    help="how hard to search: " + ", ".join(f"{k} {n}" for k, n in PROFILE_EXAMPLES.items())
                    + " examples per property")

@@ -1,9 +1,17 @@
-"""Imports every family module of the catalogue, so that their properties are registered."""
+"""The catalogue: every family module imported, so that their properties are registered, and the
+questions asked of it (which properties, which one, which apply to an implementation)."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from . import agreement, causality, embedding, head_concat, shapes, softmax, temperature, value  # noqa: F401
 from . import decode  # noqa: F401, I001  (incremental decoding, the last of the spec's families)
 # after the spec's families: registration order is report order
 from . import generation, sdpa, sdpa_decode, batch  # noqa: F401, I001
+from .registry import REGISTRY, Property
+
+__all__ = ["FAMILIES", "CONVENTION_FAMILIES", "properties", "get", "applicable"]
 
 FAMILIES = ("softmax", "temperature", "causality", "head_concat", "embedding", "value", "shapes", "agreement",
             "decode", "generation", "sdpa", "batch")
@@ -13,3 +21,20 @@ points only a convention or a model family provides (:data:`gptspec.target.ENTRY
 CONVENTION_FAMILIES = ("generation", "sdpa", "batch")
 """The families whose properties call entry points (:data:`gptspec.target.ENTRY_POINTS`) a convention
 or a model family provides, not the spec's functions."""
+
+
+def properties(family: str | None = None) -> list[Property]:
+    """Every registered property (of one family), in registration order."""
+    return [p for p in REGISTRY.values() if family is None or p.family == family]
+
+
+def get(name: str) -> Property:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no property named {name!r}") from None
+
+
+def applicable(impl: Any) -> list[Property]:
+    """The properties whose needed functions ``impl`` provides."""
+    return [p for p in properties() if p.applies_to(impl)]

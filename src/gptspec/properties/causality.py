@@ -24,7 +24,7 @@ from .. import impl as reference
 from ..spec import BlockWeights, Weights
 from . import expect
 from .coded import integers, permutations
-from .ordinary import SCORES_MAX, Scale, head_scores_size, mask_cause, scaled, scores_size, times, with_rows
+from .ordinary import SCORES_MAX, Scale, head_scores_size, mask_cause, scores_size, times, with_rows
 from .common import calls, model_prefixes, model_tolerance, plain_softmax
 from .domain import NEEDS_FLOAT64, NEEDS_NON_CAUSAL, NEEDS_TWO_TOKENS, causal_flags, ctx_limit
 from .registry import prop
@@ -98,10 +98,10 @@ def mask_is_upper_triangle(impl: Any, ctx: int) -> None:
                  note="True means key k may inform query q")
 
 
-@scaled(QK_SCORES)
 @prop("causality.masked_entries_zero", needs=("attention_pattern",),
       statement="A[k, q] = 0 exactly for every key k after query q, at any score magnitude",
-      strategy=lambda: queries_keys())
+      strategy=lambda: queries_keys(),
+      scale=QK_SCORES)
 def masked_entries_zero(impl: Any, qk: QK) -> None:
     A = pattern(impl, qk)
     k, q = np.indices(A.shape)
@@ -110,11 +110,11 @@ def masked_entries_zero(impl: Any, qk: QK) -> None:
                  np.zeros(A.shape), note=f"max |score| = {expect.fmt(scores)}")
 
 
-@scaled(Scale("|scores|", lambda e: scores_size(e[0].Q, e[0].K), lambda e, v: (_qk_at(e[0], v), e[1]),
-              high=SCORES_MAX))
 @prop("causality.columns_sum_to_one", needs=("attention_pattern",),
       statement="Σ_k A[k, q] = 1 for every query q, causal or not",
-      strategy=lambda: st.tuples(queries_keys(same_length=False), causal_flags()))
+      strategy=lambda: st.tuples(queries_keys(same_length=False), causal_flags()),
+      scale=Scale("|scores|", lambda e: scores_size(e[0].Q, e[0].K), lambda e, v: (_qk_at(e[0], v), e[1]),
+                  high=SCORES_MAX))
 def columns_sum_to_one(impl: Any, example: tuple[QK, bool]) -> None:
     qk, causal = example
     if causal:  # self-attention: as many keys as queries
@@ -183,18 +183,18 @@ def _edit_at(edit: FutureEdit, value: float) -> FutureEdit:
 HEAD_EDIT_SCORES = Scale("|scores|", _edit_size, _edit_at, high=SCORES_MAX, cause=mask_cause)
 
 
-@scaled(HEAD_EDIT_SCORES)
 @prop("causality.head_future_independent", needs=("attention_head",),
       statement="changing E's columns after i leaves attention_head's ΔE[:, :i+1] exactly unchanged",
-      strategy=lambda: future_edits(heads(min_ctx=2), lambda h: h.E), requires=(NEEDS_TWO_TOKENS,))
+      strategy=lambda: future_edits(heads(min_ctx=2), lambda h: h.E), requires=(NEEDS_TWO_TOKENS,),
+      scale=HEAD_EDIT_SCORES)
 def head_future_independent(impl: Any, edit: FutureEdit) -> None:
     attention_unchanged_up_to_i(impl, "attention_head", edit)
 
 
-@scaled(HEAD_EDIT_SCORES)
 @prop("causality.mha_future_independent", needs=("multi_head_attention",),
       statement="changing E's columns after i leaves multi_head_attention's ΔE[:, :i+1] exactly unchanged",
-      strategy=lambda: future_edits(multi_heads(min_ctx=2), lambda h: h.E), requires=(NEEDS_TWO_TOKENS,))
+      strategy=lambda: future_edits(multi_heads(min_ctx=2), lambda h: h.E), requires=(NEEDS_TWO_TOKENS,),
+      scale=HEAD_EDIT_SCORES)
 def mha_future_independent(impl: Any, edit: FutureEdit) -> None:
     attention_unchanged_up_to_i(impl, "multi_head_attention", edit)
 
@@ -268,20 +268,20 @@ def _model_edit_at(edit: FutureEdit, value: float) -> FutureEdit:
     return dataclasses.replace(edit, case=dataclasses.replace(m, weights=weights))
 
 
-@scaled(Scale("|scores|", _block_edit_size, _block_edit_at, high=SCORES_MAX, cause=mask_cause))
 @prop("causality.block_future_independent", needs=("block",),
       statement="changing E's columns after i leaves block(E)[:, :i+1] exactly unchanged",
-      strategy=lambda: future_edits(block_inputs(), lambda b: b.E), requires=(NEEDS_TWO_TOKENS,))
+      strategy=lambda: future_edits(block_inputs(), lambda b: b.E), requires=(NEEDS_TWO_TOKENS,),
+      scale=Scale("|scores|", _block_edit_size, _block_edit_at, high=SCORES_MAX, cause=mask_cause))
 def block_future_independent(impl: Any, edit: FutureEdit) -> None:
     b: BlockInput = edit.case
     made = calls(impl, ("block", (b.E, b.weights)), ("block", (edit.edit(b.E), b.weights)))
     unchanged_up_to_i("block(E)", made[0], made[1], edit, b.E.shape)
 
 
-@scaled(Scale("|scores|", _model_edit_size, _model_edit_at, high=SCORES_MAX, cause=mask_cause))
 @prop("causality.forward_future_independent", needs=("forward",),
       statement="changing the tokens after i leaves forward(tokens)[:, :i+1] exactly unchanged",
-      strategy=lambda: future_edits(models(min_ctx=2), lambda m: m.tokens), requires=(NEEDS_TWO_TOKENS,))
+      strategy=lambda: future_edits(models(min_ctx=2), lambda m: m.tokens), requires=(NEEDS_TWO_TOKENS,),
+      scale=Scale("|scores|", _model_edit_size, _model_edit_at, high=SCORES_MAX, cause=mask_cause))
 def forward_future_independent(impl: Any, edit: FutureEdit) -> None:
     m: Model = edit.case
     shape = (m.config.vocab, m.tokens.shape[0])
@@ -302,12 +302,13 @@ def next_token_sees_only_prefix(impl: Any, example: tuple[Model, int]) -> None:
                  note=f"compared with softmax(forward(tokens)[:, {p - 1}]) over all {m.tokens.shape[0]} tokens")
 
 
-@scaled(Scale("|scores|", lambda e: head_scores_size(e[0].E, e[0].W_Q, e[0].W_K),
-              lambda e, v: (with_rows(e[0], _factor(head_scores_size(e[0].E, e[0].W_Q, e[0].W_K), v), "W_Q", "W_K"), e[1]),
-              high=SCORES_MAX, cause=mask_cause))
 @prop("causality.prefix_same_columns", needs=("attention_head",),
       statement="attention_head(E[:, :p]) = attention_head(E)[:, :p] for every prefix length p",
-      strategy=lambda: st.tuples(heads(min_ctx=2), st.integers(1, 4)), requires=(NEEDS_TWO_TOKENS,))
+      strategy=lambda: st.tuples(heads(min_ctx=2), st.integers(1, 4)), requires=(NEEDS_TWO_TOKENS,),
+      scale=Scale("|scores|", lambda e: head_scores_size(e[0].E, e[0].W_Q, e[0].W_K),
+                  lambda e, v: (with_rows(e[0], _factor(head_scores_size(e[0].E, e[0].W_Q, e[0].W_K), v), "W_Q", "W_K"),
+                                e[1]),
+                  high=SCORES_MAX, cause=mask_cause))
 def prefix_same_columns(impl: Any, example: tuple[Head, int]) -> None:
     h, p = example
     p = min(p, h.E.shape[1] - 1)

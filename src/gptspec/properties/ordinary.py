@@ -29,7 +29,7 @@ The bounds, and why:
   overflows, so ``torch.softmax(logits / T)`` (nanoGPT, HF's TemperatureLogitsWarper) is fragile
   there, not failed.
 
-How a property takes part: ``@scaled(Scale(...))`` above its ``@prop(...)`` declares the one
+How a property takes part: ``@prop(..., scale=Scale(...))`` declares, as a field of the property, the one
 quantity that decides whether an example is ordinary — how to measure it on an example, the
 ordinary range, how to move an example along its own scale to a given value of the quantity
 (scale Q and K, or W_Q and W_K; scale the logits; set T), and optionally a likely cause for an
@@ -46,10 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from .registry import Property, _load_catalogue
-
 __all__ = [
-    "SCORES_MAX", "LOGITS_MAX", "T_MIN", "T_MAX", "Scale", "SCALES", "scaled", "scale_of",
+    "SCORES_MAX", "LOGITS_MAX", "T_MIN", "T_MAX", "Scale",
     "scores_size", "head_scores_size", "finite_size", "times", "with_rows", "short", "mask_cause", "overflow_cause",
     "divide_first_cause", "temperature_argument",
 ]
@@ -94,26 +92,6 @@ class Scale:
         if self.low > 0:
             return f"{short(self.low)} ≤ {self.quantity} ≤ {short(self.high)}"
         return f"{self.quantity} ≤ {short(self.high)}"
-
-
-SCALES: dict[str, Scale] = {}
-"""Property name → its declared scale (filled by ``@scaled`` as the family modules load)."""
-
-
-def scaled(scale: Scale) -> Callable[[Property], Property]:
-    """Declare ``scale`` as the ordinary-domain quantity of the property below (a ``@prop``)."""
-
-    def declare(p: Property) -> Property:
-        SCALES[p.name] = scale
-        return p
-
-    return declare
-
-
-def scale_of(name: str) -> Scale | None:
-    """The declared scale of property ``name``, None if it declares none (it is never fragile)."""
-    _load_catalogue()
-    return SCALES.get(name)
 
 
 # ---------------------------------------------------------------------------------------------

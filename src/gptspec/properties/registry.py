@@ -15,21 +15,31 @@ A property may say what it cannot be stated without (``requires``: ``causal=Fals
 ``n_heads·d_head < d_model``, ``float64``, ``ctx >= 2``): a target's declared domain that excludes
 it makes the property "not applicable" (:mod:`.domain`). A property may carry tags: ``contract``
 marks the checks of the spec's input contract (refusing invalid token ids and temperatures),
-which a report words apart from the math and ``--only``/``--skip contract`` select as one.
+which a report words apart from the math and ``--only``/``--skip contract`` select as one. A
+property whose failures may lie beyond the ordinary domain declares its ``scale``
+(:class:`.ordinary.Scale`): the quantity a fragility assessment moves its example along.
+
+This module is a leaf: it imports no family. The families import it to register their
+properties, and :mod:`.catalogue` imports every family and answers :func:`~.catalogue.properties`,
+:func:`~.catalogue.get` and :func:`~.catalogue.applicable` (still importable from here, deprecated).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from hypothesis import given
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
 
-__all__ = ["Property", "PropertyFailure", "REGISTRY", "CONTRACT", "TAGS", "prop", "properties", "applicable", "get"]
+if TYPE_CHECKING:
+    from .ordinary import Scale
+
+__all__ = ["Property", "PropertyFailure", "REGISTRY", "CONTRACT", "TAGS", "prop"]
 
 
 class PropertyFailure(AssertionError):
@@ -46,6 +56,7 @@ class Property:
     strategy: Callable[[], st.SearchStrategy[Any]]  # built lazily, on first use
     requires: tuple[str, ...] = ()  # what only some domains allow (domain.REQUIREMENTS): "causal=False", ...
     tags: tuple[str, ...] = ()  # "contract": checks the spec's input contract, not the math
+    scale: Scale | None = None  # the ordinary-domain quantity of its examples (None: never fragile)
 
     @property
     def contract(self) -> bool:
@@ -102,12 +113,15 @@ def prop(
     strategy: Callable[[], st.SearchStrategy[Any]],
     requires: Iterable[str] = (),
     tags: Iterable[str] = (),
+    scale: Scale | None = None,
 ) -> Callable[[Callable[[Any, Any], None]], Property]:
     """Register ``body`` as the property ``name`` (family = the part before the first dot).
 
     ``requires``: what the property cannot be stated without, from :data:`.domain.REQUIREMENTS`
     (a declared domain that excludes it makes the property "not applicable"); ``tags``: "contract"
-    for a check of the spec's input contract (``--skip contract`` skips them all)."""
+    for a check of the spec's input contract (``--skip contract`` skips them all); ``scale``: the
+    quantity that decides whether an example is ordinary (:mod:`.ordinary`), for a property whose
+    failures beyond the ordinary domain are fragile."""
     from .domain import REQUIREMENTS
 
     def register(body: Callable[[Any, Any], None]) -> Property:
@@ -117,32 +131,22 @@ def prop(
         if unknown:
             raise ValueError(f"property {name!r}: unknown requirement or tag {unknown}")
         family = name.split(".", 1)[0]
-        p = Property(name, family, tuple(needs), statement, body, strategy, tuple(requires), tuple(tags))
+        p = Property(name, family, tuple(needs), statement, body, strategy, tuple(requires), tuple(tags), scale)
         REGISTRY[name] = p
         return p
 
     return register
 
 
-def properties(family: str | None = None) -> list[Property]:
-    """Every registered property (of one family), in registration order."""
-    _load_catalogue()
-    return [p for p in REGISTRY.values() if family is None or p.family == family]
+_MOVED = ("properties", "get", "applicable")
 
 
-def get(name: str) -> Property:
-    _load_catalogue()
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"no property named {name!r}") from None
+def __getattr__(name: str) -> Any:
+    """``properties``, ``get`` and ``applicable`` moved to :mod:`.catalogue` (which loads the families)."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"gptspec.properties.registry.{name} moved to gptspec.properties.catalogue.{name}",
+                  DeprecationWarning, stacklevel=2)
+    from . import catalogue
 
-
-def applicable(impl: Any) -> list[Property]:
-    """The properties whose needed functions ``impl`` provides."""
-    return [p for p in properties() if p.applies_to(impl)]
-
-
-def _load_catalogue() -> None:
-    """Import the family modules, which register their properties on import."""
-    from . import catalogue  # noqa: F401  (catalogue imports every family module)
+    return getattr(catalogue, name)

@@ -15,7 +15,7 @@ from typing import Any
 from ..spec import SIGNATURES, SpecError, check_result, hints
 from . import expect
 from .common import describe
-from .ordinary import scaled, temperature_argument
+from .ordinary import temperature_argument
 from .registry import Property, prop
 from .strategies import arguments
 
@@ -35,10 +35,9 @@ def _shape_property(name: str, spec_fn: Callable[..., Any]) -> Property:
         f"shapes.{name}", needs=(name,),
         statement=f"{name} returns {promised}, with the sizes its arguments bind",
         strategy=lambda: arguments(spec_fn),
+        scale=temperature_argument(1) if name == "sample" else None,  # sample(logits, T, rng)
     )(body)
 
 
 SHAPE_PROPERTIES = tuple(_shape_property(name, fn) for name, fn in SIGNATURES.items())
 """One property per function of the spec, in the spec's order."""
-
-scaled(temperature_argument(1))(next(p for p in SHAPE_PROPERTIES if p.name == "shapes.sample"))  # sample(logits, T, rng)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from . import expect
 from .coded import integers
 from .common import calls
-from .ordinary import LOGITS_MAX, Scale, finite_size, overflow_cause, scaled, times
+from .ordinary import LOGITS_MAX, Scale, finite_size, overflow_cause, times
 from .registry import prop
 from .strategies import SoftmaxInput, softmax_inputs
 from .tolerance import tolerance
@@ -44,16 +44,16 @@ def _shaped(result: Any, case: SoftmaxInput) -> np.ndarray:
     return expect.shape(f"softmax(x of shape {case.x.shape}, axis={case.axis})", result, case.x.shape)
 
 
-@scaled(SIZE)
 @prop("softmax.non_negative", needs=NEEDS, statement="every softmax(x)_i >= 0",
-      strategy=lambda: softmax_inputs())
+      strategy=lambda: softmax_inputs(),
+      scale=SIZE)
 def non_negative(impl: Any, case: SoftmaxInput) -> None:
     expect.within("softmax(x)", softmax_of(impl, case), 0.0, np.inf)
 
 
-@scaled(SIZE)
 @prop("softmax.sums_to_one", needs=NEEDS, statement="Σ_i softmax(x)_i = 1 along the given axis",
-      strategy=lambda: softmax_inputs())
+      strategy=lambda: softmax_inputs(),
+      scale=SIZE)
 def sums_to_one(impl: Any, case: SoftmaxInput) -> None:
     p = softmax_of(impl, case)
     n = case.x.shape[case.axis]
@@ -80,10 +80,10 @@ def _shifted_at(example: tuple[SoftmaxInput, float], value: float) -> tuple[Soft
     return SoftmaxInput(times(case.x, f), case.axis), c * f
 
 
-@scaled(Scale("|x|", _shifted_size, _shifted_at, high=LOGITS_MAX,
-              cause=lambda example, holds, fails: overflow_cause(example[0].x.dtype, fails)))
 @prop("softmax.shift_invariant", needs=NEEDS, statement="softmax(x + c) = softmax(x) for any constant c",
-      strategy=_shifted)
+      strategy=_shifted,
+      scale=Scale("|x|", _shifted_size, _shifted_at, high=LOGITS_MAX,
+                  cause=lambda example, holds, fails: overflow_cause(example[0].x.dtype, fails)))
 def shift_invariant(impl: Any, example: tuple[SoftmaxInput, float]) -> None:
     case, c = example
     shifted = SoftmaxInput((case.x + case.x.dtype.type(c)).astype(case.x.dtype), case.axis)
@@ -100,10 +100,10 @@ def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
     return i.ravel(), j.ravel()
 
 
-@scaled(SIZE)
 @prop("softmax.keeps_order", needs=NEEDS,
       statement="x_i < x_j ⇒ softmax(x)_i <= softmax(x)_j, and x_i = x_j ⇒ equal probabilities",
-      strategy=lambda: softmax_inputs())
+      strategy=lambda: softmax_inputs(),
+      scale=SIZE)
 def keeps_order(impl: Any, case: SoftmaxInput) -> None:
     p = np.moveaxis(softmax_of(impl, case), case.axis, -1)
     x = np.moveaxis(case.x, case.axis, -1)
@@ -120,10 +120,10 @@ def keeps_order(impl: Any, case: SoftmaxInput) -> None:
         )
 
 
-@scaled(SIZE)
 @prop("softmax.finite_for_finite_input", needs=NEEDS,
       statement="for any finite x (up to the dtype's limits) softmax(x) is finite, in [0, 1], and sums to 1",
-      strategy=lambda: softmax_inputs(any_finite=True))
+      strategy=lambda: softmax_inputs(any_finite=True),
+      scale=SIZE)
 def finite_for_finite_input(impl: Any, case: SoftmaxInput) -> None:
     p = softmax_of(impl, case)
     expect.within("softmax(x)", p, 0.0, 1.0,
@@ -133,10 +133,10 @@ def finite_for_finite_input(impl: Any, case: SoftmaxInput) -> None:
                  tolerance(case.x.dtype).normalisation(case.x.shape[case.axis]))
 
 
-@scaled(SIZE)
 @prop("softmax.neg_inf_gets_zero", needs=NEEDS,
       statement="an entry x_i = −∞ gets probability exactly 0 (the rest of its slice still sums to 1)",
-      strategy=lambda: softmax_inputs(neg_inf=True))
+      strategy=lambda: softmax_inputs(neg_inf=True),
+      scale=SIZE)
 def neg_inf_gets_zero(impl: Any, case: SoftmaxInput) -> None:
     p = softmax_of(impl, case)
     holes = np.isneginf(case.x)

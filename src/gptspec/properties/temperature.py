@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from . import expect
 from .common import calls, plain_softmax, repeated
-from .ordinary import LOGITS_MAX, T_MAX, T_MIN, Scale, divide_first_cause, finite_size, overflow_cause, scaled, times
+from .ordinary import LOGITS_MAX, T_MAX, T_MIN, Scale, divide_first_cause, finite_size, overflow_cause, times
 from .registry import CONTRACT, prop
 from .strategies import logit_vectors, sample_temperatures, temperatures
 from .tolerance import tolerance
@@ -102,17 +102,17 @@ def entropy(p: np.ndarray) -> float:
     return float(-np.sum(np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0)))
 
 
-@scaled(LOGITS)
 @prop("temperature.one_is_plain", needs=SOFTMAX, statement="softmax(x, T = 1) = exp(x_i) / Σ_j exp(x_j)",
-      strategy=lambda: logit_vectors())
+      strategy=lambda: logit_vectors(),
+      scale=LOGITS)
 def one_is_plain(impl: Any, x: np.ndarray) -> None:
     expect.close("softmax(x, T=1)", probs(impl, x, 1.0), plain_softmax(x),
                  tolerance(x.dtype).normalisation(x.shape[0]))
 
 
-@scaled(TEMPERED)
 @prop("temperature.divides_logits", needs=SOFTMAX, statement="softmax(x, T) = softmax(x / T, 1)",
-      strategy=tempered)
+      strategy=tempered,
+      scale=TEMPERED)
 def divides_logits(impl: Any, case: Tempered) -> None:
     x, T = case.x, case.T1
     scaled = (x / x.dtype.type(T)).astype(x.dtype)
@@ -127,10 +127,10 @@ def _entropy_slack(x: np.ndarray) -> float:
     return 10 * (x.shape[0] + 3) ** 2 * tolerance(x.dtype).eps
 
 
-@scaled(TEMPERED)
 @prop("temperature.entropy_non_decreasing", needs=SOFTMAX,
       statement="T1 <= T2 ⇒ H(softmax(x, T1)) <= H(softmax(x, T2)): hotter is flatter",
-      strategy=tempered)
+      strategy=tempered,
+      scale=TEMPERED)
 def entropy_non_decreasing(impl: Any, case: Tempered) -> None:
     x = case.x
     h1, h2 = (entropy(p) for p in probs_both(impl, x, case.T1, x, case.T2))
@@ -141,9 +141,9 @@ def entropy_non_decreasing(impl: Any, case: Tempered) -> None:
         )
 
 
-@scaled(TEMPERED)
 @prop("temperature.top_prob_non_increasing", needs=SOFTMAX,
-      statement="T1 <= T2 ⇒ max softmax(x, T1) >= max softmax(x, T2)", strategy=tempered)
+      statement="T1 <= T2 ⇒ max softmax(x, T1) >= max softmax(x, T2)", strategy=tempered,
+      scale=TEMPERED)
 def top_prob_non_increasing(impl: Any, case: Tempered) -> None:
     x = case.x
     top1, top2 = (float(np.max(p)) for p in probs_both(impl, x, case.T1, x, case.T2))
@@ -154,9 +154,9 @@ def top_prob_non_increasing(impl: Any, case: Tempered) -> None:
         )
 
 
-@scaled(TEMPERED)
 @prop("temperature.argmax_unchanged", needs=SOFTMAX,
-      statement="for every T the largest probability sits at a largest logit", strategy=tempered)
+      statement="for every T the largest probability sits at a largest logit", strategy=tempered,
+      scale=TEMPERED)
 def argmax_unchanged(impl: Any, case: Tempered) -> None:
     x, T = case.x, case.T1
     p = probs(impl, x, T)
@@ -247,12 +247,12 @@ def bernstein_bound(n_draws: int, p: np.ndarray, false_alarm: float) -> np.ndarr
     return L / 3 + np.sqrt(L * L / 9 + 2 * L * v)
 
 
-@scaled(Scale("T", lambda case: case.T, lambda case, v: dataclasses.replace(case, T=float(v)), low=T_MIN, high=T_MAX,
-              cause=lambda case, holds, fails: divide_first_cause(case.logits, fails)))
 @prop("temperature.sample_follows_softmax", needs=SAMPLE,
       statement=f"{DRAWS} draws of sample(logits, T, rng) fit softmax(logits / T) "
                 f"(Bernstein test, false alarm {FALSE_ALARM:g} per example)",
-      strategy=lambda: _draws(sample_temperatures()))
+      strategy=lambda: _draws(sample_temperatures()),
+      scale=Scale("T", lambda case: case.T, lambda case, v: dataclasses.replace(case, T=float(v)), low=T_MIN,
+                  high=T_MAX, cause=lambda case, holds, fails: divide_first_cause(case.logits, fails)))
 def sample_follows_softmax(impl: Any, case: Draw) -> None:
     x = case.logits
     rng = np.random.default_rng(case.seed)

@@ -13,10 +13,9 @@ softmax over the last axis. 1-D tensors (tokens, biases, a logit vector) and the
 stacked is read from the spec's annotations, parameters, results and the fields of the weights
 containers alike, so a new tensor in the spec needs no change here.
 
-**Framework "torch"**: every NumPy array becomes a CPU tensor with the same dtype (a copy), and
-tensors that come back become NumPy arrays; a one-element integer tensor returned where the
-spec returns ``int`` (``sample``) becomes that int. The ``rng`` of ``sample`` stays a
-``numpy.random.Generator``: draw from it (``rng.random()``) or seed torch from it.
+**Framework**: a :class:`~.frameworks.Framework` of :mod:`.frameworks` converts each array, once
+in the target's layout, to what the target takes, and what comes back to NumPy (a one-element
+integer where the spec returns ``int``, ``sample``, becomes that int); NumPy's converts nothing.
 
 Arguments are bound to the spec's signature and passed positionally, so a user's parameter
 names do not matter, only their order. Results that are not arrays where the spec returns one
@@ -26,7 +25,6 @@ fail the calling property with a :class:`ResultTypeError` naming the function.
 from __future__ import annotations
 
 import numbers
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +38,7 @@ from ..target import ENTRY_POINTS, TargetError
 from . import unmodified
 from .choices import FRAMEWORKS, LAYOUTS
 from .errors import OptionError
+from .frameworks import Framework, named
 
 __all__ = [
     "LAYOUTS", "FRAMEWORKS", "ResultTypeError", "Adapted", "adapt", "check_result",
@@ -83,42 +82,20 @@ from_rows = to_rows
 """Transposition is its own inverse: the same rule brings a rows result back to columns."""
 
 
-def _torch() -> Any:
-    import torch  # imported only when the torch framework is used
-
-    return torch
-
-
-def _to_torch_leaf(value: Any) -> Any:
-    """A CPU tensor of the same dtype (bool, int64, float16/32/64), contiguous, on the array's memory
-    when it already is contiguous: every call's arrays are the target process's own copies."""
-    if isinstance(value, np.ndarray):
-        return _torch().from_numpy(np.ascontiguousarray(value))
-    return value
-
-
-def _from_torch_leaf(value: Any, integer: bool) -> Any:
-    torch = sys.modules.get("torch")
-    if torch is None or not isinstance(value, torch.Tensor):
-        return value
-    if integer and value.numel() == 1 and not value.dtype.is_floating_point:
-        return int(value.item())
-    return value.detach().cpu().resolve_conj().resolve_neg().numpy()
-
-
-def _leaves(rows: bool, torch: bool, *, back: bool = False) -> Callable[[Any], Callable[[Any], Any]]:
+def _leaves(rows: bool, framework: Framework, *, back: bool = False) -> Callable[[Any], Callable[[Any], Any]]:
     """``leaf_for`` of :func:`~gptspec.spec.hints.struct_mapper`: a columns-layout NumPy leaf typed
-    ``hint`` as the target takes it (transposed for rows, then a tensor for torch); ``back``: a
+    ``hint`` as the target takes it (transposed for rows, then the framework's); ``back``: a
     target's leaf back to that."""
+    to_native, from_native = framework.to_native, framework.from_native
 
     def leaf_for(hint: Any) -> Callable[[Any], Any]:
         transpose = _transposer(array_axes(hint)) if rows else _unchanged
-        if not torch:
+        if not framework.converts:
             return transpose
         if back:
             integer = hint is int
-            return lambda value: transpose(_from_torch_leaf(value, integer))
-        return lambda value: _to_torch_leaf(transpose(value))
+            return lambda value: transpose(from_native(value, integer))
+        return lambda value: to_native(transpose(value))
 
     return leaf_for
 
@@ -136,17 +113,17 @@ def check_result(name: str, value: Any, hint: Any) -> Any:
 
 
 def _adapt_function(
-    name: str, fn: Callable[..., Any], layout: str, framework: str,
+    name: str, fn: Callable[..., Any], layout: str, framework: Framework,
     guard: Callable[[str, Callable[..., Any]], Callable[..., Any]], check: bool = True,
 ) -> Callable[..., Any]:
     call = guard(name, fn)
     if name in ENTRY_POINTS:  # a model family's own entry point (generate): NumPy in and out already
         return call
     plan = Plan.of(name)
-    rows, torch = layout == "rows", framework == "torch"
-    into = _leaves(rows, torch)
+    rows = layout == "rows"
+    into = _leaves(rows, framework)
     arguments = tuple(struct_mapper(hint, into) for hint in plan.hints)  # each hint's walk worked out once
-    result_back = struct_mapper(plan.result, _leaves(rows, torch, back=True))
+    result_back = struct_mapper(plan.result, _leaves(rows, framework, back=True))
     kept_at = unmodified.read_only(plan.names)  # the KV cache: read, never written
 
     def adapted(*args: Any, **kwargs: Any) -> Any:
@@ -160,7 +137,8 @@ def _adapt_function(
         return check_result(name, value, plan.result) if check else value
 
     adapted.__name__ = adapted.__qualname__ = name
-    adapted.__doc__ = f"{name} of the target, seen in the columns layout with NumPy arrays ({layout}, {framework})."
+    adapted.__doc__ = (f"{name} of the target, seen in the columns layout with NumPy arrays "
+                       f"({layout}, {framework.name}).")
     return adapted
 
 
@@ -195,17 +173,14 @@ def adapt(
 ) -> Adapted:
     """The functions ``names`` of ``obj`` behind the layout and framework adapters (and ``guard``);
     ``check``: each result's kind checked (:func:`check_result`; off in a target's process, where
-    the verifier checks the decoded answer)."""
+    the verifier checks the decoded answer); the domain the framework declares for the target
+    (:attr:`Framework.declared`) as its ``assume``."""
     if layout not in LAYOUTS:
         raise OptionError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    if framework not in FRAMEWORKS:
-        raise OptionError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {framework!r}")
-    if framework == "torch":
-        try:
-            _torch()
-        except ImportError:
-            raise TargetError("the torch framework needs PyTorch: pip install 'gptspec[torch]'") from None
+    chosen = named(framework)
+    chosen.require()
     return Adapted(
         label, layout, framework,
-        {n: _adapt_function(n, getattr(obj, n), layout, framework, guard, check) for n in names},
+        {n: _adapt_function(n, getattr(obj, n), layout, chosen, guard, check) for n in names},
+        assume=chosen.declared(),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from .frameworks import NAMES as FRAMEWORKS
+
 __all__ = ["LAYOUTS", "KERNEL", "FRAMEWORKS", "CONVENTIONS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT",
            "memory_size", "memory_text"]
 
@@ -12,7 +14,6 @@ LAYOUTS = ("columns", "rows")
 KERNEL = "kernel"
 """Not a choice: the layout a failure's counterexample is shown in when it is a convention kernel's
 own ``[batch heads L D]`` arrays (the properties of :data:`gptspec.target.KERNEL_ENTRY_POINTS`)."""
-FRAMEWORKS = ("numpy", "torch")
 
 CONVENTIONS = {
     "sdpa": "PATH.py:NAME or module:NAME is a function with torch.nn.functional.scaled_dot_product_attention's "

@@ -31,7 +31,7 @@ from typing import Any
 
 from hypothesis.errors import UnsatisfiedAssumption
 
-from ..properties.ordinary import Scale, scale_of, short
+from ..properties.ordinary import Scale, short
 from ..properties.registry import Property
 from .report import Onset, PropertyResult
 
@@ -89,7 +89,7 @@ def _ordinary_points(scale: Scale, above: bool) -> list[float]:
 def assess(prop: Property, impl: Any, example: Any) -> Assessment | None:
     """Fragile or failed, for a failure of ``prop`` on ``example``; None when there is nothing to
     assess (no declared quantity, or the example is ordinary: it failed)."""
-    scale = scale_of(prop.name)
+    scale = prop.scale
     if scale is None:
         return None
     try:

@@ -66,7 +66,7 @@ import numpy as np
 
 from ..target import SPEC_NAMES, Address, TargetError, detect_framework, load, load_object
 from ..spec.hints import Plan
-from . import wire
+from . import frameworks, wire
 from .adapters import check_result
 from .child import START_TIMEOUT, Child, exit_description, orphan_guard
 from .choices import memory_text
@@ -235,15 +235,6 @@ def declared_domain(obj: Any, label: str) -> tuple[str, ...]:
     return tuple(declared)
 
 
-def _one_torch_thread() -> None:
-    """A torch target computes on one thread: the examples are tiny, and torch's pool on every core
-    in each target process (one per --jobs worker) oversubscribed the cores; one thread also keeps
-    the bits independent of the machine's core count."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
-
-
 def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
     """The target process: load the target, then answer calls until told to stop. Every reply is
     :mod:`.wire`'s bytes: data only, whatever the target returned."""
@@ -268,7 +259,8 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
             impl = adapt(target.obj, target.provides, layout=setup.layout, framework=framework, label=target.label,
                          guard=guard, check=False)  # the result is checked in the verifier, once decoded
             loaded = Loaded(target.label, target.provides, target.missing, framework,
-                            declared_domain(target.obj, target.label), getattr(target.obj, "GPTSPEC_FAMILY", None))
+                            (*declared_domain(target.obj, target.label), *impl.assume),
+                            getattr(target.obj, "GPTSPEC_FAMILY", None))
     except TargetError as exc:
         send(wire.encode(("load_error", _text(lambda: exc, "str()"))))
         return
@@ -276,7 +268,7 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
         send(wire.encode(("load_error", f"setting up {setup.address.label} raised {type(exc).__name__}: "
                                         f"{_text(lambda: exc, 'str()')}")))
         return
-    _one_torch_thread()
+    frameworks.set_up()
     send(wire.encode(("ready", dataclasses.asdict(loaded))))
     while True:
         try:

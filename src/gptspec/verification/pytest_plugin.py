@@ -41,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gptspec-layout", choices=LAYOUTS, default="columns",
                     help="columns (the spec's) or rows (every 2-D tensor transposed)")
     group.addoption("--gptspec-framework", choices=FRAMEWORKS, default=None,
-                    help="numpy or torch (default: detected from what the target imports)")
+                    help=", ".join(FRAMEWORKS) + " (default: detected from what the target imports)")
     group.addoption("--gptspec-convention", choices=tuple(CONVENTIONS), default=None,
                     help="the target is one function in this convention: " + ", ".join(CONVENTIONS))
     group.addoption("--gptspec-profile", choices=PROFILE_NAMES, default="default",
@@ -168,7 +168,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     """Add one item per property (before ``-m``/``-k`` deselect), in the catalogue's order."""
     if _SESSION not in config.stash:
         return
-    from ..properties.registry import properties
+    from ..properties.catalogue import properties
 
     for prop in properties():
         items.append(PropertyItem.from_parent(session, name=prop.name, nodeid=f"gptspec::{prop.name}", prop=prop))

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from ..properties.ordinary import short
 from ..target import ENTRY_POINTS, SPEC_NAMES
+from . import frameworks
 from .choices import KERNEL
 
 __all__ = ["STATUSES", "Diagnosis", "Failure", "Onset", "PropertyResult", "Report", "render", "failure_lines", "domain_lines",
@@ -92,7 +93,7 @@ class Failure:
             return f"{what} (spec layout, columns are tokens):"
         if self.layout == KERNEL:
             return f"{what} (as the convention's kernel receives them: [batch heads L D], tokens are rows within each head):"
-        given = "torch tensors" if self.framework == "torch" else "arrays"
+        given = frameworks.get(self.framework).values  # "arrays", "torch tensors", ...
         return f"{what} ({self.layout} layout, as your functions receive these {given}: tokens are rows):"
 
     @property

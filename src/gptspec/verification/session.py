@@ -36,7 +36,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..properties.domain import CAUSAL_ONLY, HEADS_FILL, AssumptionError, Domain, parse
-from ..properties.registry import Property, get, properties
+from ..properties.catalogue import get, properties
+from ..properties.registry import Property
 from ..target import MODELS, REGISTRIES, TargetError, address
 from .adapters import FRAMEWORKS, LAYOUTS
 from .choices import memory_size
@@ -382,7 +383,7 @@ def verify(
 
     ``target`` is a module name, a path to a ``.py`` file, or a picklable object with some of the
     spec's functions; it is loaded and called only in processes of its own. ``layout`` is
-    "columns" (the spec's) or "rows"; ``framework`` "numpy" or "torch" (None: detected from what
+    "columns" (the spec's) or "rows"; ``framework`` one of FRAMEWORKS (None: detected from what
     the target imports); ``profile`` "quick", "default" or "thorough" (a fixed number of
     examples per property); ``seed`` fixes the search (None: a fresh one, printed in the
     report), and a seed reproduces a verdict exactly; ``timeout`` is the per-call limit in seconds

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...target import TargetError
+from .. import frameworks
 from ..adapters import Adapted
 from ..choices import CONVENTIONS
 from ..errors import OptionError
@@ -75,4 +76,5 @@ def adapt_convention(
         chosen, functions, assume = module.build(obj, framework, label, name)
     else:
         chosen, functions = module.build(obj, framework, label)
+    assume = (*assume, *frameworks.get(chosen).declared())  # a JAX kernel without 64-bit mode: float32
     return Adapted(label, "columns", chosen, {n: guard(n, fn) for n, fn in functions.items()}, assume=assume)

@@ -79,10 +79,8 @@ def spec_functions(batched: Batched) -> dict[str, Callable[..., Any]]:
 
 
 def expect_output(what: str, out: Any, query: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """``out`` as a NumPy array of shape ``[batch heads L Dv]`` (a tensor is converted), or a
-    ConventionResultError saying what came back instead."""
-    if type(out).__module__.split(".")[0] == "torch":
-        out = out.detach().cpu().resolve_conj().resolve_neg().numpy()
+    """``out`` (already converted by its framework) as a NumPy array of shape ``[batch heads L Dv]``,
+    or a ConventionResultError saying what came back instead."""
     if not isinstance(out, np.ndarray):
         raise ConventionResultError(f"{what} returned {type(out).__name__}, expected one array [batch heads L Dv]")
     want = (*query.shape[:-1], value.shape[-1])

@@ -42,9 +42,12 @@ from transformers.masking_utils import create_bidirectional_mask, create_causal_
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from ...target import split_attribute
+from ..frameworks import owning
 from .attention import ConventionResultError, expect_output, spec_functions
 
 __all__ = ["build", "AttentionModule", "mask_implementation", "hf_mask"]
+
+FRAMEWORK = owning(torch)
 
 
 class AttentionModule(torch.nn.Module):
@@ -116,6 +119,7 @@ def build(fn: Any, framework: str | None, label: str) -> tuple[str, dict[str, Ca
         out = answer[0]
         if isinstance(out, torch.Tensor) and out.ndim == 4:
             out = out.transpose(1, 2)  # [batch L heads Dv] -> [batch heads L Dv]
+        out = FRAMEWORK.from_native(out, False)
         return expect_output(f"{label} (its attn_output moved to [batch heads L Dv])", out, query, value)
 
-    return "torch", spec_functions(batched)
+    return FRAMEWORK.name, spec_functions(batched)

@@ -54,6 +54,7 @@ import torch
 from ...ecosystem.layouts import LAYOUTS, PARAMETER_DIMS, attention_biases, attention_state
 from ...properties.domain import CAUSAL_ONLY, HEADS_FILL
 from ...target import TargetError
+from ..frameworks import owning
 from .attention import ConventionResultError
 
 __all__ = ["N_CTX", "SIZES", "LayoutError", "ModuleTarget", "build", "declared", "factory_arguments"]
@@ -244,4 +245,4 @@ def build(factory: Any, framework: str | None, label: str, convention: str
 
     functions = {"multi_head_attention": multi_head_attention,
                  "batched_multi_head_attention": batched_multi_head_attention}
-    return "torch", functions, declared(target.arguments)
+    return owning(torch).name, functions, declared(target.arguments)

@@ -18,10 +18,10 @@ Around it gptspec builds the spec's attention functions (:mod:`.attention`: each
 the kernel with exactly the keywords a property gives, so the sdpa family can state what this
 signature owes (scale, masks, is_causal, dropout_p = 0).
 
-Framework: ``--framework`` if given, else torch when the kernel is torch's own or its module
-imports torch, NumPy otherwise. With torch, NumPy arrays become CPU tensors of the same dtype (a
-bool mask stays bool) and the tensor that comes back becomes an array; a NumPy kernel gets and
-returns NumPy arrays.
+Framework: ``--framework`` if given, else detected as for a module (:mod:`..frameworks`: the
+kernel is a library's own, or its module imports the library), NumPy otherwise. The framework
+converts each array (a bool mask stays bool) and what comes back; a NumPy kernel gets and returns
+NumPy arrays.
 """
 
 from __future__ import annotations
@@ -32,14 +32,15 @@ from typing import Any
 
 import numpy as np
 
-from ...target import TargetError, detect_framework
+from ...target import detect_framework
+from .. import frameworks
 from .attention import expect_output, spec_functions
 
 __all__ = ["build", "framework_of"]
 
 
 def framework_of(kernel: Any, requested: str | None) -> str:
-    """``requested``, or torch when the kernel is torch's or its module imports torch, else numpy."""
+    """``requested``, or the framework whose library the kernel is of or its module imports, else numpy."""
     if requested is not None:
         return requested
     return detect_framework(types.SimpleNamespace(kernel=kernel), ("kernel",))
@@ -48,27 +49,17 @@ def framework_of(kernel: Any, requested: str | None) -> str:
 def build(kernel: Any, framework: str | None, label: str) -> tuple[str, dict[str, Callable[..., Any]]]:
     """The framework chosen, and the spec's attention functions with ``sdpa_kernel`` and
     ``batched_attention``, each calling ``kernel``."""
-    chosen = framework_of(kernel, framework)
-    if chosen == "torch":
-        try:
-            import torch
-        except ImportError:
-            raise TargetError("the torch framework needs PyTorch: pip install 'gptspec[torch]'") from None
-
-        def convert(a: Any) -> Any:
-            return torch.tensor(a) if isinstance(a, np.ndarray) else a
-    else:
-
-        def convert(a: Any) -> Any:
-            return a
+    chosen = frameworks.named(framework_of(kernel, framework))
+    chosen.require()
+    convert = chosen.to_native
 
     def sdpa_kernel(query: np.ndarray, key: np.ndarray, value: np.ndarray, **keywords: Any) -> np.ndarray:
         out = kernel(convert(query), convert(key), convert(value), **{k: convert(v) for k, v in keywords.items()})
-        return expect_output(label, out, query, value)
+        return expect_output(label, chosen.from_native(out, False), query, value)
 
     def batched(query: np.ndarray, key: np.ndarray, value: np.ndarray, causal: bool) -> np.ndarray:
         return sdpa_kernel(query, key, value, is_causal=causal)
 
     functions = spec_functions(batched)
     functions["sdpa_kernel"] = sdpa_kernel
-    return chosen, functions
+    return chosen.name, functions
