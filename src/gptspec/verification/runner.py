@@ -308,10 +308,13 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
     except TARGET_FAULTS as exc:  # not shrunk: the example it happened on
         result.status, result.failure = _failure(exc, as_arguments(prop, recorder.last), reproduce, **shown,
                                                  features=recorder.features)
-    except Flaky:  # a failure that did not come back on the same example: the target answered differently
-        assert recorder.failure is not None
-        result.status, result.failure = _nondeterministic(prop, impl, recorder.failure[0], reproduce, shown,
-                                                          recorder.failure_features)
+    except Flaky as exc:  # a failure that did not come back on the same example: the target answered differently
+        if recorder.failure is None:  # flaky before any example failed (Hypothesis's own data): as it is
+            result.status, result.failure = _failure(exc, None, reproduce, layout=shown["layout"],
+                                                     framework=shown["framework"])
+        else:
+            result.status, result.failure = _nondeterministic(prop, impl, recorder.failure[0], reproduce, shown,
+                                                              recorder.failure_features)
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
         example = as_arguments(prop, recorder.last) if recorder.count else None
         result.status, result.failure = _failure(exc, example, reproduce, **shown, features=recorder.features)
