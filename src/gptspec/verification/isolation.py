@@ -422,7 +422,8 @@ class TargetProcess(Child):
         except wire.Garbled as exc:
             raise TargetError(f"the process loading {self.label} sent bytes that are no reply: {exc}") from None
         except TargetError as exc:
-            if self.setup.memory_limit is None or not any(w in str(exc) for w in ("MemoryError", "killed", "exited")):
+            hints = ("emory", "map", "killed", "exited")  # MemoryError, "failed to map segment", a kill
+            if self.setup.memory_limit is None or not any(w in str(exc) for w in hints):
                 raise
             raise TargetError(f"{exc} (under the memory limit of {memory_text(self.setup.memory_limit)}: "
                               "--memory-limit)") from None
