@@ -298,6 +298,12 @@ def test_a_memory_limit_makes_an_allocation_over_it_an_error_that_names_it_and_w
     assert code == 0 and "memory limit" not in out, out[-3000:]
 
 
+def test_a_target_that_cannot_load_under_the_memory_limit_is_told_the_limit():
+    pytest.importorskip("torch")
+    code, out = cli("torch_threads.py", "--only", "sample", "--memory-limit", "300MiB")
+    assert code == 2 and out.rstrip().endswith("(under the memory limit of 300 MiB: --memory-limit)"), out[-3000:]
+
+
 @pytest.mark.parametrize("size, limit", [("2GiB", 2 << 30), ("512MiB", 512 << 20), ("1.5GB", 1_500_000_000),
                                          ("4G", 4 << 30), (3 << 20, 3 << 20)])
 def test_memory_sizes_are_read_as_written(size, limit):
