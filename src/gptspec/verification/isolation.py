@@ -73,7 +73,8 @@ from .choices import memory_text
 from .guard import KEEP, Guard, Noise, raised_by, where
 
 __all__ = [
-    "CallTimeout", "TargetCrashed", "TargetRaised", "TargetAborted", "AnswerRefused", "TARGET_FAULTS", "REBUILT",
+    "CallTimeout", "TargetCrashed", "TargetRaised", "TargetAborted", "AnswerRefused", "TARGET_FAULTS",
+    "RAISED_OR_FAULT", "REBUILT",
     "Setup", "Loaded", "Child", "TargetProcess", "Remote", "Returned", "START_TIMEOUT", "exit_description",
     "orphan_guard", "memory_text",
 ]
@@ -117,6 +118,9 @@ class AnswerRefused(BaseException):
 TARGET_FAULTS: tuple[type[BaseException], ...] = (CallTimeout, TargetCrashed, TargetAborted, AnswerRefused)
 """What a call of the target can end in besides an answer or an Exception: each an error of the
 property on the example it happened on (a BaseException: not shrunk, never a rejection)."""
+
+RAISED_OR_FAULT: tuple[type[BaseException], ...] = (Exception, *TARGET_FAULTS)
+"""What a call of the target, or a property's check of it, ends in other than an answer (not Ctrl-C)."""
 
 _BUILTIN = (ArithmeticError, AssertionError, AttributeError, BufferError, EOFError, Exception, FloatingPointError,
             ImportError, IndexError, LookupError, MemoryError, ModuleNotFoundError, NameError, NotImplementedError,

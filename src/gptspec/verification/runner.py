@@ -44,7 +44,7 @@ from .determinism import Nondeterministic, find
 from .fragility import judge
 from .errors import SelectionError
 from .guard import exception_text, raised_by
-from .isolation import TARGET_FAULTS, AnswerRefused, CallTimeout, TargetCrashed
+from .isolation import RAISED_OR_FAULT, TARGET_FAULTS, AnswerRefused, CallTimeout, TargetCrashed
 from .progress import Progress, Silent
 from .prng import seeded_once
 from .report import Failure, PropertyResult
@@ -117,10 +117,6 @@ def select(catalogue: Sequence[Property], only: Iterable[str] = (), skip: Iterab
     return [p for p in chosen if not any(_matches(p, s) for s in skip)]
 
 
-_RECORDED: tuple[type[BaseException], ...] = (Exception, *TARGET_FAULTS)
-"""What ends an example as the target's or the property's doing (not Ctrl-C, not a cap)."""
-
-
 class _Recorder:
     """Counts a property's examples, keeps a copy of the last one (the one a crash or hang
     happened on) and of the last failing one (while shrinking, the smallest failure found so
@@ -163,7 +159,7 @@ class _Recorder:
                 self.failure, self.failure_features = (self.last, exc), self.features
                 self.ran.append(self.features)
                 raise
-            except _RECORDED as exc:
+            except RAISED_OR_FAULT as exc:
                 self.failure, self.failure_features = (self.last, exc), self.features
                 self.raised.append(self.features)
                 raise
