@@ -230,6 +230,19 @@ def test_builtin_exceptions_are_rebuilt_by_name_others_are_target_raised_of_thei
     assert type(mine).__name__ == "TargetRaised" and isinstance(mine, ValueError)
 
 
+def test_judging_fragility_counts_a_target_fault_as_a_failure_there_not_a_crash_of_the_run():
+    """The fragility judgement calls the target on moved examples: a KeyboardInterrupt (or a crash)
+    there is where the property fails, never an exception out of the verifier."""
+    from gptspec.properties.registry import get
+    from gptspec.verification.fragility import _fails
+
+    class Aborting:
+        def softmax(self, *args):
+            raise TargetAborted("only on big inputs")
+
+    assert _fails(get("softmax.sums_to_one"), Aborting(), (np.arange(3.0), 0)) is True
+
+
 def test_an_interrupted_wait_ends_the_target_process_so_no_later_request_reads_its_reply(monkeypatch):
     with TargetProcess(Setup(address("gptspec.impl"))) as process:
         first, second = np.array([0.0, 1.0]), np.array([5.0, 0.0, 1.0])
@@ -296,6 +309,12 @@ def test_a_memory_limit_makes_an_allocation_over_it_an_error_that_names_it_and_w
     assert "--profile quick --memory-limit 512MiB" in out  # the reproduce command keeps it
     code, out = cli("allocates.py", "--only", "softmax.sums_to_one", "--jobs", "1")
     assert code == 0 and "memory limit" not in out, out[-3000:]
+
+
+def test_a_target_that_cannot_load_under_the_memory_limit_is_told_the_limit():
+    pytest.importorskip("torch")
+    code, out = cli("torch_threads.py", "--only", "sample", "--memory-limit", "300MiB")
+    assert code == 2 and out.rstrip().endswith("(under the memory limit of 300 MiB: --memory-limit)"), out[-3000:]
 
 
 @pytest.mark.parametrize("size, limit", [("2GiB", 2 << 30), ("512MiB", 512 << 20), ("1.5GB", 1_500_000_000),

@@ -33,6 +33,7 @@ from hypothesis.errors import UnsatisfiedAssumption
 
 from ..properties.ordinary import Scale, short
 from ..properties.registry import Property
+from .isolation import RAISED_OR_FAULT
 from .report import Onset, PropertyResult
 
 __all__ = ["ORDINARY_CHECKS", "BISECTIONS", "EVALUATIONS", "Assessment", "assess", "judge"]
@@ -68,7 +69,7 @@ def _fails(prop: Property, impl: Any, example: Any) -> bool | None:
         prop.check(impl, example)
     except UnsatisfiedAssumption:
         return None
-    except Exception:  # noqa: BLE001 - a PropertyFailure, or what the target raised, crashed or hung with
+    except RAISED_OR_FAULT:  # a PropertyFailure, or what the target raised, crashed or hung with
         return True
     return False
 

@@ -73,7 +73,8 @@ from .choices import memory_text
 from .guard import KEEP, Guard, Noise, raised_by, where
 
 __all__ = [
-    "CallTimeout", "TargetCrashed", "TargetRaised", "TargetAborted", "AnswerRefused", "TARGET_FAULTS", "REBUILT",
+    "CallTimeout", "TargetCrashed", "TargetRaised", "TargetAborted", "AnswerRefused", "TARGET_FAULTS",
+    "RAISED_OR_FAULT", "REBUILT",
     "Setup", "Loaded", "Child", "TargetProcess", "Remote", "Returned", "START_TIMEOUT", "exit_description",
     "orphan_guard", "memory_text",
 ]
@@ -117,6 +118,9 @@ class AnswerRefused(BaseException):
 TARGET_FAULTS: tuple[type[BaseException], ...] = (CallTimeout, TargetCrashed, TargetAborted, AnswerRefused)
 """What a call of the target can end in besides an answer or an Exception: each an error of the
 property on the example it happened on (a BaseException: not shrunk, never a rejection)."""
+
+RAISED_OR_FAULT: tuple[type[BaseException], ...] = (Exception, *TARGET_FAULTS)
+"""What a call of the target, or a property's check of it, ends in other than an answer (not Ctrl-C)."""
 
 _BUILTIN = (ArithmeticError, AssertionError, AttributeError, BufferError, EOFError, Exception, FloatingPointError,
             ImportError, IndexError, LookupError, MemoryError, ModuleNotFoundError, NameError, NotImplementedError,
@@ -418,7 +422,8 @@ class TargetProcess(Child):
         except wire.Garbled as exc:
             raise TargetError(f"the process loading {self.label} sent bytes that are no reply: {exc}") from None
         except TargetError as exc:
-            if self.setup.memory_limit is None or not any(w in str(exc) for w in ("MemoryError", "killed", "exited")):
+            hints = ("emory", "map", "killed", "exited")  # MemoryError, "failed to map segment", a kill
+            if self.setup.memory_limit is None or not any(w in str(exc) for w in hints):
                 raise
             raise TargetError(f"{exc} (under the memory limit of {memory_text(self.setup.memory_limit)}: "
                               "--memory-limit)") from None

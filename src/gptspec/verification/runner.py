@@ -45,7 +45,7 @@ from .diagnosis import diagnose_into
 from .fragility import judge
 from .errors import SelectionError
 from .guard import exception_text, raised_by
-from .isolation import TARGET_FAULTS, AnswerRefused, CallTimeout, TargetCrashed
+from .isolation import RAISED_OR_FAULT, TARGET_FAULTS, AnswerRefused, CallTimeout, TargetCrashed
 from .progress import Progress, Silent
 from .prng import seeded_once
 from .report import Failure, PropertyResult
@@ -118,10 +118,6 @@ def select(catalogue: Sequence[Property], only: Iterable[str] = (), skip: Iterab
     return [p for p in chosen if not any(_matches(p, s) for s in skip)]
 
 
-_RECORDED: tuple[type[BaseException], ...] = (Exception, *TARGET_FAULTS)
-"""What ends an example as the target's or the property's doing (not Ctrl-C, not a cap)."""
-
-
 class _Recorder:
     """Counts a property's examples, keeps a copy of the last one (the one a crash or hang
     happened on) and of the last failing one (while shrinking, the smallest failure found so
@@ -164,7 +160,7 @@ class _Recorder:
                 self.failure, self.failure_features = (self.last, exc), self.features
                 self.ran.append(self.features)
                 raise
-            except _RECORDED as exc:
+            except RAISED_OR_FAULT as exc:
                 self.failure, self.failure_features = (self.last, exc), self.features
                 self.raised.append(self.features)
                 raise
@@ -309,10 +305,13 @@ def _search(prop: Property, impl: Any, profile: Profile, seed: int, reproduce: s
     except TARGET_FAULTS as exc:  # not shrunk: the example it happened on
         result.status, result.failure = _failure(exc, as_arguments(prop, recorder.last), reproduce, **shown,
                                                  features=recorder.features)
-    except Flaky:  # a failure that did not come back on the same example: the target answered differently
-        assert recorder.failure is not None
-        result.status, result.failure = _nondeterministic(prop, impl, recorder.failure[0], reproduce, shown,
-                                                          recorder.failure_features)
+    except Flaky as exc:  # a failure that did not come back on the same example: the target answered differently
+        if recorder.failure is None:  # flaky before any example failed (Hypothesis's own data): as it is
+            result.status, result.failure = _failure(exc, None, reproduce, layout=shown["layout"],
+                                                     framework=shown["framework"])
+        else:
+            result.status, result.failure = _nondeterministic(prop, impl, recorder.failure[0], reproduce, shown,
+                                                              recorder.failure_features)
     except BaseException as exc:  # noqa: BLE001 - every way a search can end is reported
         example = as_arguments(prop, recorder.last) if recorder.count else None
         result.status, result.failure = _failure(exc, example, reproduce, **shown, features=recorder.features)
