@@ -13,19 +13,20 @@ import textwrap
 
 import pytest
 
-from gptspec.target import address
-from gptspec.verification.boot import NAMESPACES, PROCESS_GROUP
-from gptspec.verification.isolation import Setup, TargetProcess
 
 from .processes import GUARD, TARGETS, gptspec_verify, left_behind, token
 
 FALLBACK = {"GPTSPEC_NO_NAMESPACES": "1"}
+NAMESPACES, PROCESS_GROUP = "namespaces", "process group"  # the modes of gptspec.verification.boot
 
 
 def _namespaces_work() -> bool:
-    """Whether a target process here gets its namespaces (the kernel may refuse them)."""
-    with TargetProcess(Setup(address("gptspec.impl"))) as process:
-        return process.isolation == NAMESPACES
+    """Whether the kernel lets this user make user, PID and mount namespaces (util-linux's unshare)."""
+    try:
+        return subprocess.run(["unshare", "--user", "--pid", "--fork", "--mount-proc", "true"], check=False,
+                              capture_output=True, timeout=GUARD).returncode == 0
+    except OSError:
+        return False
 
 
 needs_namespaces = pytest.mark.skipif(not _namespaces_work(), reason="the kernel refuses user namespaces here")
@@ -88,6 +89,16 @@ def test_a_killed_or_stopped_worker_says_why(tmp_path, what, how):
     failed = [r for r in report["results"] if r["status"] == "error"]
     assert len(failed) == 1 and re.match(rf"worker \d, which ran it, {how}", failed[0]["failure"]["message"]), failed
     assert all(r["status"] == "passed" for r in report["results"] if r not in failed)
+    assert left_behind(mark) == []
+
+
+@pytest.mark.parametrize(("env", "mode"), MODES)
+def test_a_target_that_stops_itself_is_an_error_naming_the_signal_even_with_no_time_limit(tmp_path, env, mode):
+    code, out, err, report, _, mark = hostile_run(tmp_path, "SIGSTOP", "--jobs", "1", "--timeout", "0",
+                                                  env={**env, "GPTSPEC_TEST_WHOM": "self"})
+    assert code == 1, (out, err)
+    failed = [r for r in report["results"] if r["status"] == "error"]
+    assert len(failed) == 1 and "stopped by SIGSTOP" in failed[0]["failure"]["message"], failed
     assert left_behind(mark) == []
 
 

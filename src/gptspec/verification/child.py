@@ -105,7 +105,7 @@ class Process:
                 pass
             return
         until, pause = time.monotonic() + timeout, 0.0005
-        while not self._wait(os.WNOHANG) and time.monotonic() < until:
+        while not self._wait(os.WNOHANG) and self.stopped_by is None and time.monotonic() < until:
             time.sleep(min(pause, max(0.0, until - time.monotonic())))
             pause = min(pause * 2, 0.05)
 

@@ -3,7 +3,7 @@
 - ``grandchildren``: starts a Popen and a forked child that calls setsid(), each a Python that
   sleeps with GPTSPEC_TEST_MARKER in its argv; the call returns once both have started.
 - ``SIGSTOP`` / ``SIGKILL`` / ``SIGTERM``: sends it to its parent (``GPTSPEC_TEST_WHOM=grandparent``:
-  its parent's parent); a stopped parent is waited for until it shows stopped in /proc.
+  its parent's parent, ``self``: itself); a stopped parent is waited for until it shows stopped in /proc.
 - ``killpg``: ``os.killpg(0, SIGTERM)``.
 - ``write``: writes GPTSPEC_TEST_MARKER to fd 1 of its parent and of every process /proc shows.
 The first call is the one no file GPTSPEC_TEST_MARKER + ".done" exists for.
@@ -49,6 +49,8 @@ def _signal(name):
     whom = os.getppid()
     if os.environ.get("GPTSPEC_TEST_WHOM") == "grandparent":
         whom = int(_state(whom)[1])
+    elif os.environ.get("GPTSPEC_TEST_WHOM") == "self":
+        whom = os.getpid()
     os.kill(whom, getattr(signal, name))
     if name == "SIGSTOP" and whom != 1:  # pid 1 is the namespace's init: the kernel drops the signal
         while _state(whom)[0] not in "Tt":
