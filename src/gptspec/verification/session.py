@@ -265,7 +265,7 @@ def hand_out_order(applicable: list[Property]) -> list[Property]:
 def _workers(target: Any, options: Options, seed: int, jobs: int) -> list[Child]:
     """``jobs`` worker processes, launched side by side (each :meth:`.Child.start` then only waits)."""
     cores: list[int | None] = [*usable()] or [None]  # worker i and its target process on core i (modulo the cores)
-    workers = [Child(_work, (target, options, seed, cores[i % len(cores)]), f"worker {i + 1}", daemon=False)
+    workers = [Child(_work, (target, options, seed, cores[i % len(cores)]), f"worker {i + 1}")
                for i in range(jobs)]
     try:
         for worker in workers:
