@@ -233,6 +233,25 @@ def address(target: Any, family: str | None = None) -> Address:
     return _object_address(target, getattr(target, "__name__", type(target).__name__))
 
 
+class _OutsideMain(pickle.Pickler):
+    """A pickler that refuses functions and classes of ``__main__``: a target process never runs
+    the user's main module (a script, a notebook), so it could not find them."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, (types.FunctionType, type)) and getattr(obj, "__module__", None) == "__main__":
+            raise TargetError(f"{getattr(obj, '__qualname__', obj)!s} is defined in __main__ (your script or notebook), "
+                              "which gptspec's processes never run: put it in a module and give its name or path")
+        return NotImplemented
+
+
+def _pickled(obj: Any, label: str) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    _OutsideMain(buffer).dump(obj)
+    return buffer.getvalue()
+
+
 def _object_address(obj: Any, label: str) -> Address:
     if isinstance(obj, types.ModuleType):
         file = getattr(obj, "__file__", None)
@@ -240,7 +259,9 @@ def _object_address(obj: Any, label: str) -> Address:
             return Address("path", file, label)
         return Address("module", obj.__name__, label)
     try:
-        return Address("pickle", pickle.dumps(obj), label)
+        return Address("pickle", _pickled(obj, label), label)
+    except TargetError:
+        raise
     except Exception as exc:  # noqa: BLE001 - local functions, lambdas, open files, ...
         raise TargetError(
             f"{label} cannot be sent to a worker process ({type(exc).__name__}: {exc}): define its functions "

@@ -47,10 +47,22 @@ def gptspec_verify(*args: str, env: dict[str, str] | None = None) -> subprocess.
                             env={**os.environ, "COLUMNS": "400", **(env or {})})
 
 
+def finish(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Its stdout and stderr once it has ended; killed (and the test failed) if it hangs past the guard."""
+    try:
+        return process.communicate(timeout=GUARD)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"no end within {GUARD} s: a hang\n{out}\n{err}") from None
+
+
 def wait_for(path: pathlib.Path, process: subprocess.Popen[str]) -> None:
     """Until ``path`` exists (the target reached the phase), or the process ended (a failure)."""
     until = time.monotonic() + GUARD
     while not path.exists():
         assert process.poll() is None, process.communicate()
-        assert time.monotonic() < until, "the target never reached the phase"
+        if time.monotonic() > until:
+            process.kill()
+            raise AssertionError(f"the target never reached the phase: {process.communicate()}")
         time.sleep(0.02)

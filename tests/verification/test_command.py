@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import signal
 
-from .processes import GUARD, TARGETS, gptspec_verify, left_behind, token, wait_for
+from .processes import TARGETS, finish, gptspec_verify, left_behind, token, wait_for
 
 
 def test_ctrl_c_prints_the_partial_report(tmp_path):
@@ -17,7 +17,7 @@ def test_ctrl_c_prints_the_partial_report(tmp_path):
                              "GPTSPEC_TEST_TOKEN": mark}) as process:
         wait_for(started, process)
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=GUARD)
+        out, err = finish(process)
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert re.search(r"│ \S+ +│ interrupted +│", out) and re.search(r"│ not run +│", out)

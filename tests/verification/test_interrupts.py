@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from .processes import GUARD, TARGETS, gptspec_verify, left_behind, token, wait_for
+from .processes import TARGETS, finish, gptspec_verify, left_behind, token, wait_for
 
 ONLY = {"load": "softmax.sums_to_one", "search": "softmax.sums_to_one", "shrink": "softmax.sums_to_one",
         "judge": "softmax.sums_to_one"}
@@ -25,7 +25,7 @@ def interrupted_run(tmp_path, phase, jobs, signum):
                              "GPTSPEC_TEST_TOKEN": mark}) as process:
         wait_for(marker, process)
         process.send_signal(signum)
-        out, err = process.communicate(timeout=GUARD)
+        out, err = finish(process)
     return process.returncode, out, err, left_behind(mark)
 
 

@@ -9,23 +9,23 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
-from gptspec.target import address
-from gptspec.verification.boot import NAMESPACES, PROCESS_GROUP
-from gptspec.verification.isolation import Setup, TargetProcess
 
-from .processes import GUARD, TARGETS, gptspec_verify, left_behind, token
+from .processes import GUARD, TARGETS, finish, gptspec_verify, left_behind, token
 
 FALLBACK = {"GPTSPEC_NO_NAMESPACES": "1"}
+NAMESPACES, PROCESS_GROUP = "namespaces", "process group"  # the modes of gptspec.verification.boot
 
 
 def _namespaces_work() -> bool:
-    """Whether a target process here gets its namespaces (the kernel may refuse them)."""
-    with TargetProcess(Setup(address("gptspec.impl"))) as process:
-        return process.isolation == NAMESPACES
+    """Whether the kernel lets this user make user, PID and mount namespaces (util-linux's unshare)."""
+    try:
+        return subprocess.run(["unshare", "--user", "--pid", "--fork", "--mount-proc", "true"], check=False,
+                              capture_output=True, timeout=GUARD).returncode == 0
+    except OSError:
+        return False
 
 
 needs_namespaces = pytest.mark.skipif(not _namespaces_work(), reason="the kernel refuses user namespaces here")
@@ -40,7 +40,7 @@ def hostile_run(tmp_path, what, *args, env=None):
                         "--json", str(tmp_path / "report.json"), *args,
                         env={"GPTSPEC_TEST_HOSTILE": what, "GPTSPEC_TEST_MARKER": marker, "GPTSPEC_TEST_TOKEN": mark,
                              **(env or {})}) as process:
-        out, err = process.communicate(timeout=GUARD)
+        out, err = finish(process)
     report = json.loads((tmp_path / "report.json").read_text()) if (tmp_path / "report.json").exists() else {}
     return process.returncode, out, err, report, marker, mark
 
@@ -92,6 +92,16 @@ def test_a_killed_or_stopped_worker_says_why(tmp_path, what, how):
 
 
 @pytest.mark.parametrize(("env", "mode"), MODES)
+def test_a_target_that_stops_itself_is_an_error_naming_the_signal_even_with_no_time_limit(tmp_path, env, mode):
+    code, out, err, report, _, mark = hostile_run(tmp_path, "SIGSTOP", "--jobs", "1", "--timeout", "0",
+                                                  env={**env, "GPTSPEC_TEST_WHOM": "self"})
+    assert code == 1, (out, err)
+    failed = [r for r in report["results"] if r["status"] == "error"]
+    assert len(failed) == 1 and "stopped by SIGSTOP" in failed[0]["failure"]["message"], failed
+    assert left_behind(mark) == []
+
+
+@pytest.mark.parametrize(("env", "mode"), MODES)
 def test_killpg_of_its_own_group_reaches_only_the_target(tmp_path, env, mode):
     code, out, err, report, _, mark = hostile_run(tmp_path, "killpg", "--jobs", "1", env=env)
     assert code == 1, (out, err)
@@ -126,3 +136,14 @@ def test_verify_works_from_any_main_module(tmp_path, how):
     done = subprocess.run([sys.executable, *argv], input=API if how == "stdin" else None, capture_output=True,
                           text=True, timeout=GUARD, cwd=tmp_path)
     assert done.returncode == 0 and "exit 0 ['passed', 'passed']" in done.stdout, done.stderr
+
+
+def test_a_target_object_from_main_is_refused_with_a_clear_error(tmp_path):
+    """Its functions live only in the user's main module, which no target process runs."""
+    script = tmp_path / "main_object.py"
+    script.write_text("import types, gptspec\nfrom gptspec import impl\n\n"
+                      "def softmax(x, temperature=1.0, axis=-1):\n    return impl.softmax(x, temperature, axis)\n\n"
+                      "try:\n    gptspec.verify(types.SimpleNamespace(softmax=softmax), only=['softmax'], jobs=1)\n"
+                      "except gptspec.target.TargetError as exc:\n    print('refused:', exc)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=GUARD)
+    assert done.returncode == 0 and "refused: softmax is defined in __main__" in done.stdout, done.stderr

@@ -32,6 +32,9 @@ def add_parser(sub: Any) -> None:
         "and report what fails, with minimal counterexamples. Your code is loaded and called only in "
         "processes of its own: if it exits, crashes or hangs, that process is killed and replaced and "
         "the property it served is reported as an error; nothing it does changes gptspec's reference. "
+        "Where the kernel allows, those processes run in user, PID and mount namespaces (they cannot see, signal "
+        "or outlive gptspec's); elsewhere in a process group that a subreaper ends, which protects against bugs, "
+        "not against code written to attack gptspec: the report's 'isolation' line says which. "
         "The properties and the search run in gptspec's processes, spread over --jobs worker processes. "
         "Each profile runs a fixed number of examples per property, so a seed reproduces a verdict "
         "exactly, on an idle or a busy machine and for any number of jobs.",

@@ -130,7 +130,12 @@ def _die_by(sig: int) -> None:
 
 
 def _as_status(status: int) -> None:
-    """End this process as a process with wait ``status`` ended: the same signal, or the same code."""
+    """End this process as a process with wait ``status`` ended: the same signal, or the same code;
+    a target stopped by a signal (only SIGSTOP stops a process in an orphaned group) stops this one
+    too, where its parent sees it (and kills it)."""
+    if os.WIFSTOPPED(status):
+        os.kill(os.getpid(), signal.SIGSTOP)
+        os._exit(1)
     if os.WIFSIGNALED(status):
         _die_by(os.WTERMSIG(status))
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
@@ -193,8 +198,10 @@ def _init(fd: int, status_fd: int) -> None:
     os.close(fd)
     _no_output()
     while True:
-        pid, status = os.waitpid(-1, 0)
+        pid, status = os.waitpid(-1, os.WUNTRACED)
         if pid == target:
+            if os.WIFSTOPPED(status):  # it would never answer: gone, and said so
+                os.kill(target, signal.SIGKILL)
             os.write(status_fd, status.to_bytes(4, "big"))
             os._exit(0)  # the kernel kills the rest of the namespace
 
@@ -236,7 +243,7 @@ def sandbox(fd: int, parent: int) -> None:
         data = os.read(status_r, 4)
         _as_status(int.from_bytes(data, "big") if len(data) == 4 else own)
     while True:
-        pid, status = os.waitpid(-1, 0)
+        pid, status = os.waitpid(-1, os.WUNTRACED)
         if pid == child:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             _sweep(child)

@@ -106,7 +106,7 @@ class Process:
                 pass
             return
         until, pause = time.monotonic() + timeout, 0.0005
-        while not self._wait(os.WNOHANG) and time.monotonic() < until:
+        while not self._wait(os.WNOHANG) and self.stopped_by is None and time.monotonic() < until:
             time.sleep(min(pause, max(0.0, until - time.monotonic())))
             pause = min(pause * 2, 0.05)
 
@@ -166,12 +166,13 @@ class Child:
     """
 
     def __init__(self, serve: Callable[..., None], args: tuple[Any, ...], label: str, *,
-                 start_timeout: float = START_TIMEOUT, daemon: bool = True, sandbox: bool = False) -> None:
+                 start_timeout: float = START_TIMEOUT, sandbox: bool = False) -> None:
         self._serve_fn, self._args, self.label, self._sandbox = serve, args, label, sandbox
         self.start_timeout = start_timeout
         self.starts = 0
         self.info: Any = None
         self.isolation: str | None = None  # the sandbox its last start reached (.boot: NAMESPACES, PROCESS_GROUP)
+        self._reachable = sandbox  # whether its target can signal it (not from namespaces): checked after each reply
         self._process: Process | None = None
         self._conn: multiprocessing.connection.Connection | None = None
         self._launched: tuple[Process, multiprocessing.connection.Connection, float] | None = None  # not yet started
@@ -220,6 +221,7 @@ class Child:
                 if not self._wait_for(ours, process, launched):
                     raise TargetError(f"{self.label} did not load within {self.start_timeout:g} s")
                 self.isolation = ours.recv_bytes().decode()
+                self._reachable = not self.isolation.startswith("namespaces")
             if not self._wait_for(ours, process, launched):
                 raise TargetError(f"{self.label} did not load within {self.start_timeout:g} s")
             kind, payload = self._recv(ours)
@@ -336,7 +338,7 @@ class Child:
         except KeyboardInterrupt:
             self.end()
             raise
-        if self.stopped():  # its target stopped it: it answered, but would never end
+        if self._reachable and self.stopped():  # its target stopped it: it answered, but would never end
             raise EOFError
         return reply
 

@@ -436,7 +436,7 @@ class TargetProcess(Child):
         if self._complete(self._conn, take=False) is None and not self._await(self._conn, timeout):
             return None
         reply: tuple[Any, ...] = self._recv(self._conn)
-        if self.stopped():  # its target stopped its sandbox: it answered, but would never end
+        if self._reachable and self.stopped():  # its target stopped its sandbox: it answered, but would never end
             raise EOFError
         return reply
 

@@ -32,7 +32,7 @@ raised, crashed, hung, or the property could not run. not applicable: the target
 domain (``--assume``) excludes what the property needs. not provided: the target lacks a function
 the property needs (not a failure).
 interrupted: Ctrl-C ended its search. not run: the run ended before it (Ctrl-C, the run's time
-cap, a lost worker); never counted as passed."""
+cap); never counted as passed."""
 
 MISSING_ROWS = 5
 """Up to this many "not provided" properties are rows of the property table; more are one
@@ -158,7 +158,7 @@ class Report:
     seconds: float = 0.0
     interrupted: bool = False
     interrupted_by: int = 2  # the signal that ended the run early: SIGINT (Ctrl-C), SIGTERM (15)
-    incomplete: bool = False  # some property did not run to its end (the time cap, a lost worker)
+    incomplete: bool = False  # some property did not run to its end (the time cap)
     jobs: int = 1
     assumptions: tuple[str, ...] = ()  # the target's declared domain (--assume, GPTSPEC_ASSUME)
     strict: bool = False  # fragile counts as failed

@@ -13,8 +13,9 @@ the profile and the options, so the verdict is the same for any number of jobs.
 Exit statuses (:attr:`.report.Report.exit_code`): 0 every applicable property ran to its end and
 passed; 1 one failed or errored (the target raised, crashed or hung); 2 the target cannot be
 loaded or an option is wrong (raised here as :class:`~gptspec.target.TargetError` or
-:class:`.runner.OptionError`); 3 the run could not finish (its time cap, a worker lost); 130
-interrupted.
+:class:`.runner.OptionError`); 3 the run could not finish (its time cap); 130 interrupted (143:
+SIGTERM, see the command). A worker killed or stopped by a signal is an error of the property it
+ran, naming the signal. Ctrl-C at any phase (the workers starting included) gives the partial report.
 
 A target's declared domain (``assume``, with its module's ``GPTSPEC_ASSUME``, read in the target's
 process and sent back in :class:`.isolation.Loaded`) travels in :class:`Options` to every worker;
@@ -280,7 +281,7 @@ def hand_out_order(applicable: list[Property]) -> list[Property]:
 def _workers(target: Any, options: Options, seed: int, jobs: int) -> list[Child]:
     """``jobs`` worker processes, launched side by side (each :meth:`.Child.start` then only waits)."""
     cores: list[int | None] = [*usable()] or [None]  # worker i and its target process on core i (modulo the cores)
-    workers = [Child(_work, (target, options, seed, cores[i % len(cores)]), f"worker {i + 1}", daemon=False)
+    workers = [Child(_work, (target, options, seed, cores[i % len(cores)]), f"worker {i + 1}")
                for i in range(jobs)]
     try:
         for worker in workers:

@@ -3,9 +3,10 @@
 - ``grandchildren``: starts a Popen and a forked child that calls setsid(), each a Python that
   sleeps with GPTSPEC_TEST_MARKER in its argv; the call returns once both have started.
 - ``SIGSTOP`` / ``SIGKILL`` / ``SIGTERM``: sends it to its parent (``GPTSPEC_TEST_WHOM=grandparent``:
-  its parent's parent); a stopped parent is waited for until it shows stopped in /proc.
+  its parent's parent, ``self``: itself); a stopped parent is waited for until it shows stopped in /proc.
 - ``killpg``: ``os.killpg(0, SIGTERM)``.
-- ``write``: writes GPTSPEC_TEST_MARKER to fd 1 of its parent and of every process /proc shows.
+- ``write``: writes GPTSPEC_TEST_MARKER to fd 1 of its parent and of every process /proc shows that
+  carries GPTSPEC_TEST_TOKEN (the run's own: the verifier's, found by scanning).
 The first call is the one no file GPTSPEC_TEST_MARKER + ".done" exists for.
 """
 
@@ -49,15 +50,27 @@ def _signal(name):
     whom = os.getppid()
     if os.environ.get("GPTSPEC_TEST_WHOM") == "grandparent":
         whom = int(_state(whom)[1])
+    elif os.environ.get("GPTSPEC_TEST_WHOM") == "self":
+        whom = os.getpid()
     os.kill(whom, getattr(signal, name))
     if name == "SIGSTOP" and whom != 1:  # pid 1 is the namespace's init: the kernel drops the signal
         while _state(whom)[0] not in "Tt":
             time.sleep(0.01)
 
 
+def _of_this_run(pid, token):
+    """Whether process ``pid`` carries the test's token: the scan must never write into a stranger's output."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return token in f.read()
+    except OSError:
+        return False
+
+
 def _write(marker):
     data = (marker + "\n").encode() * 1000
-    pids = {str(os.getppid())} | {p for p in os.listdir("/proc") if p.isdigit()}
+    token = os.environ["GPTSPEC_TEST_TOKEN"].encode()
+    pids = {str(os.getppid())} | {p for p in os.listdir("/proc") if p.isdigit() and _of_this_run(p, token)}
     for pid in pids:
         try:
             fd = os.open(f"/proc/{pid}/fd/1", os.O_WRONLY)
