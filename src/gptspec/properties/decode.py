@@ -35,7 +35,7 @@ from . import expect
 from .coded import integers
 from .common import calls, heads_tolerance, model_prefixes, model_tolerance
 from .domain import NEEDS_FLOAT64, NEEDS_TWO_TOKENS
-from .registry import CONTRACT, prop
+from .registry import prop
 from .strategies import UNIT, Model, MultiHead, models, multi_heads
 from .tolerance import tolerance
 
@@ -293,7 +293,7 @@ def cache_not_modified(impl: Any, c: Chunked) -> None:
 @prop("decode.past_n_ctx_rejected", needs=("forward_cached",),
       statement="forward_cached refuses ctx_past + ctx_new > n_ctx: never a wrap around W_pos, never a truncation",
       strategy=lambda: st.tuples(models(dtype=F64, magnitude=UNIT), st.integers(0, 5), st.integers(1, 2)),
-      requires=(NEEDS_FLOAT64,), tags=(CONTRACT,))
+      requires=(NEEDS_FLOAT64,))
 def past_n_ctx_rejected(impl: Any, example: tuple[Model, int, int]) -> None:
     m, p, extra = example
     n_ctx = m.config.n_ctx
