@@ -37,8 +37,11 @@ def recognise(module: types.ModuleType) -> Found:
         raise Miss("it does not import transformers")
     from transformers import GPT2Config, PreTrainedModel
 
-    candidates = [c for c in classes_of(module) if issubclass(c, PreTrainedModel)
-                  and isinstance(getattr(c, "config_class", None), type) and issubclass(c.config_class, GPT2Config)]
+    def gpt2_config(cls: type) -> bool:
+        config_class = getattr(cls, "config_class", None)
+        return isinstance(config_class, type) and issubclass(config_class, GPT2Config)
+
+    candidates = [c for c in classes_of(module) if issubclass(c, PreTrainedModel) and gpt2_config(c)]
     if not candidates:
         raise Miss("no PreTrainedModel class with a GPT2Config")
     from . import hf_gpt2
