@@ -179,7 +179,7 @@ def test_family_none_refuses_and_a_named_family_says_what_the_file_lacks():
         load(address(str(NANOGPT), family="none"))
     with pytest.raises(TargetError, match=r"nanogpt_model.py is not picoGPT code: no gpt2\(inputs, wte, wpe, blocks"):
         load(address(str(NANOGPT), family="picogpt"))
-    with pytest.raises(TargetError, match=r"unknown model family 'llama'; families: nanogpt, mingpt, picogpt, none"):
+    with pytest.raises(TargetError, match=r"unknown model family 'llama'; families: nanogpt, mingpt, picogpt, hf-gpt2, none"):
         load(address(str(NANOGPT), family="llama"))
     assert load(address(str(NANOGPT), family="nanogpt")).obj.GPTSPEC_FAMILY.startswith("recognised nanoGPT's GPT")
 
@@ -218,3 +218,19 @@ def test_picogpt_refuses_weights_that_are_not_tied_instead_of_computing_with_the
     w = random_weights(Config(vocab=5, d_model=4, n_heads=2, d_head=2, n_ctx=4, n_layers=1, d_mlp=8, name="t"), 0)
     with pytest.raises(ValueError, match=r"W_U must equal W_Eᵀ \(declare tied-embeddings\)"):
         target.obj.forward(np.array([1, 2]), w)
+
+
+HF_SUBCLASS = TARGETS / "hf_subclass.py"
+
+
+def test_a_subclass_of_hf_gpt2_in_a_users_file_is_verified_as_hf_gpt2_is_with_its_own_class(tmp_path):
+    pytest.importorskip("transformers")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    only = ["agreement.forward", "agreement.block", "causality.forward_future_independent"]
+    report = verify(str(HF_SUBCLASS), profile="quick", seed=0, jobs=1, only=only)
+    assert report.family.startswith("recognised Hugging Face GPT-2's MyGPT2: Conv1D c_attn")
+    assert set(_statuses(report).values()) == {"passed"}, [(r.name, r.failure) for r in report.results]
+    unscaled = _planted(tmp_path, HF_SUBCLASS, "super().__init__(config)",
+                        "config.scale_attn_weights = False  # the bug: scores not divided by √d_head\n"
+                        "        super().__init__(config)")
+    assert isinstance(_hunt(unscaled, "agreement.forward"), PropertyFailure)  # its class is the one built

@@ -55,8 +55,8 @@ def add_parser(sub: Any) -> None:
                    help="TARGET is one function in this ecosystem convention, not the spec's names: "
                    + ", ".join(CONVENTIONS) + " (gptspec builds the spec's attention functions around it)"),
     p.add_argument("--family", default=None, metavar="NAME",
-                   help="verify TARGET as this model family's code (nanogpt, mingpt, picogpt), or 'none' to verify only "
-                   "the spec's functions it defines (default: recognised by its structure)")
+                   help="verify TARGET as this model family's code (nanogpt, mingpt, picogpt, hf-gpt2), or 'none' to "
+                   "verify only the spec's functions it defines (default: recognised by its structure)")
     p.add_argument("--layout", choices=LAYOUTS, default="columns",
                    help="columns: the spec's (tokens are columns); rows: every 2-D tensor transposed (nanoGPT)")
     p.add_argument("--framework", choices=FRAMEWORKS, default=None,

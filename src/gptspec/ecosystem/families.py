@@ -32,7 +32,8 @@ from typing import Any
 __all__ = ["FAMILIES", "MODULES", "Family", "Found", "Miss", "NoFamily", "register", "recognise", "names",
            "parameters", "classes_of", "has_parameters", "label_of", "misses"]
 
-MODULES = ("gptspec.ecosystem.nanogpt", "gptspec.ecosystem.mingpt", "gptspec.ecosystem.picogpt")
+MODULES = ("gptspec.ecosystem.nanogpt", "gptspec.ecosystem.mingpt", "gptspec.ecosystem.picogpt",
+           "gptspec.ecosystem.hf_family")
 """The modules that register a family, in the order a module is tried against them."""
 
 
