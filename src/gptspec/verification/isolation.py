@@ -127,7 +127,8 @@ _BUILTIN = (ArithmeticError, AssertionError, AttributeError, BufferError, EOFErr
             OverflowError, RecursionError, RuntimeError, TypeError, ValueError, ZeroDivisionError)
 _GPTSPEC = {"gptspec.verification.adapters": ("ResultTypeError",),
             "gptspec.verification.conventions.attention": ("ConventionResultError",),
-            "gptspec.properties.registry": ("PropertyFailure",)}
+            "gptspec.properties.registry": ("PropertyFailure",),
+            "gptspec.verification.unmodified": ("ArgumentModified",)}
 REBUILT: dict[str, tuple[str, str]] = {
     **{f"builtins.{c.__name__}": ("builtins", c.__name__) for c in _BUILTIN},
     **{f"{m}.{n}": (m, n) for m, names in _GPTSPEC.items() for n in names},
