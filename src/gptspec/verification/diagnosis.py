@@ -103,7 +103,16 @@ def distance(case: Case, reference: Any) -> float:
             want = getattr(reference, case.function)(*_fresh(case.args))
     except Exception:  # noqa: BLE001 - the changed reference refuses what the target answered
         return math.inf
-    got = case.got
+    return _apart(want, case.got, case)
+
+
+def _apart(want: Any, got: Any, case: Case) -> float:
+    """:func:`distance` of one answer: the largest over the leaves of a structured one (a cached
+    call's (ΔE, K, V), a cache of (K, V) pairs)."""
+    if isinstance(want, (tuple, list)) or isinstance(got, (tuple, list)):
+        if not (isinstance(want, (tuple, list)) and isinstance(got, (tuple, list))) or len(want) != len(got):
+            return math.inf
+        return max((_apart(w, g, case) for w, g in zip(want, got)), default=0.0)
     if isinstance(want, (bool, int, np.integer)) or isinstance(got, (bool, int, np.integer)):
         same = type(np.asarray(want).dtype.kind) is type(np.asarray(got).dtype.kind) and np.shape(want) == np.shape(got)
         return 0.0 if same and np.array_equal(np.asarray(want), np.asarray(got)) else math.inf
