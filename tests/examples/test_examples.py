@@ -13,7 +13,7 @@ import pytest
 
 from gptspec.cli import main
 from gptspec.properties.catalogue import CONVENTION_FAMILIES
-from gptspec.properties.catalogue import properties
+from gptspec.properties.catalogue import get, properties
 from gptspec.verification import verify
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
