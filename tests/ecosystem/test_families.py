@@ -119,7 +119,7 @@ PICOGPT_BUGS = [
     ("residual", "x = x + ffn(", "x = ffn(", "agreement.block"),
     ("positions", "wpe[range(len(inputs))]", "wpe[range(len(inputs))][::-1]", "agreement.forward"),
     ("final layer norm", "layer_norm(x, **ln_f) @ wte.T", "x @ wte.T", "agreement.forward"),
-    ("greedy", "np.argmax(logits[-1])", "np.argmax(logits[0])", "generation.greedy_is_argmax_chain"),
+    ("greedy", "np.argmax(logits[-1])", "np.argmin(logits[-1])", "generation.greedy_is_argmax_chain"),
 ]
 
 

@@ -69,13 +69,14 @@ class Generation:
 
 @st.composite
 def generations(draw: st.DrawFn, *, sampling: bool = False, top_k: bool = False) -> Generation:
-    """A drawn model with room for the new tokens (ctx + n_new <= n_ctx); greedy: 1–3 new tokens,
+    """A drawn model with room for the new tokens (ctx + n_new <= n_ctx, ctx >= 2 where it fits);
+    greedy: 1–3 new tokens,
     T = 0; sampling: one new token at a drawn T, with a drawn top_k when ``top_k``."""
     c = draw(configs(min_ctx=2))
     dt = draw(dtypes())
     weights = draw(recipes(UNIT)).build(Weights, c, dt)
     n_new = 1 if sampling else draw(integers(1, min(3, c.n_ctx - 1)))
-    ctx = draw(integers(1, c.n_ctx - n_new))
+    ctx = draw(integers(min(2, c.n_ctx - n_new), c.n_ctx - n_new))  # 2 where it fits: a position can be wrong
     T = draw(st.sampled_from(TEMPERATURES)) if sampling else 0.0
     k = draw(integers(1, c.vocab)) if top_k else None
     return Generation(draw(tokens(c.vocab, ctx)), weights, c, n_new, T, k, draw(integers(0, 2**32 - 1)))
