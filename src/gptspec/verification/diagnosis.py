@@ -14,10 +14,13 @@ agreement tolerance (:mod:`gptspec.properties.agreement`):
 (of several, the best-fitting; ties go to the catalogue's order). Nothing is named when the
 plain reference agrees on every case (the failure is not in these values) or when no change
 agrees on all of them, so correct code never gets a cause. No clock decides anything: the same
-seed gives the same cases, fits and cause. The target's answers on the drawn cases are kept per
-target and function, so the properties failing on one function pay for them once per worker, and
-a cause found for a function is tried first for the next property failing on it (when it agrees
-on that property's cases too, the catalogue is not searched again).
+seed gives the same cases, fits and cause, and a verdict depends on nothing another property did
+(so not on ``--jobs`` nor on the order the properties ran in): a numeric cause is fitted on the
+drawn cases the plain reference gets wrong, which every property failing on one function shares
+(one value for one mistake), and only where none is wrong on the counterexample's own calls. The
+target's answers on the drawn cases and the fits on them are kept per target, function and seed:
+a cache that saves time (the properties failing on one function pay for them once per worker) but
+holds only what the same call would compute again.
 """
 
 from __future__ import annotations
@@ -227,9 +230,9 @@ class _Answer:
 
 _DRAWN: dict[tuple[int, str, int, int], tuple[Any, list[Case]]] = {}
 
-_NAMED: dict[tuple[int, str], tuple[Any, Cause, float | None]] = {}
-"""The cause last named for a target's function: a later failing property tries it first (one cause and
-one fitted value for one mistake across the properties, and the catalogue searched once)."""
+_FITTED: dict[tuple[int, str, int, int, str], tuple[Any, float | None]] = {}
+"""A numeric cause's value fitted on a function's drawn cases (a function of the target, function, seed
+and count alone: the same for every property that fails on the function)."""
 
 
 def drawn(impl: Any, function: str, seed: int, n: int = EXAMPLES) -> list[Case]:
@@ -317,13 +320,13 @@ def probes(impl: Any, case: Case) -> list[Case]:
     return [dataclasses.replace(c, source="probe") for c in _answers(impl, case.function, scaled)]
 
 
-def _try(c: Cause, function: str, off: list[Case], rest: list[Case],
+def _try(c: Cause, function: str, off: list[Case], rest: list[Case], fitted: Callable[[Cause], float | None],
          probed: Callable[[], list[Case]]) -> tuple[float, float | None] | None:
-    """(worst distance, fitted value) when ``c`` agrees on every case, else None."""
+    """(worst distance, fitted value) when ``c`` agrees on every case (and the probes), else None."""
     value: float | None = None
     if c.fit is not None:
         off = off + probed()
-        value = fit(c, function, off[:FIT_CASES] + probed())
+        value = fitted(c)
         if value is None:
             return None
     reference = changed(c, function, None if value is None else abs(value))
@@ -339,9 +342,11 @@ def _functions(prop: Property, impl: Any) -> list[str]:
     return named or [n for n in FALLBACK if callable(getattr(impl, n, None))]
 
 
-def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int = EXAMPLES,
+def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int | None = None,
              causes: Sequence[Cause] = CAUSES) -> Diagnosis | None:
-    """The likely cause of ``prop``'s failure on ``example``, or None (see the module's docstring)."""
+    """The likely cause of ``prop``'s failure on ``example``, or None (see the module's docstring);
+    ``n`` drawn examples per function (None: :data:`EXAMPLES`, read at the call)."""
+    n = EXAMPLES if n is None else n
     recorded = record(prop, impl, example)
     for function in _functions(prop, impl):
         cases = [c for c in recorded if c.function == function] + drawn(impl, function, seed, n)
@@ -350,24 +355,31 @@ def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int = EXAMPL
         if not off:
             continue
         rest = [c for c, d in zip(cases, plain) if d <= 1]
+        # what a number is fitted on: the drawn cases the reference gets wrong (shared by every property
+        # failing on this function: one value for one mistake), else the counterexample's own calls
+        basis = [c for c in off if c.source == "drawn"] or off
+        shared = basis[0].source == "drawn"
         kept: list[list[Case]] = []
 
         def probed() -> list[Case]:
             if not kept:
-                kept.append(probes(impl, off[0]))
+                kept.append(probes(impl, basis[0]))
             return kept[0]
 
+        def fitted(c: Cause) -> float | None:
+            key = (id(impl), function, seed, n, c.name)
+            if shared and key in _FITTED and _FITTED[key][0] is impl:
+                return _FITTED[key][1]
+            value = fit(c, function, basis[:FIT_CASES] + probed())
+            if shared:
+                _FITTED[key] = (impl, value)
+            return value
+
         found: list[tuple[float, int, Cause, float | None]] = []
-        named = _NAMED.get((id(impl), function))
-        if named is not None and named[0] is impl:  # what this target's function was found to do, tried first
-            reference = changed(named[1], function, None if named[2] is None else abs(named[2]))
-            worst = max(_worst(off, reference, 1.0), _worst(rest, reference, 1.0))
-            if worst <= 1:
-                found.append((worst, causes.index(named[1]) if named[1] in causes else 0, named[1], named[2]))
         concerned = [(order, c) for order, c in enumerate(causes) if function in c.functions]
-        for fitted in (False, True) if not found else ():  # a fitted number only where no plain change explains it
+        for numeric in (False, True):  # a fitted number only where no plain change explains it
             for order, c in concerned:
-                if (c.fit is not None) == fitted and (agreed := _try(c, function, off, rest, probed)) is not None:
+                if (c.fit is not None) == numeric and (agreed := _try(c, function, off, rest, fitted, probed)):
                     found.append((agreed[0], order, c, agreed[1]))
             if found:
                 break
@@ -375,7 +387,6 @@ def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int = EXAMPL
             continue
         found.sort(key=lambda f: (f[0], f[1]))
         _, _, best, value = found[0]
-        _NAMED[(id(impl), function)] = (impl, best, value)
         from_counterexample = sum(c.source == "counterexample" for c in cases)
         return Diagnosis(
             name=best.name, sentence=best.text(value), function=function, value=value,
