@@ -8,7 +8,8 @@ the examples per applicable property and the examples per second, and the ratio 
 job counts; the verdicts must be equal (a seed reproduces a verdict for any number of jobs). The
 targets on the 2-core machine: at most 20 s for a complete correct implementation, 30 s for a
 failing one. A second table measures the process boundary itself: one call of a target function
-in its own process against the same call in this process.
+in its own process against the same call in this process (with ``--before``, the before tree's
+boundary beside this one's, measured in alternation).
 
 CPU seconds are those of the whole run: the verifier and every process it started (workers and
 the target's processes), read with ``getrusage(RUSAGE_CHILDREN)`` around each run. With
@@ -16,7 +17,8 @@ the target's processes), read with ``getrusage(RUSAGE_CHILDREN)`` around each ru
 archive``), before and after alternating at each job count so a machine that slows down slows
 both, and a second table gives CPU and wall seconds side by side and per example.
 
-    python benchmarks/verify_examples.py [--profile default] [--seed 0] [--calls 2000] [--before REV] [EXAMPLE ...]
+    python benchmarks/verify_examples.py [--profile default] [--seed 0] [--calls 2000] [--before REV] [--rounds N]
+        [--boundary-only] [EXAMPLE ...]
 """
 
 from __future__ import annotations
@@ -108,33 +110,34 @@ def verdict(report: dict[str, Any]) -> list[tuple[Any, ...]]:
             for r in report.get("results", [])]
 
 
-def boundary(calls: int) -> Table:
-    """Per-call cost of the process boundary: the same calls in the target's process and in this one."""
+BOUNDARY_CASES = ("softmax, 4 × 5 float64", "multi_head_attention, d_model 6, 3 × 4 heads, ctx 5",
+                  "multi_head_attention, GPT-2 small sizes, ctx 64 float32")
+
+
+def measure_boundary(calls: int) -> dict[str, dict[str, list[float]]]:
+    """Per-call cost of the process boundary, in this interpreter's gptspec: for each case and each
+    placement of the target's process (``same core`` as this process, as verify runs it, or ``any
+    core``), [min in this process, min in the target's process, median in the target's process] in µs."""
     from gptspec import impl
     from gptspec.target import address
+    from gptspec.verification.affinity import one_core
     from gptspec.verification.isolation import Setup, TargetProcess
 
     rng = np.random.default_rng(0)
+    small, mha, gpt2 = BOUNDARY_CASES
     cases = {
-        "softmax, 4 × 5 float64": ("softmax", (rng.standard_normal((4, 5)),)),
-        "multi_head_attention, d_model 6, 3 × 4 heads, ctx 5": ("multi_head_attention", (
+        small: ("softmax", (rng.standard_normal((4, 5)),)),
+        mha: ("multi_head_attention", (
             rng.standard_normal((6, 5)), rng.standard_normal((3, 4, 6)), rng.standard_normal((3, 4, 6)),
             rng.standard_normal((3, 4, 6)), rng.standard_normal((6, 12)))),
-        "multi_head_attention, GPT-2 small sizes, ctx 64 float32": ("multi_head_attention", tuple(
+        gpt2: ("multi_head_attention", tuple(
             a.astype(np.float32) for a in (rng.standard_normal((768, 64)), rng.standard_normal((12, 64, 768)),
                                            rng.standard_normal((12, 64, 768)), rng.standard_normal((12, 64, 768)),
-                                           rng.standard_normal((768, 768)))) ),
+                                           rng.standard_normal((768, 768))))),
     }
-    from gptspec.verification.affinity import one_core
-
-    table = Table(title=f"the process boundary: one call (µs), min and median over {calls}; the target's "
-                        "process on this process's core (as verify runs it) and on any core")
-    for col in ("call", "in this process", "own process, same core", "boundary cost", "median",
-                "own process, any core", "boundary cost ", "median "):
-        table.add_column(col, justify="left" if col == "call" else "right")
-    rows: dict[str, list[str]] = {}
-    for pinned in (True, False):
-        with one_core() if pinned else contextlib.nullcontext(), \
+    found: dict[str, dict[str, list[float]]] = {label: {} for label in cases}
+    for placement in ("same core", "any core"):
+        with one_core() if placement == "same core" else contextlib.nullcontext(), \
                 TargetProcess(Setup(address("gptspec.impl"), timeout=None)) as process:
             for label, (name, args) in cases.items():
                 n = calls if args[0].size < 10_000 else max(calls // 20, 20)
@@ -146,11 +149,51 @@ def boundary(calls: int) -> Table:
                     started = time.perf_counter()
                     getattr(impl, name)(*args)
                     here.append(time.perf_counter() - started)
-                local, remote, middle = min(here) * 1e6, min(there) * 1e6, statistics.median(there) * 1e6
-                row = rows.setdefault(label, [label, f"{local:.0f}"])
+                found[label][placement] = [min(here) * 1e6, min(there) * 1e6, statistics.median(there) * 1e6]
+    return found
+
+
+def boundary_in(src: str, calls: int) -> dict[str, dict[str, list[float]]]:
+    """:func:`measure_boundary` run by the gptspec in ``src``, in a fresh interpreter."""
+    env = dict(os.environ, PYTHONPATH=src)
+    out = subprocess.run([sys.executable, __file__, "--measure-boundary", "--calls", str(calls)],
+                         capture_output=True, text=True, check=True, env=env).stdout
+    return json.loads(out)
+
+
+def boundary(calls: int, rounds: int, src: str, before_src: str | None) -> Table:
+    """The boundary table: this tree's cost per call and, with a before tree, both side by side
+    (measured in alternation, ``rounds`` times each; the least min and the least median kept)."""
+    sides = [("after", src)] if before_src is None else [("before", before_src), ("after", src)]
+    kept: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for _ in range(rounds):
+        for side, side_src in sides:
+            run = boundary_in(side_src, calls)
+            old = kept.setdefault(side, run)
+            for label in run:
+                for placement, values in run[label].items():
+                    old[label][placement] = [min(a, b) for a, b in zip(old[label][placement], values)]
+    table = Table(title=f"the process boundary: one call (µs), min and median over {calls} calls, best of "
+                        f"{rounds} round(s); the target's process on this process's core (as verify runs it) "
+                        "and on any core" + ("; before / after side by side" if before_src else ""))
+    table.add_column("call", justify="left")
+    for column in ("where", "in this process") + tuple(
+            f"{c}{' ' + side if before_src else ''}" for side, _ in sides for c in ("own process", "cost", "median")):
+        table.add_column(column, justify="right")
+    if before_src:
+        table.add_column("cost after/before", justify="right")
+    for label in BOUNDARY_CASES:
+        for placement in ("same core", "any core"):
+            local = kept["after"][label][placement][0]
+            row = [label, placement, f"{local:.0f}"]
+            costs = []
+            for side, _ in sides:
+                _, remote, middle = kept[side][label][placement]
+                costs.append(remote - local)
                 row += [f"{remote:.0f}", f"+{remote - local:.0f} ({remote / local:.2f}×)", f"{middle:.0f}"]
-    for row in rows.values():
-        table.add_row(*row)
+            if before_src:
+                row.append(f"{costs[1] / costs[0]:.2f}×")
+            table.add_row(*row)
     return table
 
 
@@ -160,11 +203,16 @@ def main() -> None:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--calls", type=int, default=2000, help="calls per case in the boundary table")
+    parser.add_argument("--boundary-only", action="store_true", help="only the boundary table (no verify runs)")
+    parser.add_argument("--measure-boundary", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--before", default=None, metavar="REV", help="also run git revision REV, side by side")
     parser.add_argument("--rounds", type=int, default=1,
                         help="runs of each case, interleaved (before, after, before, ...); the fastest is shown "
                              "(a shared machine's speed drifts by 10-20%% between runs)")
     args = parser.parse_args()
+    if args.measure_boundary:  # one side of the boundary table, run in the tree on PYTHONPATH
+        print(json.dumps(measure_boundary(args.calls)))
+        return
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     src = str(ROOT / "src")
 
@@ -180,7 +228,7 @@ def main() -> None:
         side.add_column(col, justify="left" if col == "example" else "right")
     with tempfile.TemporaryDirectory() as tmp:
         before_src = export(args.before, pathlib.Path(tmp)) if args.before else None
-        for example in examples(args.names):
+        for example in [] if args.boundary_only else examples(args.names):
             runs: dict[tuple[str, int], Run] = {}
             for _ in range(args.rounds):
                 for jobs in (1, cores):
@@ -206,11 +254,13 @@ def main() -> None:
                 side.add_row(example.name, str(jobs), f"{b.cpu:.1f}", f"{a.cpu:.1f}", f"{a.cpu / b.cpu:.2f}×",
                              f"{b.wall:.1f}", f"{a.wall:.1f}", f"{a.wall / b.wall:.2f}×", f"{b.cpu / nb * 1e3:.2f}",
                              f"{a.cpu / na * 1e3:.2f}", "yes" if verdict(b.report) == verdict(a.report) else "NO")
+        crossing = boundary(args.calls, args.rounds, src, before_src)
     console = Console(width=200)
-    console.print(table)
-    if args.before:
-        console.print(side)
-    console.print(boundary(args.calls))
+    if not args.boundary_only:
+        console.print(table)
+        if args.before:
+            console.print(side)
+    console.print(crossing)
     print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"command: python -m gptspec verify examples/EXAMPLE --layout rows --profile {args.profile} "
           f"--seed {args.seed} --jobs 1|{cores}; fastest of {args.rounds} interleaved run(s) per case")
