@@ -26,6 +26,7 @@ import os
 import pickle
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -34,7 +35,8 @@ from typing import Any
 
 from ..target import TargetError
 
-__all__ = ["Child", "START_TIMEOUT", "SAFE_MODULES", "close_all", "exit_description", "orphan_guard", "unpickle"]
+__all__ = ["Child", "START_TIMEOUT", "SAFE_MODULES", "close_all", "exit_description", "orphan_guard", "receive_request",
+           "send_request", "unpickle"]
 
 START_TIMEOUT = 120.0
 """Seconds a target process may take to start and import the target (torch alone takes seconds)."""
@@ -304,7 +306,7 @@ class Child:
     def _ask_to_stop(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.send(("stop",))
+                send_request(self._conn, ("stop",))
             except OSError:
                 pass
 
@@ -320,7 +322,7 @@ class Child:
         self.start()
         assert self._conn is not None
         try:
-            self._conn.send(message)
+            send_request(self._conn, message)
         except (Exception, KeyboardInterrupt) as exc:
             if not isinstance(exc, OSError):  # interrupted mid-message: the conversation is lost
                 self.end()
@@ -364,6 +366,44 @@ class Child:
         """Read and decode one message (a ``--jobs`` worker's: gptspec's own pickle, read by
         :func:`unpickle`; a target's process overrides this to read data only, :mod:`.wire`)."""
         return unpickle(conn.recv_bytes())
+
+
+OUT_OF_BAND = 64 << 10
+"""Bytes from which an array of a request is sent beside the pickle, not inside it (below, the
+extra frame costs more than the copy)."""
+
+
+def send_request(conn: multiprocessing.connection.Connection, message: Any) -> None:
+    """Send gptspec's own ``message`` to a child (read there by :func:`receive_request`): pickle
+    protocol 5 with every large contiguous array's memory sent out of band, as it is, after a frame
+    giving their sizes and the pickle — a GPT-2-sized request (~10 MB of weights) is written once,
+    not copied into a pickle first."""
+    views: list[memoryview] = []
+
+    def out_of_band(buffer: pickle.PickleBuffer) -> bool:  # False: sent after the pickle, as it is
+        view = buffer.raw()
+        if view.nbytes < OUT_OF_BAND:
+            return True
+        views.append(view)
+        return False
+
+    head = pickle.dumps(message, protocol=5, buffer_callback=out_of_band)
+    conn.send_bytes(struct.pack(f"<I{len(views)}Q", len(views), *(view.nbytes for view in views)) + head)
+    for view in views:
+        conn.send_bytes(view)
+
+
+def receive_request(conn: multiprocessing.connection.Connection) -> Any:
+    """A message sent by :func:`send_request` (in a child: it comes from gptspec), its arrays
+    built on writable memory of their own, as a pickled copy would be; EOFError if the sender is gone."""
+    frame = conn.recv_bytes()
+    (count,) = struct.unpack_from("<I", frame)
+    buffers = []
+    for size in struct.unpack_from(f"<{count}Q", frame, 4):
+        buffer = bytearray(size)
+        conn.recv_bytes_into(buffer)
+        buffers.append(buffer)
+    return pickle.loads(memoryview(frame)[4 + 8 * count:], buffers=buffers)
 
 
 def close_all(children: list[Child], grace: float = 2.0) -> None:

@@ -68,7 +68,7 @@ from ..target import SPEC_NAMES, Address, TargetError, detect_framework, load, l
 from ..spec.hints import Plan
 from . import frameworks, wire
 from .adapters import check_result
-from .child import START_TIMEOUT, Child, exit_description, orphan_guard
+from .child import START_TIMEOUT, Child, exit_description, orphan_guard, receive_request
 from .choices import memory_text
 from .guard import KEEP, Guard, Noise, raised_by, where
 
@@ -277,7 +277,7 @@ def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
     send(wire.encode(("ready", dataclasses.asdict(loaded))))
     while True:
         try:
-            message = conn.recv()
+            message = receive_request(conn)
         except EOFError:  # the verifier is gone
             return
         kind = message[0]

@@ -43,7 +43,7 @@ from ..target import MODELS, REGISTRIES, TargetError, address
 from .adapters import FRAMEWORKS, LAYOUTS
 from .choices import memory_size
 from .affinity import one_core, usable
-from .child import POLL, close_all
+from .child import POLL, close_all, receive_request
 from .conventions import check_convention
 from .errors import OptionError
 from .guard import Noise, add_noise, noise_lines
@@ -256,7 +256,7 @@ def _serve_properties(conn: multiprocessing.connection.Connection, target: Any, 
     with session:
         try:
             while True:
-                message = conn.recv()
+                message = receive_request(conn)
                 if message[0] != "run":
                     return
                 _, name, deadline = message
