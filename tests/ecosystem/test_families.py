@@ -129,14 +129,19 @@ HUNT = settings(max_examples=300, derandomize=True, database=None, deadline=None
 stops at its first failure, so only a bug that is hard to find pays for them all)."""
 
 
-def _hunt(path: pathlib.Path, prop_name: str) -> Exception | None:
+FEW = settings(HUNT, max_examples=8)
+"""What a quick verdict of a whole model runs of a generation property, at the least: its planted
+bugs must show within these (the strategy draws spread logits, T far from 1, top_k < vocab)."""
+
+
+def _hunt(path: pathlib.Path, prop_name: str, hunt: settings = HUNT) -> Exception | None:
     """The failure ``prop_name`` finds in the model file at ``path`` (loaded here, recognised as in
     its target process, searched inside the domain its family declares), or None."""
     target = load(str(path))
     prop = get(prop_name)
     with domain.scoped(domain.parse(target.obj.GPTSPEC_ASSUME), prop.needs):
         try:
-            prop.hypothesis_test(target.obj, settings=HUNT)()
+            prop.hypothesis_test(target.obj, settings=hunt)()
         except HypothesisException:
             raise
         except Exception as exc:  # noqa: BLE001 - PropertyFailure, or what the bug raises
@@ -153,6 +158,13 @@ BUGS = ([pytest.param(NANOGPT, *b, id=f"nanogpt-{b[0]}") for b in NANOGPT_BUGS]
 def test_a_planted_bug_fails_the_property_meant_for_it(tmp_path, source, level, old, new, prop):
     found = _hunt(_planted(tmp_path, source, old, new), prop)
     assert isinstance(found, PropertyFailure), (level, prop, found)  # the correct files pass it (above)
+
+
+@pytest.mark.parametrize(("source", "level", "old", "new", "prop"),
+                         [b for b in BUGS if b.values[4].startswith("generation.")])
+def test_a_planted_generate_bug_is_found_within_a_few_examples(tmp_path, source, level, old, new, prop):
+    found = _hunt(_planted(tmp_path, source, old, new), prop, FEW)
+    assert isinstance(found, PropertyFailure), (level, prop, found)
 
 
 @pytest.mark.parametrize(("source", "bug"),

@@ -456,13 +456,19 @@ def generate_top_k_plus_one(logits, temperature, top_k, rng, batch):
     return _next_tokens(logits, temperature, None if top_k is None else top_k + 1, rng, batch)
 
 
+def generate_greedy_samples(logits, temperature, top_k, rng, batch):
+    """At T = 0 samples from softmax(logits) instead of taking the argmax (minGPT's do_sample left on)."""
+    return _next_tokens(logits, temperature or 1.0, top_k, rng, batch)
+
+
 GENERATORS = {
     "generate": generator("generate"),
     "generate_first_column": generator("generate_first_column", logits_of=lambda L: L[:, 0]),
     "generate_times_T": generator("generate_times_T", next_tokens=generate_times_T),
     "generate_top_k_plus_one": generator("generate_top_k_plus_one", next_tokens=generate_top_k_plus_one),
+    "generate_greedy_samples": generator("generate_greedy_samples", next_tokens=generate_greedy_samples),
 }
-"""The reference generator (``"generate"``, not a bug) and three planted bugs."""
+"""The reference generator (``"generate"``, not a bug) and four planted bugs."""
 
 
 MUTANTS: dict[str, types.SimpleNamespace] = {
@@ -601,7 +607,7 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "batch.entries_independent": [("kernel_batch_cross_talk", "")],
     "batch.heads_independent": [("kernel_heads_share_keys", "")],
     "batch.mha_entries_independent": [("module_batch_cross_talk", "")],
-    "generation.greedy_is_argmax_chain": [("generate_first_column", "")],
+    "generation.greedy_is_argmax_chain": [("generate_first_column", ""), ("generate_greedy_samples", "")],
     "generation.sample_follows_softmax": [("generate_times_T", "")],
     "generation.top_k_keeps_k_largest": [("generate_top_k_plus_one", "")],
 }

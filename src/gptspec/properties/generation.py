@@ -16,6 +16,12 @@ logits ℓ = ``gptspec.impl.forward(sequence, weights)[:, −1]``:
 
 The sampling properties need T > 0; a target that declares ``greedy-only`` (picoGPT) has them
 "not applicable". ctx + n_new <= n_ctx, so no family crops its context.
+
+The strategy draws where a wrong ``generate`` shows at once: the last logits spread over a range
+of :data:`SPREADS` (a tiny drawn model's logits are nearly equal, and softmax(ℓ·T) then fits
+softmax(ℓ/T)), temperatures far from 1 first, top_k < vocab, and greedy run on
+:data:`GREEDY_BATCH` continuations at once (a greedy ``generate`` that samples is caught by one
+example, not by many).
 """
 
 from __future__ import annotations
@@ -38,16 +44,26 @@ from .temperature import bernstein_bound
 from .common import plain_softmax
 from .tolerance import tolerance
 
-__all__ = ["GENERATE", "DRAWS", "FALSE_ALARM", "Generation", "generations"]
+__all__ = ["GENERATE", "DRAWS", "FALSE_ALARM", "GREEDY_BATCH", "SPREADS", "Generation", "generations", "spread"]
 
 GENERATE = ("generate",)
 DRAWS = 400
 """Continuations per example of the statistical tests (one batched call)."""
 FALSE_ALARM = 1e-7
 """Chance that a statistical test fails one example of a correct ``generate``."""
-TEMPERATURES = (1.0, 0.5, 2.0, 0.8, 1.5)
-"""Temperatures the sampling tests draw: the ordinary ones (sample's T → 0 and its edges are the
-temperature family's)."""
+TEMPERATURES = (0.5, 2.0, 0.25, 1.5, 1.0)
+"""Temperatures the sampling tests draw, the farthest from 1 first (at T = 1, ℓ·T and ℓ/T are one
+distribution): the ordinary ones (sample's T → 0 and its edges are the temperature family's)."""
+SPREADS = (2.0, 5.0, 1.0)
+"""max − min of the last position's logits in a drawn example (:func:`spread`), the first drawn
+first: wide enough that T, top_k and the argmax matter, narrow enough that the argmax is not
+certain (a greedy generate that samples must be seen to)."""
+MOST_SCALE = 100.0
+"""The largest factor :func:`spread` scales the logits by (logits nearly equal stay nearer)."""
+MIN_VOCAB = 3
+"""The least vocab drawn: with 1 token nothing can be wrong, with 2 top_k < vocab is top-1, greedy."""
+GREEDY_BATCH = 4
+"""Continuations per greedy example: each must be the argmax chain."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,17 +85,34 @@ class Generation:
 
 @st.composite
 def generations(draw: st.DrawFn, *, sampling: bool = False, top_k: bool = False) -> Generation:
-    """A drawn model with room for the new tokens (ctx + n_new <= n_ctx, ctx >= 2 where it fits);
+    """A drawn model (vocab >= :data:`MIN_VOCAB`, logits spread) with room for the new tokens
+    (ctx + n_new <= n_ctx, ctx >= 2 where it fits);
     greedy: 1–3 new tokens,
     T = 0; sampling: one new token at a drawn T, with a drawn top_k when ``top_k``."""
-    c = draw(configs(min_ctx=2))
+    c = draw(configs(min_ctx=2, min_vocab=MIN_VOCAB))
     dt = draw(dtypes())
     weights = draw(recipes(UNIT)).build(Weights, c, dt)
     n_new = 1 if sampling else draw(integers(1, min(3, c.n_ctx - 1)))
     ctx = draw(integers(min(2, c.n_ctx - n_new), c.n_ctx - n_new))  # 2 where it fits: a position can be wrong
     T = draw(st.sampled_from(TEMPERATURES)) if sampling else 0.0
-    k = draw(integers(1, c.vocab)) if top_k else None
-    return Generation(draw(tokens(c.vocab, ctx)), weights, c, n_new, T, k, draw(integers(0, 2**32 - 1)))
+    k = draw(integers(min(2, c.vocab - 1) or 1, max(c.vocab - 1, 1))) if top_k else None  # k < vocab where it can be
+    seq = draw(tokens(c.vocab, ctx))
+    weights = spread(weights, seq, draw(st.sampled_from(SPREADS)))
+    return Generation(seq, weights, c, n_new, T, k, draw(integers(0, 2**32 - 1)))
+
+
+def spread(weights: Weights, tokens: np.ndarray, width: float) -> Weights:
+    """``weights`` with the final layer norm's gain and bias scaled by s, so the reference's last
+    logits of ``tokens`` span ``width`` (max − min): logits = W_U (s·g ⊙ x̂ + s·b) = s·ℓ exactly,
+    whether W_U is tied to W_E or not. s is at most :data:`MOST_SCALE`; equal logits stay equal."""
+    last = reference.forward(tokens, weights)[:, -1].astype(np.float64)
+    now = float(np.max(last) - np.min(last))
+    if not np.isfinite(now) or now == 0.0:
+        return weights
+    s = min(width / now, MOST_SCALE)
+    dtype = weights.lnf_gain.dtype
+    return dataclasses.replace(weights, lnf_gain=(weights.lnf_gain * s).astype(dtype),
+                               lnf_bias=(weights.lnf_bias * s).astype(dtype))
 
 
 def _last_logits(seq: np.ndarray, weights: Weights) -> tuple[np.ndarray, float]:
@@ -102,19 +135,25 @@ def _generated(g: Generation, got: Any, batch: int) -> np.ndarray:
 
 
 @prop("generation.greedy_is_argmax_chain", needs=GENERATE,
-      statement="generate(tokens, T=0) appends argmax of the reference's last logits, token after token",
+      statement=f"generate(tokens, T=0) appends argmax of the reference's last logits, token after token, in each of "
+                f"{GREEDY_BATCH} continuations",
       strategy=lambda: generations())
 def greedy_is_argmax_chain(impl: Any, g: Generation) -> None:
-    got = _generated(g, impl.generate(g.tokens, g.weights, g.n_new, 0.0, None, np.random.default_rng(g.seed)), 1)[0]
-    seq = [int(t) for t in g.tokens]
-    for i, t in enumerate(got):
-        logits, tol = _last_logits(np.array(seq), g.weights)
-        best = int(np.argmax(logits))
-        if logits[t] < logits[best] - tol:
-            raise expect.fail(
-                f"generate(tokens {seq[:len(g.tokens)]}, n_new={g.n_new}, T=0): new token {i + 1} after {seq} is {t} "
-                f"(logit {expect.fmt(logits[t])}), expected the argmax {best} (logit {expect.fmt(logits[best])})")
-        seq.append(int(t))
+    rng = np.random.default_rng(g.seed)
+    got = _generated(g, impl.generate(g.tokens, g.weights, g.n_new, 0.0, None, rng, GREEDY_BATCH), GREEDY_BATCH)
+    chains = np.unique(got, axis=0)  # identical continuations are one chain to check
+    which = "" if len(chains) == 1 else f" ({len(chains)} different continuations in {GREEDY_BATCH})"
+    for new in chains:
+        seq = [int(t) for t in g.tokens]
+        for i, t in enumerate(new):
+            logits, tol = _last_logits(np.array(seq), g.weights)
+            best = int(np.argmax(logits))
+            if logits[t] < logits[best] - tol:
+                raise expect.fail(
+                    f"generate(tokens {seq[:len(g.tokens)]}, n_new={g.n_new}, T=0){which}: new token {i + 1} after "
+                    f"{seq} is {t} (logit {expect.fmt(logits[t])}), expected the argmax {best} (logit "
+                    f"{expect.fmt(logits[best])})")
+            seq.append(int(t))
 
 
 def _fits(g: Generation, ids: np.ndarray, logits: np.ndarray, tol: float) -> None:
