@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from ..verification import stopping
 from .explain import console
 
 
@@ -139,6 +140,7 @@ class Interrupts:
     def __call__(self, signum: int, frame: object) -> None:
         if self.signal is None:
             self.signal = signum
+            stopping.request(signum)  # noted first: seen by every later wait on a target, however the raise fares
         if self.raising:
             self.raising = False
             raise KeyboardInterrupt
@@ -147,7 +149,8 @@ class Interrupts:
     def installed(self) -> Iterator[Interrupts]:
         before = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            yield self
+            with stopping.watching():
+                yield self
         finally:
             for s, handler in before.items():
                 signal.signal(s, handler)

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..target import TargetError
+from . import stopping
 
 __all__ = ["Child", "START_TIMEOUT", "SAFE_MODULES", "close_all", "exit_description", "orphan_guard", "receive_request",
            "send_request", "unpickle"]
@@ -186,6 +187,7 @@ class Child:
         children launched first and then started set up side by side, not one after another."""
         if self._conn is not None or self._launched is not None:
             return
+        stopping.check()  # no process is started once the user has stopped the run
         ours, theirs = socket.socketpair()
         conn = multiprocessing.connection.Connection(ours.detach())
         try:
@@ -247,6 +249,7 @@ class Child:
         """Whether a message came within the start timeout (EOFError: the process stopped)."""
         until = launched + self.start_timeout
         while not conn.poll(min(POLL, max(0.0, until - time.monotonic()))):
+            stopping.check()
             if process.stopped():
                 raise EOFError
             if time.monotonic() >= until:
@@ -322,6 +325,7 @@ class Child:
         self.start()
         assert self._conn is not None
         try:
+            stopping.check()  # the user stopped the run: no more requests (see .stopping)
             send_request(self._conn, message)
         except (Exception, KeyboardInterrupt) as exc:
             if not isinstance(exc, OSError):  # interrupted mid-message: the conversation is lost
@@ -353,6 +357,7 @@ class Child:
         try:
             until = None if timeout is None else time.monotonic() + timeout
             while not conn.poll(POLL if until is None else min(POLL, max(0.0, until - time.monotonic()))):
+                stopping.check()  # the user stopped the run: within one poll, whatever became of the exception
                 if process.stopped():
                     raise EOFError
                 if until is not None and time.monotonic() >= until:

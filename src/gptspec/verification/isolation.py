@@ -66,7 +66,7 @@ import numpy as np
 
 from ..target import SPEC_NAMES, Address, TargetError, detect_framework, load, load_object
 from ..spec.hints import Plan
-from . import frameworks, wire
+from . import frameworks, stopping, wire
 from .adapters import check_result
 from .child import START_TIMEOUT, Child, exit_description, orphan_guard, receive_request
 from .choices import memory_text
@@ -609,7 +609,7 @@ class TargetProcess(Child):
     def take_noise(self) -> dict[str, Noise]:
         """What each target function printed or warned since the last time asked (nothing if the
         process is down: what a crashed process had seen is gone with it)."""
-        if self.connection is None:
+        if self.connection is None or stopping.requested() is not None:  # stopped: the partial report goes on without
             return {}
         try:
             reply = self._ask(("noise",), "noise")
