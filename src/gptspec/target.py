@@ -226,7 +226,9 @@ def address(target: Any, family: str | None = None) -> Address:
         if attribute is not None and base in _MODEL_SCHEMES:
             raise TargetError(f"{text} names no model gptspec provides (whole models: {', '.join(MODELS)})")
         if _looks_like_path(base):
-            if not os.path.isfile(base):
+            if os.path.isdir(base) and attribute is not None:
+                raise TargetError(f"{text}: a folder is searched for its whole model; name a file to take :{attribute} of")
+            if not os.path.exists(base):
                 raise TargetError(f"no such file: {base}")
             return Address("path", base, text, attribute)
         return Address("module", base, text, attribute)
@@ -306,35 +308,22 @@ def load_object(target: Any) -> tuple[Any, str]:
 def load(target: Any) -> Target:
     """The target as a :class:`Target`: a string is a ``.py`` path or a module name (either may
     end in ``:NAME``); an :class:`Address` is loaded as it says. It must provide a spec function."""
+    from .recognition import model_in_folder, model_of_module
+
     if isinstance(target, Target):
         return target
-    obj, label = load_object(target)
     where = address(target) if isinstance(target, (Address, str, os.PathLike)) else None
+    if where is not None and where.kind == "path" and os.path.isdir(str(where.value)):
+        return model_in_folder(str(where.value), where.label, where.family)
+    obj, label = load_object(target)
     if where is not None and where.kind in ("path", "module") and where.attribute is None:
-        return _family_target(obj, label, where.family)
+        try:
+            return model_of_module(obj, label, where.family)
+        except TargetError:
+            if where.kind == "module" and hasattr(obj, "__path__") and obj.__file__:  # a package: its modules
+                return model_in_folder(os.path.dirname(obj.__file__), label, where.family)
+            raise
     return _provided_target(obj, label)
-
-
-def _family_target(module: types.ModuleType, label: str, family: str | None) -> Target:
-    """A module as a whole model of the family it belongs to (:mod:`gptspec.ecosystem.families`:
-    recognised by structure, or the one ``family`` names), else as the spec's functions it
-    provides; a module that is neither says which families it was tried as and what each missed."""
-    from .ecosystem import families
-
-    try:
-        found = families.recognise(module, label, family)
-    except families.NoFamily as exc:
-        raise TargetError(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - building the user's model raised: say how, and where
-        raise _import_failure(f"{label} (its model)", exc) from None
-    if found is not None:  # its spec functions, and the entry points it has (generate)
-        own = tuple(n for n in ENTRY_POINTS if callable(getattr(found.model, n, None)))
-        return Target(found.model, label, provided(found.model) + own)
-    if provided(module) or family == "none":
-        return _provided_target(module, label)
-    tried = "; ".join(families.misses(module))
-    raise TargetError(f"{label} provides none of the spec's functions ({', '.join(SPEC_NAMES)}) and is no model "
-                      f"family gptspec knows: {tried}")
 
 
 def _attribute(obj: Any, dotted: str, label: str) -> Any:

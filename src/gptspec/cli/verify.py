@@ -48,7 +48,8 @@ def add_parser(sub: Any) -> None:
         "after the partial report.",
     )
     p.add_argument("target", metavar="TARGET",
-                   help="an importable module name or a path to a .py file; PATH.py:NAME or module:NAME selects one "
+                   help="an importable module name, a path to a .py file, or a folder (a package, or a clone of a "
+                   "project: the one whole model in it); PATH.py:NAME or module:NAME selects one "
                    "attribute (a function, with --convention); hf:NAME a function registered with HF transformers "
                    "(with --convention hf-attention); hf:gpt2 and tl:gpt2 the whole GPT-2 of HF transformers and of "
                    "TransformerLens, the spec's weights loaded into them (no convention)")
