@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -42,6 +43,7 @@ from ..properties.strategies import arguments
 from ..properties.tolerance import tolerance
 from ..spec import SIGNATURES
 from ..target import SPEC_NAMES
+from . import unmodified
 from .report import Diagnosis
 
 __all__ = ["EXAMPLES", "Case", "Diagnosis", "diagnose", "diagnose_into", "record", "drawn", "distance", "fit"]
@@ -73,6 +75,7 @@ class Case:
     args: tuple[Any, ...]
     got: Any
     source: str  # "counterexample" or "drawn"
+    wrote: tuple[str, ...] = ()  # the read-only arguments (the KV cache) the call wrote into
     _own_error: float | None = None
 
     def own_error(self) -> float:
@@ -99,12 +102,23 @@ def _fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
     return copy.deepcopy(args)
 
 
+def _written(function: str, before: tuple[Any, ...], after: tuple[Any, ...]) -> tuple[str, ...]:
+    return unmodified.written(_NAMES.get(function, ()), before, after)
+
+
+_NAMES = {name: tuple(inspect.signature(sig).parameters) for name, sig in SIGNATURES.items()}
+
+
 def distance(case: Case, reference: Any) -> float:
-    """max |got − want| / tolerance over the entries (≤ 1: they agree; inf: another shape or kind)."""
+    """max |got − want| / tolerance over the entries (≤ 1: they agree; inf: another shape or kind, or
+    the two calls wrote into different arguments)."""
+    args = _fresh(case.args)
     try:
         with np.errstate(all="ignore"):
-            want = getattr(reference, case.function)(*_fresh(case.args))
+            want = getattr(reference, case.function)(*args)
     except Exception:  # noqa: BLE001 - the changed reference refuses what the target answered
+        return math.inf
+    if _written(case.function, case.args, args) != case.wrote:
         return math.inf
     return _apart(want, case.got, case)
 
@@ -131,7 +145,8 @@ def _apart(want: Any, got: Any, case: Case) -> float:
         diff = np.where(np.isnan(diff), np.inf, diff)
     finite = np.abs(w64[np.isfinite(w64)])
     tol = tolerance(_dtype_of(case.args)).of(float(np.max(finite, initial=0.0))) + CONDITIONING * case.own_error()
-    return float(np.max(diff, initial=0.0) / tol)
+    with np.errstate(over="ignore"):  # a tolerance near 0 beside a large difference: inf, not a warning
+        return float(np.max(diff, initial=0.0) / tol)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,7 +166,8 @@ class _Recorder:
             def recorded(*args: Any) -> Any:
                 before = _fresh(args)
                 result = attr(*args)
-                self.cases.append(Case(name, before, copy.deepcopy(result), "counterexample"))
+                wrote = _written(name, before, args)
+                self.cases.append(Case(name, before, copy.deepcopy(result), "counterexample", wrote))
                 return result
 
             return recorded
@@ -207,14 +223,16 @@ def _answers(impl: Any, function: str, drawn_args: list[tuple[Any, ...]]) -> lis
             outcomes = []
             for a in rest:
                 try:
-                    outcomes.append(_Answer(getattr(impl, function)(*_fresh(a))))
+                    given = _fresh(a)
+                    value = getattr(impl, function)(*given)
+                    outcomes.append(_Answer(value, _written(function, a, given)))
                 except Exception as exc:  # noqa: BLE001 - read like a batch's raised call
                     outcomes.append(exc)
                     break
         for a, outcome in zip(rest, outcomes):
             if isinstance(outcome, BaseException):
                 break
-            cases.append(Case(function, a, outcome.value, "drawn"))
+            cases.append(Case(function, a, outcome.value, "drawn", getattr(outcome, "wrote", ())))
         if not outcomes or not isinstance(outcomes[-1], BaseException):
             break
         if not isinstance(outcomes[-1], Exception):  # crashed or hung: no more calls
@@ -226,6 +244,7 @@ def _answers(impl: Any, function: str, drawn_args: list[tuple[Any, ...]]) -> lis
 @dataclasses.dataclass(frozen=True)
 class _Answer:
     value: Any
+    wrote: tuple[str, ...] = ()
 
 
 _DRAWN: dict[tuple[int, str, int, int], tuple[Any, list[Case]]] = {}

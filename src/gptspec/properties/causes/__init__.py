@@ -36,10 +36,12 @@ from .model import *  # noqa: F403
 from .model import __all__ as _model
 from .prediction import *  # noqa: F403
 from .prediction import __all__ as _prediction
+from .cache import *  # noqa: F403
+from .cache import __all__ as _cache
 from .shapes import *  # noqa: F403
 from .shapes import __all__ as _shapes
 
-__all__ = ["CAUSES", "SIGNATURES", *_base, *_attention, *_mask, *_softmax, *_model, *_prediction, *_shapes]
+__all__ = ["CAUSES", "SIGNATURES", *_base, *_attention, *_mask, *_softmax, *_model, *_prediction, *_cache, *_shapes]
 
 CAUSES: tuple[Cause, ...] = tuple(REGISTRY.values())
 """Every known cause, in the order a tie between equally good ones is settled."""
