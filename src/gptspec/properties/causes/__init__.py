@@ -16,7 +16,7 @@ built with the same :func:`derive`, and where a planted bug is one of these caus
 One module per idea: :mod:`.base` (what a cause is, the registry, the changed reference),
 :mod:`.attention` (scale, projections, heads), :mod:`.mask`, :mod:`.softmax`, :mod:`.model` (layer
 norm, GELU, block, residual stream), :mod:`.prediction` (embedding, prediction, sampling),
-:mod:`.cache` (the KV cache and generation) and :mod:`.shapes`. Importing the package registers
+:mod:`.cache` (the KV cache), :mod:`.generation` (generate's draw) and :mod:`.shapes`. Importing the package registers
 them all, in this order (the order a tie is settled in).
 """
 
@@ -38,10 +38,12 @@ from .prediction import *  # noqa: F403
 from .prediction import __all__ as _prediction
 from .cache import *  # noqa: F403
 from .cache import __all__ as _cache
+from .generation import *  # noqa: F403
+from .generation import __all__ as _generation
 from .shapes import *  # noqa: F403
 from .shapes import __all__ as _shapes
 
-__all__ = ["CAUSES", "SIGNATURES", *_base, *_attention, *_mask, *_softmax, *_model, *_prediction, *_cache, *_shapes]
+__all__ = ["CAUSES", "SIGNATURES", *_base, *_attention, *_mask, *_softmax, *_model, *_prediction, *_cache, *_generation, *_shapes]
 
 CAUSES: tuple[Cause, ...] = tuple(REGISTRY.values())
 """Every known cause, in the order a tie between equally good ones is settled."""

@@ -14,8 +14,11 @@ from typing import Any
 
 from ...spec import SIGNATURES
 
-__all__ = ["Fit", "Cause", "cause", "reference_namespace", "derive", "changed", "IMPL_MODULES", "REGISTRY", "Namespace",
-           "Change", "PATTERN", "HEADS", "SELF", "MHA", "CAUSAL", "SOFTMAX", "LAYER_NORM", "BLOCK", "MODEL", "MLP"]
+__all__ = ["Fit", "Cause", "cause", "reference_namespace", "derive", "changed", "IMPL_MODULES", "EXTRA", "REGISTRY",
+           "Namespace", "Change", "PATTERN", "HEADS", "SELF", "MHA", "CAUSAL", "SOFTMAX", "LAYER_NORM", "BLOCK", "MODEL", "MLP"]
+
+EXTRA = ("next_token_rule",)
+"""Names a changed reference has beside the spec's functions where a cause puts them (generate's draw rule)."""
 
 IMPL_MODULES = ("softmax", "attention", "multihead", "embedding", "mlp", "model", "sampling", "cache")
 
@@ -44,7 +47,7 @@ def derive(name: str, **replacements: Callable[..., Any]) -> types.SimpleNamespa
     """The reference with ``replacements``; everything that calls a replaced function calls the change."""
     g = reference_namespace()
     g.update(replacements)
-    return types.SimpleNamespace(__name__=name, **{fn: g[fn] for fn in SIGNATURES})
+    return types.SimpleNamespace(__name__=name, **{fn: g[fn] for fn in (*SIGNATURES, *EXTRA) if fn in g})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +79,7 @@ def changed(c: Cause, function: str, value: float | None = None) -> types.Simple
     """The reference with cause ``c`` (fitted to ``value``), as diagnosed on ``function``."""
     g = reference_namespace()
     g.update(c.change(g, function, math.nan if value is None else value))
-    return types.SimpleNamespace(__name__=c.name, **{fn: g[fn] for fn in SIGNATURES})
+    return types.SimpleNamespace(__name__=c.name, **{fn: g[fn] for fn in (*SIGNATURES, *EXTRA) if fn in g})
 
 
 # ---------------------------------------------------------------------------------------------
