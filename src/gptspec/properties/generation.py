@@ -27,6 +27,7 @@ example, not by many).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,8 @@ from .temperature import bernstein_bound
 from .common import plain_softmax
 from .tolerance import tolerance
 
-__all__ = ["GENERATE", "DRAWS", "FALSE_ALARM", "GREEDY_BATCH", "SPREADS", "Generation", "generations", "spread"]
+__all__ = ["GENERATE", "DRAWS", "FALSE_ALARM", "GREEDY_BATCH", "SPREADS", "Generation", "generations", "spread", "Rule",
+           "spec_rule", "follows"]
 
 GENERATE = ("generate",)
 DRAWS = 400
@@ -81,6 +83,12 @@ class Generation:
     def __repr__(self) -> str:
         return (f"Generation(tokens={self.tokens.tolist()}, config={self.config}, {self.weights.W_E.dtype}, "
                 f"n_new={self.n_new}, T={self.T:g}, top_k={self.top_k}, seed={self.seed})")
+
+    def call(self) -> tuple[Any, ...]:
+        """generate's arguments for this example, as the properties call it: greedy on
+        :data:`GREEDY_BATCH` continuations, sampling on :data:`DRAWS` of one new token."""
+        batch = GREEDY_BATCH if self.T == 0 else DRAWS
+        return self.tokens, self.weights, self.n_new, self.T, self.top_k, np.random.default_rng(self.seed), batch
 
 
 @st.composite
@@ -139,8 +147,7 @@ def _generated(g: Generation, got: Any, batch: int) -> np.ndarray:
                 f"{GREEDY_BATCH} continuations",
       strategy=lambda: generations())
 def greedy_is_argmax_chain(impl: Any, g: Generation) -> None:
-    rng = np.random.default_rng(g.seed)
-    got = _generated(g, impl.generate(g.tokens, g.weights, g.n_new, 0.0, None, rng, GREEDY_BATCH), GREEDY_BATCH)
+    got = _generated(g, impl.generate(*g.call()), GREEDY_BATCH)
     chains = np.unique(got, axis=0)  # identical continuations are one chain to check
     which = "" if len(chains) == 1 else f" ({len(chains)} different continuations in {GREEDY_BATCH})"
     for new in chains:
@@ -156,8 +163,8 @@ def greedy_is_argmax_chain(impl: Any, g: Generation) -> None:
             seq.append(int(t))
 
 
-def _fits(g: Generation, ids: np.ndarray, logits: np.ndarray, tol: float) -> None:
-    """The first new tokens ``ids`` fit softmax(logits / T) over the top_k largest (all: None)."""
+def _fits(g: Any, ids: np.ndarray, logits: np.ndarray, tol: float) -> None:
+    """The first new tokens ``ids`` fit softmax(logits / g.T) over the g.top_k largest (all: None)."""
     p = plain_softmax(logits, g.T)
     kept = np.ones(logits.shape[0], bool)
     ambiguous = False
@@ -176,21 +183,21 @@ def _fits(g: Generation, ids: np.ndarray, logits: np.ndarray, tol: float) -> Non
     if ambiguous:  # a logit within rounding of the k-th: which of them is kept is not determined
         return
     counts = np.bincount(ids, minlength=logits.shape[0])
-    expected = DRAWS * p
-    bound = bernstein_bound(DRAWS, p, FALSE_ALARM)
+    draws = ids.size
+    expected = draws * p
+    bound = bernstein_bound(draws, p, FALSE_ALARM)
     excess = np.abs(counts - expected) - bound
     if np.any(excess > 0):
         i = int(np.argmax(excess))
         what = f"softmax(logits / {g.T:g})" + (f" over the {g.top_k} largest" if g.top_k is not None else "")
         raise expect.fail(
-            f"generate(..., T={g.T:g}, top_k={g.top_k}) drew token {i} first {counts[i]} times in {DRAWS}: {what} "
+            f"generate(..., T={g.T:g}, top_k={g.top_k}) drew token {i} first {counts[i]} times in {draws}: {what} "
             f"expects {expect.fmt(expected[i])} ± {expect.fmt(bound[i])} (p = {expect.fmt(p[i])}, logit "
             f"{expect.fmt(logits[i])}; false-alarm rate {FALSE_ALARM:g})")
 
 
 def _first_tokens(impl: Any, g: Generation) -> np.ndarray:
-    got = impl.generate(g.tokens, g.weights, 1, g.T, g.top_k, np.random.default_rng(g.seed), DRAWS)
-    return _generated(g, got, DRAWS)[:, 0]
+    return _generated(g, impl.generate(*g.call()), DRAWS)[:, 0]
 
 
 @prop("generation.sample_follows_softmax", needs=GENERATE, requires=(NEEDS_SAMPLING,),
@@ -209,3 +216,57 @@ def sample_follows_softmax(impl: Any, g: Generation) -> None:
 def top_k_keeps_k_largest(impl: Any, g: Generation) -> None:
     logits, tol = _last_logits(g.tokens, g.weights)
     _fits(g, _first_tokens(impl, g), logits, tol)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which draw rule a generate's tokens can come from (the diagnosis of a failing generate)
+
+Rule = Callable[[np.ndarray, float, "int | None"], tuple[np.ndarray, float, "int | None"]]
+"""(the logits [vocab ctx] of the sequence so far, T, top_k) -> (the column drawn from, the T it is drawn
+at (0: the argmax), the top_k it is restricted to): how a generate picks its next token."""
+
+
+def spec_rule(logits: np.ndarray, temperature: float, top_k: int | None) -> tuple[np.ndarray, float, int | None]:
+    """The spec's: the last position's logits, at T, over the top_k largest."""
+    return logits[:, -1], temperature, top_k
+
+
+@dataclasses.dataclass(frozen=True)
+class _Draw:
+    T: float
+    top_k: int | None
+
+
+def follows(args: tuple[Any, ...], ids: Any, rule: Rule = spec_rule) -> bool:
+    """Whether generate(*args)'s tokens ``ids`` [batch n_new] can come from ``rule``: step by step, the
+    continuations that share a prefix drew from one distribution (the properties' tests: an argmax within
+    rounding at T = 0, the Bernstein fit otherwise)."""
+    tokens, weights, n_new, T, top_k = args[:5]
+    ids = np.asarray(ids)
+    if ids.ndim != 2 or ids.shape[1] != n_new or ids.dtype.kind not in "iu":
+        return False
+    vocab = weights.W_E.shape[1]
+    if ((ids < 0) | (ids >= vocab)).any():
+        return False
+    for step in range(n_new):
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for b in range(ids.shape[0]):
+            groups.setdefault(tuple(int(t) for t in ids[b, :step]), []).append(b)
+        for prefix, rows in groups.items():
+            seq = np.concatenate([np.asarray(tokens), np.array(prefix, dtype=np.asarray(tokens).dtype)])
+            logits = reference.forward(seq, weights)
+            wide = reference.forward(seq, widened(weights))
+            with np.errstate(all="ignore"):
+                own = float(np.max(np.abs(logits.astype(np.float64) - wide.astype(np.float64)), initial=0.0))
+            tol = tolerance(logits.dtype).of(float(np.max(np.abs(logits), initial=0.0))) + CONDITIONING * own
+            column, t, k = rule(logits.astype(np.float64), T, top_k)
+            drawn = ids[rows, step].astype(np.int64)
+            if t == 0:
+                if np.any(column[drawn] < np.max(column) - tol):
+                    return False
+                continue
+            try:
+                _fits(_Draw(t, k), drawn, column, tol)
+            except expect.PropertyFailure:
+                return False
+    return True

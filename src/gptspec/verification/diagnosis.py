@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,14 +35,17 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
 
 from ..properties.agreement import CONDITIONING, _dtype_of, widened
-from ..properties.causes import CAUSES, Cause, changed, derive
+from ..properties.causes import CAUSES, GENERATE, RULE, Cause, changed, derive
+from ..properties.generation import follows, spec_rule
 from ..properties.registry import Property
 from ..properties.strategies import arguments
 from ..properties.tolerance import tolerance
 from ..spec import SIGNATURES
 from ..target import SPEC_NAMES
+from . import unmodified
 from .report import Diagnosis
 
 __all__ = ["EXAMPLES", "Case", "Diagnosis", "diagnose", "diagnose_into", "record", "drawn", "distance", "fit"]
@@ -73,6 +77,7 @@ class Case:
     args: tuple[Any, ...]
     got: Any
     source: str  # "counterexample" or "drawn"
+    wrote: tuple[str, ...] = ()  # the read-only arguments (the KV cache) the call wrote into
     _own_error: float | None = None
 
     def own_error(self) -> float:
@@ -93,18 +98,36 @@ class Case:
 
 _PLAIN = derive("reference")
 
+DIAGNOSED = (*SPEC_NAMES, *GENERATE)
+"""The functions a diagnosis replays: the spec's, and a model family's generate."""
+
 
 def _fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """A copy of the arguments for one call (a Generator starts from the same state each time)."""
     return copy.deepcopy(args)
 
 
+def _written(function: str, before: tuple[Any, ...], after: tuple[Any, ...]) -> tuple[str, ...]:
+    return unmodified.written(_NAMES.get(function, ()), before, after)
+
+
+_NAMES = {name: tuple(inspect.signature(sig).parameters) for name, sig in SIGNATURES.items()}
+
+
 def distance(case: Case, reference: Any) -> float:
-    """max |got − want| / tolerance over the entries (≤ 1: they agree; inf: another shape or kind)."""
+    """max |got − want| / tolerance over the entries (≤ 1: they agree; inf: another shape or kind, or
+    the two calls wrote into different arguments); of generate, which draws, 0 where its tokens can come
+    from the reference's draw rule, else inf."""
+    if case.function == "generate":
+        rule = getattr(reference, RULE, spec_rule)
+        return 0.0 if follows(case.args, case.got, rule) else math.inf
+    args = _fresh(case.args)
     try:
         with np.errstate(all="ignore"):
-            want = getattr(reference, case.function)(*_fresh(case.args))
+            want = getattr(reference, case.function)(*args)
     except Exception:  # noqa: BLE001 - the changed reference refuses what the target answered
+        return math.inf
+    if _written(case.function, case.args, args) != case.wrote:
         return math.inf
     return _apart(want, case.got, case)
 
@@ -131,7 +154,8 @@ def _apart(want: Any, got: Any, case: Case) -> float:
         diff = np.where(np.isnan(diff), np.inf, diff)
     finite = np.abs(w64[np.isfinite(w64)])
     tol = tolerance(_dtype_of(case.args)).of(float(np.max(finite, initial=0.0))) + CONDITIONING * case.own_error()
-    return float(np.max(diff, initial=0.0) / tol)
+    with np.errstate(over="ignore"):  # a tolerance near 0 beside a large difference: inf, not a warning
+        return float(np.max(diff, initial=0.0) / tol)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,11 +171,12 @@ class _Recorder:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._impl, name)
-        if name in SPEC_NAMES and callable(attr):
+        if name in DIAGNOSED and callable(attr):
             def recorded(*args: Any) -> Any:
                 before = _fresh(args)
                 result = attr(*args)
-                self.cases.append(Case(name, before, copy.deepcopy(result), "counterexample"))
+                wrote = _written(name, before, args)
+                self.cases.append(Case(name, before, copy.deepcopy(result), "counterexample", wrote))
                 return result
 
             return recorded
@@ -160,7 +185,7 @@ class _Recorder:
                 before = [(n, _fresh(tuple(a))) for n, a in requests]
                 outcomes = attr(requests)
                 for (n, a), outcome in zip(before, outcomes):
-                    if n in SPEC_NAMES and not isinstance(outcome, BaseException):
+                    if n in DIAGNOSED and not isinstance(outcome, BaseException):
                         self.cases.append(Case(n, a, copy.deepcopy(outcome.value), "counterexample"))
                 return list(outcomes)
 
@@ -178,14 +203,19 @@ def record(prop: Property, impl: Any, example: Any) -> list[Case]:
     return recorder.cases
 
 
-def _draw(function: str, seed: int, n: int) -> list[tuple[Any, ...]]:
-    """``n`` argument tuples for ``function``, drawn as the agreement property draws them, seeded."""
+def _draw(function: str, seed: int, n: int, prop: Property | None = None) -> list[tuple[Any, ...]]:
+    """``n`` argument tuples for ``function``, drawn as the agreement property draws them, seeded
+    (generate's, which has no agreement property, as ``prop`` draws its examples)."""
     found: list[tuple[Any, ...]] = []
+    if function == "generate":
+        strategy = prop.strategy().map(lambda g: g.call()) if prop is not None else st.nothing()
+    else:
+        strategy = arguments(SIGNATURES[function])
 
     @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate], derandomize=False,
               suppress_health_check=list(HealthCheck))
     @hypothesis_seed(seed)
-    @given(arguments(SIGNATURES[function]))
+    @given(strategy)
     def collect(args: tuple[Any, ...]) -> None:
         found.append(_fresh(args))
 
@@ -207,14 +237,16 @@ def _answers(impl: Any, function: str, drawn_args: list[tuple[Any, ...]]) -> lis
             outcomes = []
             for a in rest:
                 try:
-                    outcomes.append(_Answer(getattr(impl, function)(*_fresh(a))))
+                    given = _fresh(a)
+                    value = getattr(impl, function)(*given)
+                    outcomes.append(_Answer(value, _written(function, a, given)))
                 except Exception as exc:  # noqa: BLE001 - read like a batch's raised call
                     outcomes.append(exc)
                     break
         for a, outcome in zip(rest, outcomes):
             if isinstance(outcome, BaseException):
                 break
-            cases.append(Case(function, a, outcome.value, "drawn"))
+            cases.append(Case(function, a, outcome.value, "drawn", getattr(outcome, "wrote", ())))
         if not outcomes or not isinstance(outcomes[-1], BaseException):
             break
         if not isinstance(outcomes[-1], Exception):  # crashed or hung: no more calls
@@ -226,6 +258,7 @@ def _answers(impl: Any, function: str, drawn_args: list[tuple[Any, ...]]) -> lis
 @dataclasses.dataclass(frozen=True)
 class _Answer:
     value: Any
+    wrote: tuple[str, ...] = ()
 
 
 _DRAWN: dict[tuple[int, str, int, int], tuple[Any, list[Case]]] = {}
@@ -235,12 +268,13 @@ _FITTED: dict[tuple[int, str, int, int, str], tuple[Any, float | None]] = {}
 and count alone: the same for every property that fails on the function)."""
 
 
-def drawn(impl: Any, function: str, seed: int, n: int = EXAMPLES) -> list[Case]:
-    """The target's answers on ``n`` drawn arguments of ``function`` (kept per target, function and seed)."""
-    key = (id(impl), function, seed, n)
+def drawn(impl: Any, function: str, seed: int, n: int = EXAMPLES, prop: Property | None = None) -> list[Case]:
+    """The target's answers on ``n`` drawn arguments of ``function`` (kept per target, function and seed;
+    generate's per property too: each draws its own examples)."""
+    key = (id(impl), function if function != "generate" or prop is None else f"generate {prop.name}", seed, n)
     kept = _DRAWN.get(key)
     if kept is None or kept[0] is not impl:
-        kept = (impl, _answers(impl, function, _draw(function, seed, n)))
+        kept = (impl, _answers(impl, function, _draw(function, seed, n, prop)))
         _DRAWN[key] = kept
     return kept[1]
 
@@ -338,7 +372,7 @@ def _try(c: Cause, function: str, off: list[Case], rest: list[Case], fitted: Cal
 
 
 def _functions(prop: Property, impl: Any) -> list[str]:
-    named = [n for n in prop.needs if n in SPEC_NAMES]
+    named = [n for n in prop.needs if n in DIAGNOSED]
     return named or [n for n in FALLBACK if callable(getattr(impl, n, None))]
 
 
@@ -349,7 +383,7 @@ def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int | None =
     n = EXAMPLES if n is None else n
     recorded = record(prop, impl, example)
     for function in _functions(prop, impl):
-        cases = [c for c in recorded if c.function == function] + drawn(impl, function, seed, n)
+        cases = [c for c in recorded if c.function == function] + drawn(impl, function, seed, n, prop)
         plain = [distance(c, _PLAIN) for c in cases]
         off = [c for c, d in zip(cases, plain) if d > 1]
         if not off:

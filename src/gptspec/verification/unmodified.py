@@ -17,7 +17,7 @@ import numpy as np
 
 from ..properties.registry import PropertyFailure
 
-__all__ = ["READ_ONLY", "ArgumentModified", "read_only", "keep", "check"]
+__all__ = ["READ_ONLY", "ArgumentModified", "read_only", "keep", "check", "written"]
 
 READ_ONLY = frozenset({"K_past", "V_past", "cache"})
 """Parameters of the spec a call may read and never write."""
@@ -66,3 +66,18 @@ def check(fn: str, kept: list[tuple[str, Any, np.ndarray]]) -> None:
                 f"{fn} modified its argument {label} in place{at} ({diff.size} of {before.size} entries; the cache "
                 "passed in must not change: branching and beam search feed it again)"
             )
+
+
+def written(names: Sequence[str], before: Sequence[Any], after: Sequence[Any]) -> tuple[str, ...]:
+    """The labels of the read-only arguments' leaves that differ between two copies of a call's arguments,
+    ``before`` it and ``after`` it (in the process that made it): what the call wrote into."""
+    where = read_only(names)
+    if not where:
+        return ()
+    then = {label: copy for label, _, copy in keep(names, before, where)}
+    out = []
+    for label, _, now in keep(names, after, where):
+        was = then.get(label)
+        if was is None or was.shape != now.shape or not np.array_equal(was, now, equal_nan=now.dtype.kind == "f"):
+            out.append(label)
+    return tuple(out)
