@@ -33,7 +33,8 @@ _SEED = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from .choices import CONVENTIONS, DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_NAMES
+    from .choices import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_NAMES
+    from .conventions import NAMES as CONVENTIONS
 
     group = parser.getgroup("gptspec", "gptspec: the property catalogue against an implementation")
     group.addoption("--gptspec-target", default=None, metavar="TARGET",
@@ -42,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="columns (the spec's) or rows (every 2-D tensor transposed)")
     group.addoption("--gptspec-framework", choices=FRAMEWORKS, default=None,
                     help=", ".join(FRAMEWORKS) + " (default: detected from what the target imports)")
-    group.addoption("--gptspec-convention", choices=tuple(CONVENTIONS), default=None,
+    group.addoption("--gptspec-convention", choices=CONVENTIONS, default=None,
                     help="the target is one function in this convention: " + ", ".join(CONVENTIONS))
     group.addoption("--gptspec-profile", choices=PROFILE_NAMES, default="default",
                     help="how many examples per property: quick, default, thorough")

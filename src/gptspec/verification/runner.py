@@ -36,9 +36,11 @@ from ..properties.domain import Domain, Features
 from ..properties.registry import TAGS, Property, PropertyFailure
 from ..spec.check import checks, checks_mode
 from ..spec.hints import is_array
-from ..target import ENTRY_POINTS, KERNEL_ENTRY_POINTS, SPEC_NAMES
+from ..target import SPEC_NAMES
+from . import conventions
 from .adapters import Plan
 from .choices import DEFAULT_TIMEOUT, KERNEL, PROFILE_EXAMPLES, SHRINK_TRIES, memory_text
+from .conventions import ENTRY_POINTS, KERNEL_ENTRY_POINTS
 from .describe import counterexample_lines, in_layout
 from .determinism import Nondeterministic, find
 from .diagnosis import diagnose_into
@@ -357,7 +359,8 @@ def reproducer(label: str, layout: str, framework: str, profile: str, timeout: f
         parts += ["--assume", shlex.quote(word)]
     if layout != "columns":
         parts += ["--layout", layout]
-    if framework != "numpy" and convention != "hf-attention":  # hf-attention is torch's alone
+    fixed = conventions.get(convention).framework if convention is not None else None
+    if framework not in ("numpy", fixed):  # a convention written with one framework implies it
         parts += ["--framework", framework]
     if profile != "default":
         parts += ["--profile", profile]

@@ -44,7 +44,7 @@ from .adapters import FRAMEWORKS, LAYOUTS
 from .choices import memory_size
 from .affinity import one_core, usable
 from .child import POLL, close_all, receive_request
-from .conventions import check_convention
+from .conventions import check_convention, implied_by
 from .errors import OptionError
 from .guard import Noise, add_noise, noise_lines
 from .isolation import Child, Loaded, Remote, Setup, TargetProcess, orphan_guard
@@ -104,8 +104,9 @@ def _checked_address(target: Any, options: Options) -> Any:
     """Where ``target`` is (:func:`gptspec.target.address`); OptionError for a registry's name
     outside the hf-attention convention, and for options a whole model does not take."""
     where = address(target)
-    if where.kind in REGISTRIES and options.convention != "hf-attention":
-        raise OptionError(f"{where.label} names {REGISTRIES[where.kind]}: verify it with --convention hf-attention")
+    implied = implied_by(where.kind)
+    if implied is not None and options.convention != implied.name:
+        raise OptionError(f"{where.label} names {REGISTRIES[where.kind]}: verify it with --convention {implied.name}")
     if where.kind == "model":
         model_options(where.label, options)
     return where
