@@ -175,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, interrupts: Interrupts) -> int:
     from ..verification import render, verify
+    from ..verification.options import Options
     from ..verification.progress import LineProgress
 
     out = console()
@@ -188,12 +189,9 @@ def _run(args: argparse.Namespace, interrupts: Interrupts) -> int:
     implied = implied_by(address(target).kind)  # hf:NAME is an HF attention function
     if convention is None and implied is not None:
         convention = implied.name
-    report = verify(
-        target, layout=args.layout, framework=args.framework, profile=args.profile,
-        only=_names(args.only), skip=_names(args.skip), seed=args.seed,
-        timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
-        assume=args.assume, strict=args.strict, convention=convention, memory_limit=args.memory_limit,
-    )
+    options = Options.read(lambda name: convention if name == "convention" else getattr(args, name))
+    report = verify(target, options=options, only=_names(args.only), skip=_names(args.skip), seed=args.seed,
+                    jobs=args.jobs, max_seconds=args.max_seconds, progress=progress)
     interrupts.raising = False  # the report is printed whole
     if report.interrupted and interrupts.signal is not None:
         report.interrupted_by = interrupts.signal

@@ -147,18 +147,13 @@ CONFIG_FIELDS = ("vocab", "d_model", "n_heads", "d_head", "n_ctx", "n_layers", "
 def configs(
     draw: st.DrawFn,
     *,
-    max_vocab: int = 6,
-    max_d_model: int = 6,
-    max_heads: int = 3,
-    max_d_head: int = 4,
-    max_ctx: int = 5,
+    min_vocab: int = 1, max_vocab: int = 6,
+    min_d_model: int = 1, max_d_model: int = 6,
+    min_heads: int = 1, max_heads: int = 3,
+    min_d_head: int = 1, max_d_head: int = 4,
+    min_ctx: int = 1, max_ctx: int = 5,
     max_layers: int = 2,
     max_d_mlp: int = 6,
-    min_vocab: int = 1,
-    min_d_model: int = 1,
-    min_heads: int = 1,
-    min_d_head: int = 1,
-    min_ctx: int = 1,
     uses: tuple[str, ...] = CONFIG_FIELDS,
 ) -> Config:
     """A small config; every field shrinks towards its minimum, d_model and n_heads·d_head independent.

@@ -74,7 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from ..target import TargetError
     from .errors import OptionError
-    from .session import Options, Session
+    from .options import Options
+    from .session import Session
 
     worker_input = getattr(config, "workerinput", {})
     seed = worker_input.get("gptspec_seed", config.getoption("gptspec_seed"))
@@ -82,11 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = random.SystemRandom().randrange(1_000_000)
     words = [w.strip() for v in config.getoption("gptspec_assume") for w in v.split(",") if w.strip()]
     try:
-        options = Options(layout=config.getoption("gptspec_layout"), framework=config.getoption("gptspec_framework"),
-                          profile=config.getoption("gptspec_profile"), timeout=config.getoption("gptspec_timeout") or None,
-                          assume=tuple(words), strict=config.getoption("gptspec_strict"),
-                          convention=config.getoption("gptspec_convention"),
-                          memory_limit=config.getoption("gptspec_memory_limit"))
+        options = Options.read(lambda name: words if name == "assume" else config.getoption(f"gptspec_{name}"))
     except OptionError as exc:
         raise pytest.UsageError(f"gptspec: {exc}") from None
     try:

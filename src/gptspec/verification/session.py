@@ -27,7 +27,6 @@ exclude, :func:`suggestions` says which ``--assume`` to add.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import random
 import time
@@ -38,15 +37,14 @@ from ..properties.domain import CAUSAL_ONLY, HEADS_FILL, AssumptionError, Domain
 from ..properties.catalogue import properties
 from ..properties.registry import Property
 from ..target import MODELS, REGISTRIES, address
-from .adapters import FRAMEWORKS, LAYOUTS
-from .choices import memory_size
 from .affinity import one_core
-from .conventions import check_convention, implied_by
+from .conventions import implied_by
 from .errors import OptionError
 from .guard import Noise, add_noise, noise_lines
 from .isolation import Child, Loaded, Remote, Setup, TargetProcess
+from .options import Options
 from .report import PropertyResult, Report
-from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, Silent, reproducer, result_for, run_property, select
+from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, Silent, result_for, run_property, select
 from .workers import LONGEST_FIRST, hand_out_order, launch, run_on_workers  # noqa: F401 (the first two lived here)
 
 __all__ = ["Options", "Session", "verify", "usable_cores", "suggestions"]
@@ -55,47 +53,6 @@ __all__ = ["Options", "Session", "verify", "usable_cores", "suggestions"]
 def usable_cores() -> int:
     """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """How a target is verified: its layout and framework, the search profile, the per-call limit,
-    the declared domain (``assume``, :mod:`gptspec.properties.domain`; the target module's own
-    ``GPTSPEC_ASSUME`` adds to it), whether fragile counts as failed (``strict``), and the
-    convention the target is written in (None: the spec's own function names)."""
-
-    layout: str = "columns"
-    framework: str | None = None  # None: detected from what the target imports
-    profile: str = "default"
-    timeout: float | None = DEFAULT_TIMEOUT  # seconds per call; None: no limit
-    assume: tuple[str, ...] = ()  # --assume words, in canonical form once validated
-    strict: bool = False  # fragile counts as failed
-    convention: str | None = None  # "sdpa", "hf-attention", a module layout (.conventions)
-    memory_limit: int | str | None = None  # of each target process: '2GiB', '512MiB' or bytes (an int once checked)
-
-    def __post_init__(self) -> None:
-        if self.memory_limit is not None:
-            try:
-                object.__setattr__(self, "memory_limit", memory_size(self.memory_limit))
-            except ValueError as exc:
-                raise OptionError(f"--memory-limit: {exc}") from None
-        if isinstance(self.assume, str):
-            raise OptionError(f"assume takes a list of words, e.g. [{self.assume!r}], not a string")
-        try:
-            declared = parse(self.assume)
-        except AssumptionError as exc:
-            raise OptionError(str(exc)) from None
-        object.__setattr__(self, "assume", declared.words)
-        object.__setattr__(self, "strict", bool(self.strict))
-        if self.profile not in PROFILES:
-            raise OptionError(f"unknown profile {self.profile!r}; profiles: {', '.join(PROFILES)}")
-        if self.layout not in LAYOUTS:
-            raise OptionError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
-        if self.framework is not None and self.framework not in FRAMEWORKS:
-            raise OptionError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {self.framework!r}")
-        if self.timeout is not None and not self.timeout > 0:
-            raise OptionError(f"the per-call timeout must be positive seconds (or None), got {self.timeout!r}")
-        check_convention(self.convention, layout=self.layout, framework=self.framework)
 
 
 def _checked_address(target: Any, options: Options) -> Any:
@@ -150,8 +107,7 @@ class Session:
         except OptionError:
             self.close()
             raise
-        self.reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed,
-                                    options.assume, options.convention, _bytes(options.memory_limit))
+        self.reproduce = options.reproducer(loaded.label, loaded.framework, seed)
 
     @property
     def loaded(self) -> Loaded:
@@ -250,6 +206,7 @@ def verify(
     strict: bool = False,
     convention: str | None = None,
     memory_limit: int | str | None = None,
+    options: Options | None = None,
 ) -> Report:
     """Run every applicable property of the catalogue against ``target`` and return the report.
 
@@ -269,10 +226,15 @@ def verify(
     or ``hf:NAME``; for a module layout, a factory of the module), around which gptspec builds the
     spec's attention functions in the target's process. ``memory_limit`` ('2GiB', '512MiB', or bytes;
     None: none) caps each target process's address space: a target over it errs saying so.
+    ``options`` gives all of these at once, as a front end read them (:meth:`.options.Options.read`).
     """
     if isinstance(assume, str):
         assume = [assume]
-    options = Options(layout, framework, profile, timeout, tuple(assume), strict, convention, memory_limit)
+    one_by_one = Options(layout, framework, profile, timeout, tuple(assume), strict, convention, memory_limit)
+    if options is None:
+        options = one_by_one
+    elif one_by_one != Options():
+        raise OptionError("verify takes its options whole (options=) or one by one (layout=, ...), not both")
     jobs = usable_cores() if jobs is None else int(jobs)
     if jobs < 1:
         raise OptionError(f"jobs must be at least 1, got {jobs}")
@@ -337,8 +299,7 @@ def _verify(target: Any, options: Options, jobs: int, chosen: list[Property], se
             with session:
                 results.update(_run_here(applicable, session, progress, deadline, report, noise))
         else:
-            reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed,
-                                   options.assume, options.convention)
+            reproduce = options.reproducer(loaded.label, loaded.framework, seed)
             results.update(run_on_workers(applicable, workers, progress, deadline, report, noise, reproduce))
     finally:
         for worker in workers:  # closed by the run; ended here if something failed before it
