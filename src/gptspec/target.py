@@ -34,32 +34,12 @@ from .spec import SpecError
 from .spec.signatures import FUNCTIONS, MODEL_FUNCTIONS
 
 __all__ = [
-    "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "KERNEL_ENTRY_POINTS", "REGISTRIES", "MODELS",
+    "TargetError", "Target", "Address", "SPEC_NAMES", "REGISTRIES", "MODELS",
     "address", "load", "load_object", "provided", "detect_framework", "convention_hint",
 ]
 
 SPEC_NAMES: tuple[str, ...] = tuple(f.__name__ for f in FUNCTIONS + MODEL_FUNCTIONS)
 """Every function a target may provide, in the spec's order."""
-
-ENTRY_POINTS: dict[str, str] = {
-    "batched_attention": "batched_attention(query, key, value, causal) -> [batch heads L Dv]: the convention's "
-                         "attention on [batch heads L D] arrays (rows within each head)",
-    "sdpa_kernel": "sdpa_kernel(query, key, value, **keywords) -> [batch heads L Dv]: the target itself, called with "
-                   "scaled_dot_product_attention's keywords (attn_mask, dropout_p, is_causal, scale)",
-    "batched_multi_head_attention": "batched_multi_head_attention(E [batch d_model ctx], W_Q, W_K, W_V_down, W_O, "
-                                    "causal) -> [batch d_model ctx]: a module convention's module called once on a "
-                                    "batch (the spec's multi_head_attention per entry)",
-    "generate": "generate(tokens, weights, n_new, temperature, top_k, rng, batch=1) -> Int[batch n_new]: a model "
-                "family's own generate (gptspec.properties.generation), T = 0 greedy",
-}
-"""Names only a convention or a model family provides, beside the spec's functions: the raw kernel
-the spec's functions are built around, for the properties its signature owes (NumPy in and out),
-and a whole model's ``generate``. No module-level target provides them, so their properties are
-"not provided" for every other target."""
-
-KERNEL_ENTRY_POINTS = frozenset({"batched_attention", "sdpa_kernel"})
-"""The entry points that take the kernel's own ``[batch heads L D]`` arrays (rows within each head),
-not the spec's tensors: a counterexample of their properties is shown as the kernel receives it."""
 
 REGISTRIES = {"hf": "a function registered with Hugging Face transformers' AttentionInterface"}
 """``SCHEME:NAME`` targets that name a function in a library's registry instead of a module."""
@@ -381,8 +361,6 @@ def _provided_target(obj: Any, label: str) -> Target:
     return Target(obj, label, names)
 
 
-_KERNEL_PARAMETERS = {("query", "key", "value", "attn_mask"): "sdpa",
-                      ("module", "query", "key", "value", "attention_mask"): "hf-attention"}
 _MODULE_PARAMETERS = {"q_proj.weight": "qkvo-linear", "W_Q": "transformer-lens"}
 
 
@@ -393,15 +371,18 @@ def convention_hint(obj: Any) -> str | None:
     by its parameter names (c_attn [3·d_model d_model]: fused-linear; [d_model 3·d_model]: hf-gpt2)."""
     import inspect
 
+    from .verification import conventions
+
     if not callable(obj) or isinstance(obj, type):
         return None
     try:
         names = tuple(inspect.signature(obj).parameters)
     except (TypeError, ValueError):
         return None
-    for wanted, convention in _KERNEL_PARAMETERS.items():
-        if names[: len(wanted)] == wanted:
-            return f"it takes {', '.join(wanted)} like the {convention} convention: add --convention {convention}"
+    for convention in conventions.registered():
+        wanted, name = convention.parameters, convention.name
+        if wanted and names[: len(wanted)] == wanted:
+            return f"it takes {', '.join(wanted)} like the {name} convention: add --convention {name}"
     sizes = {"d_model": 8, "n_heads": 2, "d_head": 4, "n_ctx": 16}
     try:
         module = obj(**{n: sizes[n] for n in names if n in sizes})
@@ -427,3 +408,16 @@ def detect_framework(obj: Any, names: tuple[str, ...]) -> str:
     from .verification.frameworks import detect
 
     return detect(obj, names).name
+
+
+def __getattr__(name: str) -> Any:
+    """``ENTRY_POINTS`` and ``KERNEL_ENTRY_POINTS`` moved to :mod:`gptspec.verification.conventions` (deprecated)."""
+    if name not in ("ENTRY_POINTS", "KERNEL_ENTRY_POINTS"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    from .verification import conventions
+
+    warnings.warn(f"gptspec.target.{name} moved to gptspec.verification.conventions.{name}", DeprecationWarning,
+                  stacklevel=2)
+    return getattr(conventions, name)

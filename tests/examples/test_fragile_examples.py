@@ -10,7 +10,7 @@ import re
 import pytest
 
 from gptspec.cli import main
-from gptspec.target import ENTRY_POINTS
+from gptspec.verification.conventions import ENTRY_POINTS
 from gptspec.verification import verify
 
 HERE = pathlib.Path(__file__).resolve().parent

@@ -8,7 +8,7 @@ from gptspec import impl
 from gptspec.properties.catalogue import CONVENTION_FAMILIES, FAMILIES
 from gptspec.properties.catalogue import applicable, get, properties
 from gptspec.spec import SIGNATURES
-from gptspec.target import ENTRY_POINTS
+from gptspec.verification.conventions import ENTRY_POINTS
 
 from .mutants import MUTANTS, PLANTED
 

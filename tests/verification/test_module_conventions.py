@@ -97,8 +97,8 @@ def test_a_planted_module_bug_fails_on_the_property_meant_to_catch_it(factory, c
     report = verify(f"{BUGS}:{factory}", convention=convention, profile="quick", seed=0, only=[prop], jobs=1)
     (result,) = report.results
     assert result.status == "failed", (result.status, result.failure)
-    assert result.failure.reproduce == (f"gptspec verify {BUGS}:{factory} --convention {convention} --framework torch "
-                                        f"--profile quick --only {prop} --seed 0")
+    assert result.failure.reproduce == (f"gptspec verify {BUGS}:{factory} --convention {convention} "
+                                        f"--profile quick --only {prop} --seed 0")  # torch: the convention's own
     assert report.exit_code == 1
 
 

@@ -24,7 +24,8 @@ from .explain import console
 
 
 def add_parser(sub: Any) -> None:
-    from ..verification.choices import CONVENTIONS, DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_EXAMPLES
+    from ..verification import conventions
+    from ..verification.choices import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_EXAMPLES
 
     p = sub.add_parser(
         "verify",
@@ -40,7 +41,7 @@ def add_parser(sub: Any) -> None:
         "Each profile runs a fixed number of examples per property, so a seed reproduces a verdict "
         "exactly, on an idle or a busy machine and for any number of jobs.",
         epilog="conventions (--convention NAME): "
-        + "; ".join(f"{name}: {text}" for name, text in CONVENTIONS.items())
+        + "; ".join(f"{c.name}: {c.help}" for c in conventions.registered())
         + ". exit status: 0 every applicable property ran to its end and passed (or is fragile: fails "
         "only beyond the ordinary domain); 1 one failed, or your code raised, crashed or hung, or one is fragile "
         "under --strict; 2 the target cannot be loaded or an option is wrong; "
@@ -53,9 +54,9 @@ def add_parser(sub: Any) -> None:
                    "attribute (a function, with --convention); hf:NAME a function registered with HF transformers "
                    "(with --convention hf-attention); hf:gpt2 and tl:gpt2 the whole GPT-2 of HF transformers and of "
                    "TransformerLens, the spec's weights loaded into them (no convention)")
-    p.add_argument("--convention", choices=tuple(CONVENTIONS), default=None,
+    p.add_argument("--convention", choices=conventions.NAMES, default=None,
                    help="TARGET is one function in this ecosystem convention, not the spec's names: "
-                   + ", ".join(CONVENTIONS) + " (gptspec builds the spec's attention functions around it)"),
+                   + ", ".join(conventions.NAMES) + " (gptspec builds the spec's attention functions around it)"),
     p.add_argument("--family", default=None, metavar="NAME",
                    help="verify TARGET as this model family's code (nanogpt, mingpt, picogpt, hf-gpt2), or 'none' to "
                    "verify only the spec's functions it defines (default: recognised by its structure)")
@@ -178,23 +179,23 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, interrupts: Interrupts) -> int:
     from ..verification import render, verify
+    from ..verification.options import Options
     from ..verification.progress import LineProgress
 
     out = console()
     err = Console(file=sys.stderr, highlight=False)  # a fixed stream: target output is captured meanwhile
     progress = RichProgress(err) if err.is_terminal else LineProgress(err)
-    from ..target import REGISTRIES, address
+    from ..target import address
+    from ..verification.conventions import implied_by
 
     target = address(args.target, family=args.family) if args.family else args.target
     convention = args.convention
-    if convention is None and address(target).kind in REGISTRIES:  # hf:NAME is an HF attention function
-        convention = "hf-attention"
-    report = verify(
-        target, layout=args.layout, framework=args.framework, profile=args.profile,
-        only=_names(args.only), skip=_names(args.skip), seed=args.seed,
-        timeout=args.timeout or None, jobs=args.jobs, max_seconds=args.max_seconds, progress=progress,
-        assume=args.assume, strict=args.strict, convention=convention, memory_limit=args.memory_limit,
-    )
+    implied = implied_by(address(target).kind)  # hf:NAME is an HF attention function
+    if convention is None and implied is not None:
+        convention = implied.name
+    options = Options.read(lambda name: convention if name == "convention" else getattr(args, name))
+    report = verify(target, options=options, only=_names(args.only), skip=_names(args.skip), seed=args.seed,
+                    jobs=args.jobs, max_seconds=args.max_seconds, progress=progress)
     interrupts.raising = False  # the report is printed whole
     if report.interrupted and interrupts.signal is not None:
         report.interrupted_by = interrupts.signal

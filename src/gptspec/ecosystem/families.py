@@ -29,12 +29,18 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FAMILIES", "MODULES", "Family", "Found", "Miss", "NoFamily", "register", "recognise", "names",
+__all__ = ["FAMILIES", "MODULES", "ENTRY_POINTS", "Family", "Found", "Miss", "NoFamily", "register", "recognise", "names",
            "parameters", "classes_of", "has_parameters", "label_of", "misses"]
 
 MODULES = ("gptspec.ecosystem.nanogpt", "gptspec.ecosystem.mingpt", "gptspec.ecosystem.picogpt",
            "gptspec.ecosystem.hf_family")
 """The modules that register a family, in the order a module is tried against them."""
+
+ENTRY_POINTS = {
+    "generate": "generate(tokens, weights, n_new, temperature, top_k, rng, batch=1) -> Int[batch n_new]: a model "
+                "family's own generate (gptspec.properties.generation), T = 0 greedy",
+}
+"""What a family's model may provide beside the spec's functions (a target of no family never does)."""
 
 
 class Miss(Exception):

@@ -9,6 +9,7 @@ from . import agreement, causality, embedding, head_concat, shapes, softmax, tem
 from . import decode  # noqa: F401, I001  (incremental decoding, the last of the spec's families)
 # after the spec's families: registration order is report order
 from . import generation, sdpa, sdpa_decode, batch  # noqa: F401, I001
+from ..spec.signatures import SIGNATURES
 from .registry import REGISTRY, Property
 
 __all__ = ["FAMILIES", "CONVENTION_FAMILIES", "properties", "get", "applicable"]
@@ -16,11 +17,12 @@ __all__ = ["FAMILIES", "CONVENTION_FAMILIES", "properties", "get", "applicable"]
 FAMILIES = ("softmax", "temperature", "causality", "head_concat", "embedding", "value", "shapes", "agreement",
             "decode", "generation", "sdpa", "batch")
 """The families of the catalogue, in the order a report lists them. The last three need entry
-points only a convention or a model family provides (:data:`gptspec.target.ENTRY_POINTS`)."""
+points only a convention or a model family provides (:data:`CONVENTION_FAMILIES`)."""
 
-CONVENTION_FAMILIES = ("generation", "sdpa", "batch")
-"""The families whose properties call entry points (:data:`gptspec.target.ENTRY_POINTS`) a convention
-or a model family provides, not the spec's functions."""
+CONVENTION_FAMILIES = tuple(f for f in FAMILIES
+                            if all(set(p.needs) - set(SIGNATURES) for p in REGISTRY.values() if p.family == f))
+"""The families whose properties call entry points (:data:`gptspec.verification.conventions.ENTRY_POINTS`)
+a convention or a model family provides, not the spec's functions: read from what they need."""
 
 
 def properties(family: str | None = None) -> list[Property]:

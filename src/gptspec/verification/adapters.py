@@ -34,7 +34,8 @@ from ..properties.registry import PropertyFailure
 from ..spec.hints import Plan, dim_text, is_array, struct_mapper
 from ..spec.hints import map_struct as _map_struct
 from ..spec.hints import n_axes as array_axes
-from ..target import ENTRY_POINTS, TargetError
+from ..target import TargetError
+from .conventions import ENTRY_POINTS
 from . import unmodified
 from .choices import FRAMEWORKS, LAYOUTS
 from .errors import OptionError

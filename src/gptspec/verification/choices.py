@@ -4,33 +4,17 @@ without importing NumPy's adapters or Hypothesis, and the engine builds on the s
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .frameworks import NAMES as FRAMEWORKS
 
-__all__ = ["LAYOUTS", "KERNEL", "FRAMEWORKS", "CONVENTIONS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT",
+__all__ = ["LAYOUTS", "KERNEL", "FRAMEWORKS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT",
            "memory_size", "memory_text"]
 
 LAYOUTS = ("columns", "rows")
 KERNEL = "kernel"
 """Not a choice: the layout a failure's counterexample is shown in when it is a convention kernel's
-own ``[batch heads L D]`` arrays (the properties of :data:`gptspec.target.KERNEL_ENTRY_POINTS`)."""
-
-CONVENTIONS = {
-    "sdpa": "PATH.py:NAME or module:NAME is a function with torch.nn.functional.scaled_dot_product_attention's "
-            "signature and layout (query, key, value [batch heads L head_dim], attn_mask, dropout_p, is_causal, scale)",
-    "hf-attention": "PATH.py:NAME, module:NAME or hf:NAME (hf:eager, hf:sdpa) is an attention function of Hugging Face "
-                    "transformers' AttentionInterface: fn(module, query, key, value, attention_mask, scaling=, dropout=) "
-                    "-> (attn_output [batch L heads head_dim], attn_weights)",
-    "fused-linear": "PATH.py:NAME is a factory make(d_model, n_heads, [d_head, n_ctx]) of a torch.nn.Module in "
-                    "nanoGPT's layout: nn.Linear c_attn (q, k, v = split) and c_proj; module(x [batch ctx d_model])",
-    "hf-gpt2": "PATH.py:NAME is a factory of a module in Hugging Face GPT-2's layout (Conv1D c_attn, c_proj), e.g. "
-               "GPT2Attention, called with the causal mask GPT2Model builds for its attention implementation",
-    "qkvo-linear": "PATH.py:NAME is a factory of a module with Llama-style nn.Linear q_proj, k_proj, v_proj, o_proj",
-    "transformer-lens": "PATH.py:NAME is a factory of a module with TransformerLens' parameters W_Q, W_K, W_V "
-                        "[n_heads d_model d_head], W_O [n_heads d_head d_model] (b_Q, ... zeroed)",
-}
-"""The ecosystem conventions a target may be written in instead of the spec's names
-(:mod:`.conventions` builds the spec's functions around it, in the target's process)."""
+own ``[batch heads L D]`` arrays (the properties of :data:`.conventions.KERNEL_ENTRY_POINTS`)."""
 
 PROFILE_EXAMPLES = {"quick": 25, "default": 100, "thorough": 500}
 """Examples per property in each search profile: fixed, whatever the clock says (default is
@@ -71,3 +55,16 @@ def memory_text(size: int, *, option: bool = False) -> str:
         if size % (1 << power) == 0:
             return f"{size >> power}{'' if option else ' '}{unit}"
     return f"{size}" if option else f"{size} bytes"
+
+
+def __getattr__(name: str) -> Any:
+    """``CONVENTIONS`` (name → help), now read from the Convention records (deprecated)."""
+    if name != "CONVENTIONS":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    from . import conventions
+
+    warnings.warn("gptspec.verification.choices.CONVENTIONS is replaced by the Convention records of "
+                  "gptspec.verification.conventions (registered())", DeprecationWarning, stacklevel=2)
+    return {c.name: c.help for c in conventions.registered()}

@@ -25,52 +25,46 @@ answer, which comes back as data (:mod:`.wire`: never pickle). So:
 - a wait for a reply that anything interrupts (Ctrl-C, a garbled reply) ends the target's
   process: the next request can never read the interrupted call's reply.
 
-The crash errors (:data:`TARGET_FAULTS`) are ``BaseException``\\ s, not ``Exception``\\ s: a
-property for which "any exception" counts as rejecting invalid input does not count a crash as a
-rejection, and Hypothesis stops at once instead of shrinking (each try would cost a restart).
+The crash errors (:data:`.faults.TARGET_FAULTS`) are ``BaseException``\\ s (see :mod:`.faults`).
 
 Each round trip costs ~150 µs of CPU beside the call (two wake-ups across processes), so the
 calls a property makes on one example can go in one request (:meth:`Remote.calls`, and
 :meth:`Remote.repeat` for many samples): the target's process answers them one by one, each
 within the per-call limit, stopping at the first that raises, as the loop of calls would.
 
-The process itself is a :class:`.child.Child` (why multiprocessing's Process and Pipe: there).
-
-An exception the target raises crosses as strings (its class's module and name, message, line,
-function) and is rebuilt here: as itself when its class is in :data:`REBUILT` (builtin Exceptions
-that take one message, and gptspec's own failures raised by gptspec's code in the target's
-process), else as :class:`TargetRaised` marked with the original class name; a BaseException that
-is not an Exception (KeyboardInterrupt, SystemExit, GeneratorExit...) as :class:`TargetAborted`,
-an error of the property: only a signal to gptspec's own process is the user's interrupt. Either
-way it carries the function that raised it and the target's line (:func:`.guard.exception_text`).
+The process itself is a :class:`.child.Child` (why multiprocessing's Process and Pipe: there); what
+runs in it is :func:`.serve.serve`; how a call ends other than with an answer, and how an exception
+crosses, is :mod:`.faults` (its names are importable from here too).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib
-import io
 import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
 import select
 import struct
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..target import SPEC_NAMES, Address, TargetError, detect_framework, load, load_object
 from ..spec.hints import Plan
-from . import frameworks, stopping, wire
+from ..target import SPEC_NAMES, TargetError
+from . import stopping, wire
 from .adapters import check_result
-from .child import START_TIMEOUT, Child, exit_description, orphan_guard, receive_request
+from .child import START_TIMEOUT, Child, exit_description, orphan_guard
 from .choices import memory_text
-from .guard import KEEP, Guard, Noise, raised_by, where
+from .faults import (
+    RAISED_OR_FAULT, REBUILT, TARGET_FAULTS, AnswerRefused, CallTimeout, TargetAborted, TargetCrashed, TargetRaised,
+    rebuilt,
+)
+from .guard import KEEP, Noise
+from .serve import Loaded, Setup, serve
 
 __all__ = [
     "CallTimeout", "TargetCrashed", "TargetRaised", "TargetAborted", "AnswerRefused", "TARGET_FAULTS",
@@ -79,278 +73,12 @@ __all__ = [
     "orphan_guard", "memory_text",
 ]
 
-class CallTimeout(BaseException):
-    """A call of the target gave no answer within the per-call limit; its process was killed."""
-
-    def __init__(self, function: str, seconds: float) -> None:
-        super().__init__(f"no answer in {seconds:g} s: killed")
-        self.gptspec_function = function
-        self.seconds = seconds
-
-
-class TargetCrashed(BaseException):
-    """The target's process ended during a call: it exited or was killed by a signal."""
-
-    def __init__(self, function: str, how: str) -> None:
-        super().__init__(how)
-        self.gptspec_function = function
-        self.how = how
-
-
-class TargetRaised(Exception):
-    """An exception of a class the verifier does not rebuild (the target's own, torch's, NumPy's...)."""
-
-
-class TargetAborted(BaseException):
-    """The target raised a BaseException that is not an Exception (KeyboardInterrupt, SystemExit,
-    GeneratorExit, ...): an error of the property, never the user's interrupt nor a rejection."""
-
-
-class AnswerRefused(BaseException):
-    """The target's process answered with something that is not data (:mod:`.wire`): an object
-    array, a custom class, an unconverted tensor, or bytes that are no reply at all."""
-
-    def __init__(self, function: str, message: str) -> None:
-        super().__init__(message)
-        self.gptspec_function = function
-
-
-TARGET_FAULTS: tuple[type[BaseException], ...] = (CallTimeout, TargetCrashed, TargetAborted, AnswerRefused)
-"""What a call of the target can end in besides an answer or an Exception: each an error of the
-property on the example it happened on (a BaseException: not shrunk, never a rejection)."""
-
-RAISED_OR_FAULT: tuple[type[BaseException], ...] = (Exception, *TARGET_FAULTS)
-"""What a call of the target, or a property's check of it, ends in other than an answer (not Ctrl-C)."""
-
-_BUILTIN = (ArithmeticError, AssertionError, AttributeError, BufferError, EOFError, Exception, FloatingPointError,
-            ImportError, IndexError, LookupError, MemoryError, ModuleNotFoundError, NameError, NotImplementedError,
-            OverflowError, RecursionError, RuntimeError, TypeError, ValueError, ZeroDivisionError)
-_GPTSPEC = {"gptspec.verification.adapters": ("ResultTypeError",),
-            "gptspec.verification.conventions.attention": ("ConventionResultError",),
-            "gptspec.properties.registry": ("PropertyFailure",),
-            "gptspec.verification.unmodified": ("ArgumentModified",)}
-REBUILT: dict[str, tuple[str, str]] = {
-    **{f"builtins.{c.__name__}": ("builtins", c.__name__) for c in _BUILTIN},
-    **{f"{m}.{n}": (m, n) for m, names in _GPTSPEC.items() for n in names},
-}
-"""The exception classes rebuilt as themselves from the name and message the target's process sends
-(module.name → where gptspec finds the class); any other class is :class:`TargetRaised`."""
-
-MESSAGE_CHARS = 4000
-"""Characters of an exception's message that cross (a message of megabytes is the target's, not the report's)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Setup:
-    """What a target process needs to serve calls: where the target is and how to adapt it."""
-
-    address: Address
-    layout: str = "columns"
-    framework: str | None = None  # None: detected from what the target imports
-    timeout: float | None = 5.0  # seconds per call; None: no limit
-    convention: str | None = None  # the target is one function in this convention (.conventions)
-    memory_limit: int | None = None  # bytes of address space of the target's process (RLIMIT_AS); None: none
-
-
-@dataclasses.dataclass(frozen=True)
-class Loaded:
-    """What a target process reports once the target is loaded."""
-
-    label: str
-    provides: tuple[str, ...]
-    missing: tuple[str, ...]
-    framework: str
-    assume: tuple[str, ...] = ()  # GPTSPEC_ASSUME, or the domain a convention declares (the verifier parses it)
-    family: str | None = None  # "recognised nanoGPT's GPT: ...": the model family the target was recognised as
-
-
-# ---------------------------------------------------------------------------------------------
-# The target's side
-
-
-def _quiet_file_descriptors() -> None:
-    """Output written below Python (C code, os.write) goes nowhere: it cannot garble the report
-    or fill a pipe. Python-level output is captured and counted by the guard."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in (1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
-    sys.stdout = io.TextIOWrapper(open(1, "wb", closefd=False), write_through=True)
-    sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False), write_through=True)
-
-
-def _text(make: Callable[[], object], what: str) -> str:
-    """``make()``, at most :data:`MESSAGE_CHARS` characters (a target's ``__str__`` may raise)."""
-    try:
-        text = str(make())
-    except BaseException as exc:  # noqa: BLE001 - the target's code: whatever it does
-        return f"<{what} raised {type(exc).__name__}>"
-    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + f"… ({len(text):,} characters)"
-
-
-def _raised(exc: BaseException, function: str | None) -> bytes:
-    """An exception as strings for the verifier: ("raised", module.name, name, message, where, function,
-    whether it is an Exception, the builtin class of :data:`REBUILT` it derives from, if one)."""
-    cls = type(exc)
-    name = _text(lambda: cls.__name__, "its class name")
-    module = _text(lambda: cls.__module__, "its module")
-    base = next((c.__name__ for c in cls.__mro__ if c in _BUILTIN), "")
-    message, line = _text(lambda: exc, "str()"), _text(lambda: where(exc), "where")
-    return wire.encode(("raised", f"{module}.{name}", name, message, line, function, isinstance(exc, Exception), base))
-
-
-def _answered(name: str, result: Any, arguments: tuple[Any, ...]) -> bytes:
-    """("ok", result, Generator states) encoded; ("refused", name, what) if the result is not data."""
-    rngs = [a.bit_generator.state for a in arguments if isinstance(a, np.random.Generator)]
-    try:
-        return wire.encode(("ok", result, rngs))
-    except wire.Refused as exc:  # where in the result: its path in ("ok", result, rngs) less the "[1]"
-        return wire.encode(("refused", name, exc.what, exc.at[3:] if exc.at.startswith("[1]") else exc.at))
-    except Exception as exc:  # noqa: BLE001 - a hostile value (a list whose __iter__ raises, ...)
-        return wire.encode(("refused", name, f"a value that cannot be read ({type(exc).__name__})", ""))
-
-
-def _limit_memory(limit: int | None) -> None:
-    """At most ``limit`` bytes of address space for this process and what it starts (RLIMIT_AS)."""
-    if limit is not None:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def _repeat(fn: Callable[..., Any], times: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-    """``times`` calls, each with its own copy of the array arguments, as each call of a loop of
-    requests has (a ``logits /= T`` in the target must not reach the next call); a Generator is
-    shared, so it advances call by call as in the loop."""
-    def fresh(value: Any) -> Any:
-        return value.copy() if isinstance(value, np.ndarray) else value
-
-    return [fn(*map(fresh, args), **{k: fresh(v) for k, v in kwargs.items()}) for _ in range(times)]
-
-
-def declared_domain(obj: Any, label: str) -> tuple[str, ...]:
-    """The target's own ``GPTSPEC_ASSUME`` (a list of words, or one word), read here in its
-    process; the words are checked by the verifier, which knows them."""
-    declared = getattr(obj, "GPTSPEC_ASSUME", ())
-    if isinstance(declared, str):
-        declared = (declared,)
-    if not isinstance(declared, (list, tuple)) or not all(isinstance(w, str) for w in declared):
-        raise TargetError(f"GPTSPEC_ASSUME in {label} must be a list of strings such as ['causal-only'], "
-                          f"got {declared!r:.60}")
-    return tuple(declared)
-
-
-def _serve(conn: multiprocessing.connection.Connection, setup: Setup) -> None:
-    """The target process: load the target, then answer calls until told to stop. Every reply is
-    :mod:`.wire`'s bytes: data only, whatever the target returned."""
-    orphan_guard()
-    _quiet_file_descriptors()
-    _limit_memory(setup.memory_limit)
-    from .adapters import adapt
-
-    guard = Guard()
-    send = conn.send_bytes
-    try:
-        if setup.convention is not None:  # one function in an ecosystem's convention: build the spec around it
-            from .conventions import adapt_convention
-
-            obj, label = load_object(setup.address)
-            impl = adapt_convention(setup.convention, obj, label=label, framework=setup.framework, guard=guard)
-            missing = tuple(n for n in SPEC_NAMES if n not in impl.provides)
-            loaded = Loaded(label, impl.provides, missing, impl.framework, impl.assume)
-        else:
-            target = load(setup.address)
-            framework = setup.framework or detect_framework(target.obj, target.provides)
-            impl = adapt(target.obj, target.provides, layout=setup.layout, framework=framework, label=target.label,
-                         guard=guard, check=False)  # the result is checked in the verifier, once decoded
-            loaded = Loaded(target.label, target.provides, target.missing, framework,
-                            (*declared_domain(target.obj, target.label), *impl.assume),
-                            getattr(target.obj, "GPTSPEC_FAMILY", None))
-    except TargetError as exc:
-        send(wire.encode(("load_error", _text(lambda: exc, "str()"))))
-        return
-    except BaseException as exc:  # noqa: BLE001 - say why the target could not be set up
-        send(wire.encode(("load_error", f"setting up {setup.address.label} raised {type(exc).__name__}: "
-                                        f"{_text(lambda: exc, 'str()')}")))
-        return
-    frameworks.set_up()
-    send(wire.encode(("ready", dataclasses.asdict(loaded))))
-    while True:
-        try:
-            message = receive_request(conn)
-        except EOFError:  # the verifier is gone
-            return
-        kind = message[0]
-        if kind == "call":
-            _, name, args, kwargs, times = message
-            try:
-                fn = getattr(impl, name)
-                if times is None:
-                    result = fn(*args, **kwargs)
-                elif setup.convention is None:  # the guard once around the loop, not per call (~30 µs each)
-                    result = guard(name, _repeat)(fn, times, args, kwargs)
-                else:  # a convention's functions guard the user's function under its own name
-                    result = _repeat(fn, times, args, kwargs)
-                reply = _answered(name, result, (*args, *kwargs.values()))
-            except BaseException as exc:  # noqa: BLE001 - every way a call ends goes back to the verifier
-                reply = _raised(exc, raised_by(exc) or name)
-            send(reply)
-        elif kind == "calls":  # several calls in one request, one reply each, up to the first that raises
-            for request in message[1]:
-                name, args, kwargs = pickle.loads(request)  # each call's own copy of its arguments
-                try:
-                    result = getattr(impl, name)(*args, **kwargs)
-                    send(_answered(name, result, (*args, *kwargs.values())))
-                except BaseException as exc:  # noqa: BLE001 - as for one call; the rest are not made
-                    send(_raised(exc, raised_by(exc) or name))
-                    break
-        elif kind == "noise":
-            send(wire.encode(("noise", {n: (v.printed, v.kept, v.warnings) for n, v in guard.noise.items()})))
-            guard.reset()
-        else:  # stop: at once, nothing of the target's runs after its last call (torch's teardown took 0.6 s)
-            conn.close()
-            os._exit(0)
-
-
-# ---------------------------------------------------------------------------------------------
-# The verifier's side
-
+_serve = serve  # the target process's function, by its old name
 
 MAX_REPLY = 1 << 30
 """Bytes of one reply the verifier reads at most (a larger one is the target's error, not our memory's)."""
 
 _LENGTH, _LONG_LENGTH = struct.Struct("!i"), struct.Struct("!Q")  # multiprocessing's framing of a message
-
-
-def _rebuilt(module_name: str, type_name: str, message: str, where_text: str, function: str | None,
-             ordinary: bool = True, base: str = "", memory_limit: int | None = None) -> BaseException:
-    """The exception the target raised, from the strings its process sent: ``ordinary`` says its
-    class is an Exception (else it is :class:`TargetAborted`, whatever its name); a class not in
-    :data:`REBUILT` is :class:`TargetRaised`, also a subclass of the builtin ``base`` it derives
-    from (NumPy's AxisError is still an IndexError)."""
-    exc: BaseException
-    home = REBUILT.get(module_name)
-    if not ordinary:
-        exc = TargetAborted(message)
-    elif home is not None:
-        exc = getattr(importlib.import_module(home[0]), home[1])(message)
-    else:
-        exc = _raised_as(base)(message)
-    if type_name == "MemoryError" and memory_limit is not None:
-        exc.args = (f"{message} (over the memory limit of {memory_text(memory_limit)}: --memory-limit)",)
-    exc.gptspec_type = type_name  # type: ignore[attr-defined]  # marks read by guard.exception_text
-    exc.gptspec_where = where_text  # type: ignore[attr-defined]
-    exc.gptspec_function = function  # type: ignore[attr-defined]
-    return exc
-
-
-@functools.cache
-def _raised_as(base: str) -> type[TargetRaised]:
-    """:class:`TargetRaised`, as a subclass of the builtin class named ``base`` too if it is one of :data:`REBUILT`."""
-    cls = next((c for c in _BUILTIN if c.__name__ == base), Exception)
-    if cls is Exception:
-        return TargetRaised
-    return type("TargetRaised", (TargetRaised, cls), {"__module__": __name__, "__qualname__": "TargetRaised"})
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -406,7 +134,7 @@ class TargetProcess(Child):
     """The process holding the target: one call at a time, each within the per-call limit."""
 
     def __init__(self, setup: Setup, *, start_timeout: float = START_TIMEOUT) -> None:
-        super().__init__(_serve, (setup,), setup.address.label, start_timeout=start_timeout, sandbox=True)
+        super().__init__(serve, (setup,), setup.address.label, start_timeout=start_timeout, sandbox=True)
         self.setup = setup
         self._buffer = bytearray()  # what was read from the pipe beyond the last reply
         self._read_from: Any = None  # the pipe the buffer holds bytes of
@@ -542,7 +270,7 @@ class TargetProcess(Child):
                 if isinstance(result, list) and len(result) == times:
                     return Returned([check_answer(function, r) for r in result])
             elif kind == "raised" and len(reply) == 8 and all(isinstance(r, str) for r in (*reply[1:5], reply[7])):
-                return _rebuilt(*reply[1:5], reply[5] if isinstance(reply[5], str) else function, reply[6] is True,
+                return rebuilt(*reply[1:5], reply[5] if isinstance(reply[5], str) else function, reply[6] is True,
                                 reply[7], self.setup.memory_limit)
             elif kind == "refused" and len(reply) == 4 and all(isinstance(r, str) for r in reply[1:]):
                 at = f" (at {reply[3]})" if reply[3] else ""

@@ -33,7 +33,8 @@ _SEED = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from .choices import CONVENTIONS, DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_NAMES
+    from .choices import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_NAMES
+    from .conventions import NAMES as CONVENTIONS
 
     group = parser.getgroup("gptspec", "gptspec: the property catalogue against an implementation")
     group.addoption("--gptspec-target", default=None, metavar="TARGET",
@@ -42,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="columns (the spec's) or rows (every 2-D tensor transposed)")
     group.addoption("--gptspec-framework", choices=FRAMEWORKS, default=None,
                     help=", ".join(FRAMEWORKS) + " (default: detected from what the target imports)")
-    group.addoption("--gptspec-convention", choices=tuple(CONVENTIONS), default=None,
+    group.addoption("--gptspec-convention", choices=CONVENTIONS, default=None,
                     help="the target is one function in this convention: " + ", ".join(CONVENTIONS))
     group.addoption("--gptspec-profile", choices=PROFILE_NAMES, default="default",
                     help="how many examples per property: quick, default, thorough")
@@ -73,7 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from ..target import TargetError
     from .errors import OptionError
-    from .session import Options, Session
+    from .options import Options
+    from .session import Session
 
     worker_input = getattr(config, "workerinput", {})
     seed = worker_input.get("gptspec_seed", config.getoption("gptspec_seed"))
@@ -81,11 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = random.SystemRandom().randrange(1_000_000)
     words = [w.strip() for v in config.getoption("gptspec_assume") for w in v.split(",") if w.strip()]
     try:
-        options = Options(layout=config.getoption("gptspec_layout"), framework=config.getoption("gptspec_framework"),
-                          profile=config.getoption("gptspec_profile"), timeout=config.getoption("gptspec_timeout") or None,
-                          assume=tuple(words), strict=config.getoption("gptspec_strict"),
-                          convention=config.getoption("gptspec_convention"),
-                          memory_limit=config.getoption("gptspec_memory_limit"))
+        options = Options.read(lambda name: words if name == "assume" else config.getoption(f"gptspec_{name}"))
     except OptionError as exc:
         raise pytest.UsageError(f"gptspec: {exc}") from None
     try:

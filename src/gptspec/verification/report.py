@@ -18,7 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..properties.ordinary import short
-from ..target import ENTRY_POINTS, SPEC_NAMES
+from ..target import SPEC_NAMES
+from .conventions import ENTRY_POINTS
 from . import frameworks
 from .choices import KERNEL
 

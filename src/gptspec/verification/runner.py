@@ -21,7 +21,6 @@ import contextlib
 import copy
 import dataclasses
 import fnmatch
-import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -36,9 +35,10 @@ from ..properties.domain import Domain, Features
 from ..properties.registry import TAGS, Property, PropertyFailure
 from ..spec.check import checks, checks_mode
 from ..spec.hints import is_array
-from ..target import ENTRY_POINTS, KERNEL_ENTRY_POINTS, SPEC_NAMES
+from ..target import SPEC_NAMES
 from .adapters import Plan
-from .choices import DEFAULT_TIMEOUT, KERNEL, PROFILE_EXAMPLES, SHRINK_TRIES, memory_text
+from .choices import DEFAULT_TIMEOUT, KERNEL, PROFILE_EXAMPLES, SHRINK_TRIES
+from .conventions import ENTRY_POINTS, KERNEL_ENTRY_POINTS
 from .describe import counterexample_lines, in_layout
 from .determinism import Nondeterministic, find
 from .diagnosis import diagnose_into
@@ -46,6 +46,7 @@ from .fragility import judge
 from .errors import SelectionError
 from .guard import exception_text, raised_by
 from .isolation import RAISED_OR_FAULT, TARGET_FAULTS, AnswerRefused, CallTimeout, TargetCrashed
+from .options import Options
 from .progress import Progress, Silent
 from .prng import seeded_once
 from .report import Failure, PropertyResult
@@ -348,22 +349,7 @@ def _reference_checks() -> contextlib.AbstractContextManager[None]:
 def reproducer(label: str, layout: str, framework: str, profile: str, timeout: float | None, seed: int,
                assume: Sequence[str] = (), convention: str | None = None,
                memory_limit: int | None = None) -> Callable[[str], str]:
-    """The one-line command that reruns one property of this run on the same examples
-    (``assume``: the declarations given as options; the module's own GPTSPEC_ASSUME needs none)."""
-    parts = ["gptspec", "verify", shlex.quote(label)]
-    if convention is not None:
-        parts += ["--convention", convention]
-    for word in assume:
-        parts += ["--assume", shlex.quote(word)]
-    if layout != "columns":
-        parts += ["--layout", layout]
-    if framework != "numpy" and convention != "hf-attention":  # hf-attention is torch's alone
-        parts += ["--framework", framework]
-    if profile != "default":
-        parts += ["--profile", profile]
-    if timeout != DEFAULT_TIMEOUT:
-        parts += ["--timeout", f"{timeout or 0:g}"]
-    if memory_limit is not None:
-        parts += ["--memory-limit", memory_text(memory_limit, option=True)]
-    prefix = " ".join(parts)
-    return lambda name: f"{prefix} --only {shlex.quote(name)} --seed {seed}"
+    """The one-line command that reruns one property of a run on the same examples: the options
+    given one by one (:meth:`.options.Options.reproducer` renders them)."""
+    chosen = Options(layout, None, profile, timeout, tuple(assume), convention=convention, memory_limit=memory_limit)
+    return chosen.reproducer(label, framework, seed)

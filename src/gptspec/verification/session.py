@@ -4,7 +4,7 @@
 worker of ``--jobs``, and each process of the pytest plugin (one per xdist worker): one target
 process (:mod:`.isolation`), what it provides, the search profile and seed, and the reproduce
 command. :func:`verify` runs the properties on one session in this process (``jobs=1``) or on one
-session per worker process (``jobs > 1``, default: the usable cores), streaming each result to
+session per worker process (``jobs > 1``, default: the usable cores; :mod:`.workers`), streaming each result to
 the progress display as it comes. The workers are launched together and set up side by side; with
 workers, this process never loads the target (the first worker's :class:`.isolation.Loaded`
 report says what it provides). Each property's search depends only on the target, the seed,
@@ -27,9 +27,6 @@ exclude, :func:`suggestions` says which ``--assume`` to add.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import multiprocessing
-import multiprocessing.connection
 import os
 import random
 import time
@@ -37,19 +34,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..properties.domain import CAUSAL_ONLY, HEADS_FILL, AssumptionError, Domain, parse
-from ..properties.catalogue import get, properties
+from ..properties.catalogue import properties
 from ..properties.registry import Property
-from ..target import MODELS, REGISTRIES, TargetError, address
-from .adapters import FRAMEWORKS, LAYOUTS
-from .choices import memory_size
-from .affinity import one_core, usable
-from .child import POLL, close_all, receive_request
-from .conventions import check_convention
+from ..target import MODELS, REGISTRIES, address
+from .affinity import one_core
+from .conventions import implied_by
 from .errors import OptionError
 from .guard import Noise, add_noise, noise_lines
-from .isolation import Child, Loaded, Remote, Setup, TargetProcess, orphan_guard
-from .report import Failure, PropertyResult, Report
-from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, Silent, reproducer, result_for, run_property, select
+from .isolation import Child, Loaded, Remote, Setup, TargetProcess
+from .options import Options
+from .report import PropertyResult, Report
+from .runner import DEFAULT_TIMEOUT, PROFILES, Progress, Silent, result_for, run_property, select
+from .workers import LONGEST_FIRST, hand_out_order, launch, run_on_workers  # noqa: F401 (the first two lived here)
 
 __all__ = ["Options", "Session", "verify", "usable_cores", "suggestions"]
 
@@ -59,53 +55,13 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """How a target is verified: its layout and framework, the search profile, the per-call limit,
-    the declared domain (``assume``, :mod:`gptspec.properties.domain`; the target module's own
-    ``GPTSPEC_ASSUME`` adds to it), whether fragile counts as failed (``strict``), and the
-    convention the target is written in (None: the spec's own function names)."""
-
-    layout: str = "columns"
-    framework: str | None = None  # None: detected from what the target imports
-    profile: str = "default"
-    timeout: float | None = DEFAULT_TIMEOUT  # seconds per call; None: no limit
-    assume: tuple[str, ...] = ()  # --assume words, in canonical form once validated
-    strict: bool = False  # fragile counts as failed
-    convention: str | None = None  # "sdpa", "hf-attention", a module layout (.conventions)
-    memory_limit: int | str | None = None  # of each target process: '2GiB', '512MiB' or bytes (an int once checked)
-
-    def __post_init__(self) -> None:
-        if self.memory_limit is not None:
-            try:
-                object.__setattr__(self, "memory_limit", memory_size(self.memory_limit))
-            except ValueError as exc:
-                raise OptionError(f"--memory-limit: {exc}") from None
-        if isinstance(self.assume, str):
-            raise OptionError(f"assume takes a list of words, e.g. [{self.assume!r}], not a string")
-        try:
-            declared = parse(self.assume)
-        except AssumptionError as exc:
-            raise OptionError(str(exc)) from None
-        object.__setattr__(self, "assume", declared.words)
-        object.__setattr__(self, "strict", bool(self.strict))
-        if self.profile not in PROFILES:
-            raise OptionError(f"unknown profile {self.profile!r}; profiles: {', '.join(PROFILES)}")
-        if self.layout not in LAYOUTS:
-            raise OptionError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
-        if self.framework is not None and self.framework not in FRAMEWORKS:
-            raise OptionError(f"framework must be one of {', '.join(FRAMEWORKS)}, got {self.framework!r}")
-        if self.timeout is not None and not self.timeout > 0:
-            raise OptionError(f"the per-call timeout must be positive seconds (or None), got {self.timeout!r}")
-        check_convention(self.convention, layout=self.layout, framework=self.framework)
-
-
 def _checked_address(target: Any, options: Options) -> Any:
     """Where ``target`` is (:func:`gptspec.target.address`); OptionError for a registry's name
     outside the hf-attention convention, and for options a whole model does not take."""
     where = address(target)
-    if where.kind in REGISTRIES and options.convention != "hf-attention":
-        raise OptionError(f"{where.label} names {REGISTRIES[where.kind]}: verify it with --convention hf-attention")
+    implied = implied_by(where.kind)
+    if implied is not None and options.convention != implied.name:
+        raise OptionError(f"{where.label} names {REGISTRIES[where.kind]}: verify it with --convention {implied.name}")
     if where.kind == "model":
         model_options(where.label, options)
     return where
@@ -151,8 +107,7 @@ class Session:
         except OptionError:
             self.close()
             raise
-        self.reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed,
-                                    options.assume, options.convention, _bytes(options.memory_limit))
+        self.reproduce = options.reproducer(loaded.label, loaded.framework, seed)
 
     @property
     def loaded(self) -> Loaded:
@@ -231,134 +186,6 @@ def suggestions(results: Iterable[PropertyResult], declared: Domain) -> list[str
 
 
 # ---------------------------------------------------------------------------------------------
-# --jobs: one session per worker process
-
-
-def _work(conn: multiprocessing.connection.Connection, target: Any, options: Options, seed: int,
-          core: int | None = None) -> None:
-    """A worker process: a session of its own, then one property per request until told to stop;
-    it and its target process keep to ``core`` (see .affinity)."""
-    orphan_guard()
-    with one_core(core):
-        _serve_properties(conn, target, options, seed)
-
-
-def _serve_properties(conn: multiprocessing.connection.Connection, target: Any, options: Options, seed: int) -> None:
-    try:
-        session = Session(target, options, seed)
-    except (TargetError, OptionError) as exc:  # raised as itself in the main process
-        conn.send(("load_error", exc))
-        return
-    except BaseException as exc:  # noqa: BLE001 - say why the worker could not set up
-        conn.send(("load_error", f"{type(exc).__name__}: {exc}"))
-        return
-    conn.send(("ready", (session.loaded, session.process.isolation)))
-    with session:
-        try:
-            while True:
-                message = receive_request(conn)
-                if message[0] != "run":
-                    return
-                _, name, deadline = message
-                conn.send(("result", session.run(get(name), deadline=deadline), session.noise))
-        except (EOFError, OSError):  # the main process is gone, or ended the run
-            return
-
-
-LONGEST_FIRST = ("temperature.sample_follows_softmax", "temperature.sample_greedy_at_zero")
-"""Handed to the workers first: each costs several ordinary properties (400 and 8 samples per
-example); sample_follows_softmax, fifth from the end of the catalogue, kept the other workers
-idle for seconds while it finished last."""
-
-
-def hand_out_order(applicable: list[Property]) -> list[Property]:
-    """The order the workers get the properties in: :data:`LONGEST_FIRST`, then the catalogue's
-    (a property's search does not depend on when or where it runs; the report keeps the catalogue's order)."""
-    first = [p for name in LONGEST_FIRST for p in applicable if p.name == name]
-    return first + [p for p in applicable if p not in first]
-
-
-def _workers(target: Any, options: Options, seed: int, jobs: int) -> list[Child]:
-    """``jobs`` worker processes, launched side by side (each :meth:`.Child.start` then only waits)."""
-    cores: list[int | None] = [*usable()] or [None]  # worker i and its target process on core i (modulo the cores)
-    workers = [Child(_work, (target, options, seed, cores[i % len(cores)]), f"worker {i + 1}")
-               for i in range(jobs)]
-    try:
-        for worker in workers:
-            worker.launch()
-    except BaseException:
-        for worker in workers:
-            worker.end()
-        raise
-    return workers
-
-
-def _lost(prop: Property, worker: Child, how: str, reproduce: str) -> PropertyResult:
-    """The result of a property whose worker died or was stopped (by its target, the kernel, a
-    user): an error saying how, never a property left silently unrun."""
-    result = _not_run(prop, "error")
-    result.failure = Failure("crashed", f"{worker.label}, which ran it, {how}", None, [], reproduce)
-    return result
-
-
-def _run_on_workers(
-    applicable: list[Property], workers: list[Child],
-    progress: Progress, deadline: float | None, report: Report, noise: dict[str, Noise],
-    reproduce: Any = None,
-) -> dict[str, PropertyResult]:
-    """Every applicable property on the (launched) ``workers``, each result streamed as it comes;
-    the workers are closed at the end. A worker that dies or is stopped by a signal is an error
-    of the property it ran (``reproduce(name)``: the command that reruns it), and is replaced."""
-    results: dict[str, PropertyResult] = {}
-    waiting = list(reversed(hand_out_order(applicable)))  # popped from the end
-    for extra in workers[len(applicable):]:  # fewer properties than workers
-        extra.close()
-    workers = workers[:len(applicable)]
-    serving: dict[Any, tuple[Child, Property]] = {}
-
-    def hand_out(worker: Child) -> None:
-        if waiting:
-            prop = waiting.pop()
-            worker.send(("run", prop.name, deadline))
-            serving[worker.connection] = (worker, prop)
-
-    try:
-        for worker in workers:
-            worker.start()
-            hand_out(worker)
-        while serving:
-            ready = multiprocessing.connection.wait(list(serving), timeout=POLL)
-            ready += [c for c, (w, _) in serving.items() if c not in ready and w.stopped()]
-            for conn in ready:
-                worker, prop = serving.pop(conn)
-                try:
-                    reply = worker.receive(None)
-                    assert reply is not None
-                    _, result, its_noise = reply
-                except (EOFError, OSError):  # a worker lost (not the target's crash: that has a process of its own)
-                    result = _lost(prop, worker, worker.end(), reproduce(prop.name) if reproduce else "")
-                    its_noise = {}
-                    worker.start()
-                results[prop.name] = result
-                add_noise(noise, its_noise)
-                progress.end(result)
-                if result.status == "interrupted":  # Ctrl-C reached the search through the target
-                    raise KeyboardInterrupt
-                hand_out(worker)
-    except KeyboardInterrupt:
-        report.interrupted = True
-        for _, prop in serving.values():
-            results[prop.name] = _not_run(prop, "interrupted")
-    finally:
-        if report.interrupted:
-            for worker in workers:
-                worker.end()  # its target process dies with it
-        else:
-            close_all(workers)
-    return results
-
-
-# ---------------------------------------------------------------------------------------------
 # The run
 
 
@@ -379,6 +206,7 @@ def verify(
     strict: bool = False,
     convention: str | None = None,
     memory_limit: int | str | None = None,
+    options: Options | None = None,
 ) -> Report:
     """Run every applicable property of the catalogue against ``target`` and return the report.
 
@@ -398,10 +226,15 @@ def verify(
     or ``hf:NAME``; for a module layout, a factory of the module), around which gptspec builds the
     spec's attention functions in the target's process. ``memory_limit`` ('2GiB', '512MiB', or bytes;
     None: none) caps each target process's address space: a target over it errs saying so.
+    ``options`` gives all of these at once, as a front end read them (:meth:`.options.Options.read`).
     """
     if isinstance(assume, str):
         assume = [assume]
-    options = Options(layout, framework, profile, timeout, tuple(assume), strict, convention, memory_limit)
+    one_by_one = Options(layout, framework, profile, timeout, tuple(assume), strict, convention, memory_limit)
+    if options is None:
+        options = one_by_one
+    elif one_by_one != Options():
+        raise OptionError("verify takes its options whole (options=) or one by one (layout=, ...), not both")
     jobs = usable_cores() if jobs is None else int(jobs)
     if jobs < 1:
         raise OptionError(f"jobs must be at least 1, got {jobs}")
@@ -439,7 +272,7 @@ def _verify(target: Any, options: Options, jobs: int, chosen: list[Property], se
         loaded, domain, impl = session.loaded, session.domain, session.impl
         isolation = session.process.isolation
     else:  # the workers load the target; this process never starts it
-        workers = _workers(target, options, seed, min(jobs, len(chosen)))
+        workers = launch(target, options, seed, min(jobs, len(chosen)))
         try:
             loaded, isolation = workers[0].start()
             domain = declared_domain(options, loaded)
@@ -466,9 +299,8 @@ def _verify(target: Any, options: Options, jobs: int, chosen: list[Property], se
             with session:
                 results.update(_run_here(applicable, session, progress, deadline, report, noise))
         else:
-            reproduce = reproducer(loaded.label, options.layout, loaded.framework, options.profile, options.timeout, seed,
-                                   options.assume, options.convention)
-            results.update(_run_on_workers(applicable, workers, progress, deadline, report, noise, reproduce))
+            reproduce = options.reproducer(loaded.label, loaded.framework, seed)
+            results.update(run_on_workers(applicable, workers, progress, deadline, report, noise, reproduce))
     finally:
         for worker in workers:  # closed by the run; ended here if something failed before it
             worker.end()

@@ -32,7 +32,6 @@ Around it gptspec builds the spec's attention functions (:mod:`.attention`) and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,6 +42,7 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from ...target import split_attribute
 from ..frameworks import owning
+from . import Built, Convention
 from .attention import ConventionResultError, expect_output, spec_functions
 
 __all__ = ["build", "AttentionModule", "mask_implementation", "hf_mask"]
@@ -102,7 +102,7 @@ def hf_mask(config: PretrainedConfig, batch: int, q_length: int, kv_length: int,
                                      encoder_hidden_states=keys)
 
 
-def build(fn: Any, framework: str | None, label: str) -> tuple[str, dict[str, Callable[..., Any]]]:
+def build(fn: Any, *, framework: str | None, label: str, convention: Convention) -> Built:
     """The spec's attention functions and ``batched_attention``, each calling ``fn`` as HF's GPT-2 does."""
     implementation = mask_implementation(fn, label)
 
@@ -122,4 +122,4 @@ def build(fn: Any, framework: str | None, label: str) -> tuple[str, dict[str, Ca
         out = FRAMEWORK.from_native(out, False)
         return expect_output(f"{label} (its attn_output moved to [batch heads L Dv])", out, query, value)
 
-    return FRAMEWORK.name, spec_functions(batched)
+    return Built(FRAMEWORK.name, spec_functions(batched))

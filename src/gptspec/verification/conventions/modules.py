@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,6 +54,7 @@ from ...ecosystem.layouts import LAYOUTS, PARAMETER_DIMS, attention_biases, atte
 from ...properties.domain import CAUSAL_ONLY, HEADS_FILL
 from ...target import TargetError
 from ..frameworks import owning
+from . import Built, Convention
 from .attention import ConventionResultError
 
 __all__ = ["N_CTX", "SIZES", "LayoutError", "ModuleTarget", "build", "declared", "factory_arguments"]
@@ -228,11 +228,10 @@ class ModuleTarget:
         return np.ascontiguousarray(out.detach().cpu().numpy().transpose(0, 2, 1))
 
 
-def build(factory: Any, framework: str | None, label: str, convention: str
-          ) -> tuple[str, dict[str, Callable[..., Any]], tuple[str, ...]]:
+def build(factory: Any, *, framework: str | None, label: str, convention: Convention) -> Built:
     """The framework (torch), ``multi_head_attention`` and ``batched_multi_head_attention`` around
     the factory's modules, and the declared domain."""
-    target = ModuleTarget(factory, convention, label)
+    target = ModuleTarget(factory, convention.name, label)
     target.probe()
 
     def multi_head_attention(E: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray, W_V_down: np.ndarray,
@@ -245,4 +244,4 @@ def build(factory: Any, framework: str | None, label: str, convention: str
 
     functions = {"multi_head_attention": multi_head_attention,
                  "batched_multi_head_attention": batched_multi_head_attention}
-    return owning(torch).name, functions, declared(target.arguments)
+    return Built(owning(torch).name, functions, declared(target.arguments))

@@ -27,13 +27,13 @@ NumPy arrays.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ...target import detect_framework
 from .. import frameworks
+from . import Built, Convention
 from .attention import expect_output, spec_functions
 
 __all__ = ["build", "framework_of"]
@@ -46,7 +46,7 @@ def framework_of(kernel: Any, requested: str | None) -> str:
     return detect_framework(types.SimpleNamespace(kernel=kernel), ("kernel",))
 
 
-def build(kernel: Any, framework: str | None, label: str) -> tuple[str, dict[str, Callable[..., Any]]]:
+def build(kernel: Any, *, framework: str | None, label: str, convention: Convention) -> Built:
     """The framework chosen, and the spec's attention functions with ``sdpa_kernel`` and
     ``batched_attention``, each calling ``kernel``."""
     chosen = frameworks.named(framework_of(kernel, framework))
@@ -62,4 +62,4 @@ def build(kernel: Any, framework: str | None, label: str) -> tuple[str, dict[str
 
     functions = spec_functions(batched)
     functions["sdpa_kernel"] = sdpa_kernel
-    return chosen.name, functions
+    return Built(chosen.name, functions)
