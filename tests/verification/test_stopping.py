@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -88,4 +89,30 @@ def test_the_note_is_kept_from_the_first_signal_and_cleared_when_the_run_ends():
         assert stopping.requested() == signal.SIGTERM
         with pytest.raises(KeyboardInterrupt):
             stopping.check()
+    assert stopping.requested() is None
+
+
+class _SignalledWhileCollected:
+    """An object whose ``__del__`` is running when the user's signal comes: Python prints what a
+    ``__del__`` raises ("Exception ignored") and goes on, so the KeyboardInterrupt is lost."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # delivered before kill returns; its handler runs below
+        for _ in range(10_000):
+            pass
+
+
+def test_a_signal_whose_keyboard_interrupt_is_lost_in_a_del_still_stops_the_next_wait(monkeypatch):
+    from gptspec.cli.verify import Interrupts
+
+    lost: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: lost.append(unraisable.exc_value))
+    with Interrupts().installed() as interrupts:
+        stopping.check()  # no signal yet
+        doomed = _SignalledWhileCollected()
+        del doomed  # the handler raises inside __del__: the exception goes nowhere
+        assert interrupts.signal == signal.SIGINT and not interrupts.raising
+        with pytest.raises(KeyboardInterrupt):  # but the note makes the next wait on a target raise it again
+            stopping.check()
+    assert [type(e) for e in lost] == [KeyboardInterrupt]  # what Python prints as "Exception ignored in ... __del__"
     assert stopping.requested() is None

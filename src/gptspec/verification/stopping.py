@@ -1,9 +1,11 @@
 """The user's interrupt as a fact that every wait on a child process sees, not only an exception.
 
 ``gptspec verify`` turns its first SIGINT or SIGTERM into one KeyboardInterrupt, raised wherever the
-run is (see :class:`gptspec.cli.verify.Interrupts`). An exception can be lost on its way: raised
-inside code that catches every BaseException (a library's cleanup, a replay that records what it
-saw), it becomes some other outcome and the run goes on, to call a target that never answers. So
+run is (see :class:`gptspec.cli.verify.Interrupts`). That exception can be lost: a signal's handler
+runs wherever the main thread is, and one raised while a ``__del__`` runs (the garbage collector
+ends some object mid-run) is printed as "Exception ignored" and dropped; one raised inside code
+that catches every BaseException becomes some other outcome. The run then goes on, to call a
+target that never answers (a hang CI saw once). So
 the signal is also *noted* here, and from then on :func:`check` raises KeyboardInterrupt again at
 each place where the verifier would wait on or talk to a child (:mod:`.child`): a request not
 sent, a reply not awaited, a process not started, each within one poll of the signal. Nothing here

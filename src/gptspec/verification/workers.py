@@ -19,6 +19,7 @@ from ..properties.catalogue import get
 from ..properties.registry import Property
 from ..target import TargetError
 from .affinity import one_core, usable
+from . import stopping
 from .child import POLL, close_all, receive_request
 from .errors import OptionError
 from .guard import Noise, add_noise
@@ -128,6 +129,7 @@ def run_on_workers(
             hand_out(worker)
         while serving:
             ready = multiprocessing.connection.wait(list(serving), timeout=POLL)
+            stopping.check()  # the user stopped the run, whatever became of its KeyboardInterrupt (see .stopping)
             ready += [c for c, (w, _) in serving.items() if c not in ready and w.stopped()]
             for conn in ready:
                 worker, prop = serving.pop(conn)
