@@ -20,7 +20,8 @@ from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = ("examples/bug_missing_scale.py", "examples/bug_heads_merged_wrong_order.py", "examples/bug_mask_constant.py",
-            "examples/bug_softmax_wrong_axis.py", "tests/examples/picogpt_bug_qk_swapped.py")
+            "examples/bug_softmax_wrong_axis.py", "tests/examples/picogpt_bug_qk_swapped.py",
+            "examples/bug_cache_positions_restart.py")
 
 
 @contextlib.contextmanager
