@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -161,3 +162,71 @@ def heads_figure(patterns: Sequence[Pattern]) -> Figure:
     fig.suptitle(f"{n} heads of one layer, same tokens, different W_Q[h], W_K[h]: keys ↓, queries → "
                  "(grey: masked)")
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# A failed attention property: the expected and the target's pattern side by side (``verify --plots``)
+
+WRONG_RTOL = 1e-6
+"""Entries marked wrong in a failure's picture: |got − expected| above this times max(1, max |expected|)."""
+
+
+def as_array(value: Any) -> np.ndarray | None:
+    """An array of a --json report ({"shape", "dtype", "data"}, non-finite entries as strings), or None."""
+    if not isinstance(value, dict) or set(value) != {"shape", "dtype", "data"}:
+        return None
+    floats = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+    def entry(x: Any) -> Any:
+        return [entry(v) for v in x] if isinstance(x, list) else floats.get(x, x) if isinstance(x, str) else x
+
+    return np.array(entry(value["data"]), dtype=np.float64).reshape(value["shape"])
+
+
+def failure_figure(title: str, expected: np.ndarray, got: np.ndarray, at: Sequence[int] | None = None) -> Figure:
+    """The expected and the target's attention pattern side by side (keys ↓, queries →), the wrong
+    entries crossed in red on the target's and the worst one ringed."""
+    matplotlib = _matplotlib()
+    fig = _figure(3.0 * 2 + 1.4, 4.0)
+    axes = fig.subplots(1, 2)
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad=MASKED_COLOUR)
+    finite = np.concatenate([a[np.isfinite(a)] for a in (expected, got)])
+    low, high = (min(0.0, float(finite.min())), max(1.0, float(finite.max()))) if finite.size else (0.0, 1.0)
+    with np.errstate(invalid="ignore"):
+        wrong = ~(np.abs(got - expected) <= WRONG_RTOL * max(1.0, float(np.nanmax(np.abs(expected), initial=0.0))))
+    for ax, A, name in ((axes[0], expected, "expected"), (axes[1], got, "your code")):
+        image = ax.imshow(np.ma.masked_invalid(A), cmap=cmap, vmin=low, vmax=high)
+        ax.set_xticks(np.arange(A.shape[1]))
+        ax.set_yticks(np.arange(A.shape[0]))
+        ax.set_xlabel("queries →")
+        ax.set_ylabel("keys ↓")
+        ax.set_title(name, fontsize=10)
+    rows, cols = np.nonzero(wrong)
+    axes[1].scatter(cols, rows, marker="x", color="red", s=60, label=f"{rows.size} wrong")
+    if at is not None and len(at) == 2:
+        axes[1].scatter([at[1]], [at[0]], marker="o", facecolors="none", edgecolors="red", s=220, linewidths=1.5)
+    axes[1].legend(loc="upper right", fontsize=8, framealpha=0.8)
+    fig.colorbar(image, ax=list(axes), shrink=0.85, pad=0.02, label="attention weight")
+    fig.suptitle(textwrap.fill(title, 90), fontsize=9)
+    return fig
+
+
+def failure_plots(report: dict[str, Any], folder: str | os.PathLike[str]) -> list[str]:
+    """One PNG per failed (or fragile) attention property of a --json report (``Report.to_dict()``)
+    that compared two patterns, in ``folder``: the paths written."""
+    written = []
+    for result in report.get("results", []):
+        failure = result.get("failure") or {}
+        if result.get("status") not in ("failed", "fragile") or failure.get("function") != "attention_pattern":
+            continue
+        expected, got = as_array(failure.get("expected")), as_array(failure.get("got"))
+        if expected is None or got is None or expected.ndim != 2 or expected.shape != got.shape:
+            continue
+        _matplotlib()  # without it: MissingExtraError before anything is made
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f"{result['name']}.png")
+        cause = failure.get("cause")
+        title = f"{result['name']}: " + (f"likely cause: {cause['sentence']}" if cause else failure.get("kind", ""))
+        save(failure_figure(title, expected, got, failure.get("at")), path)
+        written.append(path)
+    return written

@@ -235,11 +235,16 @@ def test_the_json_names_the_failing_function_of_a_property_that_does_not_hold() 
     failure = Failure("does not hold", "expected 1, got 2", None, [], "gptspec verify x")
     one = PropertyResult("causality.masked_entries_zero", "causality", "s", ("attention_pattern",), "failed",
                          failure=failure)
-    two = PropertyResult("head_concat.sum_of_heads", "head_concat", "s", ("attention_head", "multi_head_attention"),
-                         "failed", failure=Failure("does not hold", "m", None, [], "r"))
-    data = Report("t", "columns", "numpy", "default", 0, (), (), [one, two]).to_dict()["results"]
+    needs = ("attention_head", "multi_head_attention")
+    two = PropertyResult("head_concat.sum_of_heads", "head_concat", "s", needs, "failed",
+                         failure=Failure("does not hold", "multi_head_attention(E) at [0, 1]: expected 1, got 2", None,
+                                         [], "r"))
+    three = PropertyResult("head_concat.sum_of_heads", "head_concat", "s", needs, "failed",
+                           failure=Failure("does not hold", "the sum differs", None, [], "r"))
+    data = Report("t", "columns", "numpy", "default", 0, (), (), [one, two, three]).to_dict()["results"]
     assert data[0]["failure"]["function"] == "attention_pattern"
-    assert data[1]["failure"]["function"] is None  # two functions and no cause: not known which
+    assert data[1]["failure"]["function"] == "multi_head_attention"  # of two, the one the message names first
+    assert data[2]["failure"]["function"] == "attention_head"  # none named: the first it needs, never null
     assert "evidence" not in data[0]["failure"]
 
 

@@ -93,6 +93,9 @@ def add_parser(sub: Any) -> None:
                    help="count fragile properties (they fail only beyond the ordinary domain: scores above 1e6, "
                    "T below 0.01, ...) as failed: exit 1")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON to FILE")
+    p.add_argument("--plots", default=None, metavar="DIR",
+                   help="write, for each failed attention property, the expected and your pattern side by side "
+                   "(wrong entries marked) to DIR/PROPERTY.png (needs gptspec[plot]; skipped with a note without it)")
     p.set_defaults(func=run)
 
 
@@ -206,4 +209,22 @@ def _run(args: argparse.Namespace, interrupts: Interrupts) -> int:
         except OSError as exc:
             print(f"gptspec verify: cannot write {args.json}: {exc.strerror}", file=sys.stderr)
             return 2
+    if args.plots:
+        _plots(report, args.plots)
     return report.exit_code
+
+
+def _plots(report: Any, folder: str) -> None:
+    """--plots: the pictures of the failed attention properties; without matplotlib, a note (the verdict stands)."""
+    from .. import plots
+
+    try:
+        written = plots.failure_plots(report.to_dict(), folder)
+    except plots.MissingExtraError as exc:
+        print(f"gptspec verify: --plots skipped: {exc}", file=sys.stderr)
+        return
+    except OSError as exc:
+        print(f"gptspec verify: --plots: cannot write to {folder}: {exc.strerror}", file=sys.stderr)
+        return
+    for path in written:
+        print(f"wrote {path}")

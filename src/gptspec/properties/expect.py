@@ -16,8 +16,8 @@ from .registry import PropertyFailure
 __all__ = ["fmt", "fmt_pair", "at", "where", "array", "shape", "close", "within", "equal", "rejects", "fail"]
 
 
-def fail(message: str) -> PropertyFailure:
-    return PropertyFailure(message)
+def fail(message: str, *, expected: Any = None, got: Any = None, at: tuple[int, ...] | None = None) -> PropertyFailure:
+    return PropertyFailure(message, expected=expected, got=got, at=at)
 
 
 def fmt(x: Any, digits: int = 6) -> str:
@@ -82,8 +82,8 @@ def close(what: str, got: Any, want: Any, tol: Any, *, note: str = "") -> None:
     expected, got_ = fmt_pair(want[i], g[i])
     raise fail(
         f"{what}{where(i)}: expected {expected}, got {got_} "
-        f"(|Δ| = {fmt(diff[i])} > tolerance {t:.2g}; {n} of {want.size} entries off, shape {want.shape}){extra}"
-    )
+        f"(|Δ| = {fmt(diff[i])} > tolerance {t:.2g}; {n} of {want.size} entries off, shape {want.shape}){extra}",
+        expected=want, got=g, at=i)
 
 
 def within(what: str, got: Any, low: float, high: float, *, note: str = "") -> None:
@@ -96,8 +96,7 @@ def within(what: str, got: Any, low: float, high: float, *, note: str = "") -> N
     extra = f"; {note}" if note else ""
     raise fail(
         f"{what}{where(i)}: expected a value in [{fmt(low)}, {fmt(high)}], got {fmt(g[i])} "
-        f"({int(bad.sum())} of {g.size} entries outside, shape {g.shape}){extra}"
-    )
+        f"({int(bad.sum())} of {g.size} entries outside, shape {g.shape}){extra}", got=g, at=i)
 
 
 def equal(what: str, got: Any, want: Any, *, note: str = "") -> None:
@@ -116,8 +115,7 @@ def equal(what: str, got: Any, want: Any, *, note: str = "") -> None:
         expected, got_ = str(want[i].item()), str(g[i].item())
     raise fail(
         f"{what}{where(i)}: expected exactly {expected}, got {got_} "
-        f"({int(bad.sum())} of {want.size} entries differ, shape {want.shape}){extra}"
-    )
+        f"({int(bad.sum())} of {want.size} entries differ, shape {want.shape}){extra}", expected=want, got=g, at=i)
 
 
 def rejects(what: str, call: Callable[[], Any]) -> None:

@@ -43,7 +43,13 @@ __all__ = ["Property", "PropertyFailure", "REGISTRY", "CONTRACT", "TAGS", "prop"
 
 
 class PropertyFailure(AssertionError):
-    """A property does not hold: the message says what was expected and what came back."""
+    """A property does not hold: the message says what was expected and what came back; ``expected`` and
+    ``got`` hold the two values compared (as the property compared them), ``at`` the worst entry's index."""
+
+    def __init__(self, message: str = "", *, expected: Any = None, got: Any = None,
+                 at: tuple[int, ...] | None = None) -> None:
+        super().__init__(message)
+        self.expected, self.got, self.at = expected, got, at
 
 
 @dataclasses.dataclass(frozen=True)

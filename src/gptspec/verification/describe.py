@@ -14,7 +14,8 @@ import numpy as np
 
 from .choices import KERNEL
 
-__all__ = ["counterexample_lines", "array_summary", "in_layout", "MAX_WHOLE", "MAX_ENTRIES"]
+__all__ = ["counterexample_lines", "counterexample_data", "leaves", "as_data", "array_summary", "in_layout", "MAX_WHOLE",
+           "MAX_ENTRIES", "NON_FINITE"]
 
 MAX_WHOLE = 8  # arrays with at most this many entries are printed whole
 MAX_ENTRIES = 4  # otherwise at most this many nonzero entries are listed
@@ -78,22 +79,68 @@ def _leaf(value: Any) -> str | None:
     return type(value).__name__
 
 
-def counterexample_lines(example: Any, label: str = "example") -> list[str]:
-    """One line per leaf of ``example``: ``label.field: description``."""
-    text = _leaf(example)
-    if text is not None:
-        return [f"{label}: {text}"]
+def leaves(example: Any, label: str = "example") -> list[tuple[str, Any]]:
+    """(``label.field``, value) for every leaf of ``example``: what has a one-line description."""
+    if _leaf(example) is not None:
+        return [(label, example)]
     if dataclasses.is_dataclass(example):
         items: list[tuple[str, Any]] = [(f.name, getattr(example, f.name)) for f in dataclasses.fields(example)]
     elif isinstance(example, dict):
         items = [(str(k), v) for k, v in example.items()]
     else:
         items = [(f"[{i}]", v) for i, v in enumerate(example)]
-    lines = []
+    found = []
     for key, value in items:
         sub = f"{label}{key}" if key.startswith("[") else (key if label == "example" else f"{label}.{key}")
-        lines.extend(counterexample_lines(value, sub))
-    return lines
+        found.extend(leaves(value, sub))
+    return found
+
+
+def counterexample_lines(example: Any, label: str = "example") -> list[str]:
+    """One line per leaf of ``example``: ``label.field: description``."""
+    return [f"{name}: {_leaf(value)}" for name, value in leaves(example, label)]
+
+
+# ---------------------------------------------------------------------------------------------
+# A counterexample as data (the JSON report)
+
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+"""How a non-finite float is written in the JSON's data (JSON has no NaN): as these strings."""
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    value = float(x)
+    return value if np.isfinite(value) else NON_FINITE[str(value)]
+
+
+def as_data(value: Any) -> Any:
+    """``value`` as JSON data: an array as {"shape", "dtype", "data": nested lists} (every entry: the
+    whole array, as it was given), a number as itself, a Config as its fields, anything else as its
+    one-line description."""
+    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, np.generic):
+        a = np.asarray(value)
+        data = np.vectorize(_plain, otypes=[object])(a).tolist() if a.size else np.zeros(a.shape).tolist()
+        return {"shape": list(a.shape), "dtype": str(a.dtype), "data": data}
+    if isinstance(value, (bool, int, float, np.number, np.bool_)):
+        return _plain(value)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (bool, int, float, np.number)) for v in value):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        if all(isinstance(v, (int, str)) for v in fields.values()):
+            return fields
+    return _leaf(value)
+
+
+def counterexample_data(example: Any) -> list[dict[str, Any]]:
+    """The counterexample's leaves, named as its lines are: [{"name": "E", "value": {"shape", ...}}, ...]."""
+    return [{"name": name, "value": as_data(value)} for name, value in leaves(example)]
 
 
 # ---------------------------------------------------------------------------------------------

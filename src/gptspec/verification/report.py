@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from typing import Any
 
 from rich.console import Console, Group
@@ -24,7 +25,7 @@ from . import frameworks
 from .choices import KERNEL
 
 __all__ = ["STATUSES", "Diagnosis", "Failure", "Onset", "PropertyResult", "Report", "render", "failure_lines", "domain_lines",
-           "MISSING_ROWS"]
+           "MISSING_ROWS", "failing_function"]
 
 STATUSES = ("passed", "failed", "fragile", "error", "not applicable", "not provided", "interrupted", "not run")
 """failed: the property does not hold on an ordinary example. fragile: it holds on every ordinary
@@ -84,6 +85,10 @@ class Failure:
     layout: str = "columns"  # the layout the counterexample is shown in: the user's
     framework: str = "numpy"
     cause: Diagnosis | None = None  # the likely cause, when one known mistake explains it (.diagnosis)
+    arguments: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # the counterexample as data
+    expected: Any = None  # the values compared, as data ({"shape", "dtype", "data"}), when the property compared
+    got: Any = None  # arrays (in the spec's layout, as the property compared them)
+    at: list[int] | None = None  # the index of the worst entry in them
 
     @property
     def heading(self) -> str:
@@ -213,9 +218,7 @@ class Report:
         for result, record in zip(self.results, data["results"]):
             if result.failure is None:
                 continue
-            if record["failure"]["function"] is None:  # the one function a failing property needs, or its cause's
-                cause, needs = result.failure.cause, [n for n in result.needs if n in SPEC_NAMES]
-                record["failure"]["function"] = cause.function if cause else needs[0] if len(needs) == 1 else None
+            record["failure"]["function"] = failing_function(result)
             if result.failure.cause is not None:
                 record["failure"]["evidence"] = result.failure.cause.evidence
         data.update(ok=self.ok, exit_code=self.exit_code, counts=self.counts(), functions=self.by_function())
@@ -225,6 +228,20 @@ class Report:
         with open(path, "w", encoding="utf-8") as f:
             json.dump(self.to_dict(), f, indent=2)
             f.write("\n")
+
+
+def failing_function(result: PropertyResult) -> str | None:
+    """The function a failure is in: the one that raised or hung, else its cause's, else the one the
+    property needs, else (of several) the first the message names, else the first it needs."""
+    failure = result.failure
+    if failure is None:
+        return None
+    if failure.function or failure.cause:
+        return failure.function or failure.cause.function  # type: ignore[union-attr]
+    if len(result.needs) <= 1:
+        return result.needs[0] if result.needs else None
+    found = [(m.start(), n) for n in result.needs if (m := re.search(rf"\b{n}\b", failure.message))]
+    return min(found)[1] if found else result.needs[0]
 
 
 def _time(seconds: float) -> str:

@@ -37,9 +37,9 @@ from ..spec.check import checks, checks_mode
 from ..spec.hints import is_array
 from ..target import SPEC_NAMES
 from .adapters import Plan
-from .choices import DEFAULT_TIMEOUT, KERNEL, PROFILE_EXAMPLES, SHRINK_TRIES
+from .choices import DEFAULT_TIMEOUT, KERNEL, PROFILE_EXAMPLES, SHRINK_TRIES, memory_text
 from .conventions import ENTRY_POINTS, KERNEL_ENTRY_POINTS
-from .describe import counterexample_lines, in_layout
+from .describe import as_data, counterexample_data, counterexample_lines, in_layout
 from .determinism import Nondeterministic, find
 from .diagnosis import diagnose_into
 from .fragility import judge
@@ -199,8 +199,14 @@ def _failure(exc: BaseException, example: Any, reproduce: str, *, layout: str = 
     dims = f" (the example has {heads})" if heads else ""
     function = raised_by(exc)
 
+    data = counterexample_data(shown) if example is not None else []
+    compared = {k: getattr(exc, k, None) for k in ("expected", "got")} if isinstance(exc, PropertyFailure) else {}
+    at = getattr(exc, "at", None)
+
     def record(kind: str, message: str, function: str | None) -> Failure:
-        return Failure(kind, message + dims, function, lines, reproduce, layout=layout, framework=framework)
+        return Failure(kind, message + dims, function, lines, reproduce, layout=layout, framework=framework,
+                       arguments=data, **{k: None if v is None else as_data(v) for k, v in compared.items()},
+                       at=None if at is None else [int(i) for i in at])
 
     if isinstance(exc, CallTimeout):
         return "error", record("timed out", str(exc), function)
