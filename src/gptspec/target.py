@@ -34,8 +34,8 @@ from .spec import SpecError
 from .spec.signatures import FUNCTIONS, MODEL_FUNCTIONS
 
 __all__ = [
-    "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "KERNEL_ENTRY_POINTS", "REGISTRIES", "MODELS",
-    "address", "load", "load_object", "provided", "detect_framework", "convention_hint",
+    "TargetError", "Target", "Address", "SPEC_NAMES", "ENTRY_POINTS", "MODULE_ENTRY_POINTS", "KERNEL_ENTRY_POINTS",
+    "REGISTRIES", "MODELS", "address", "load", "load_object", "provided", "detect_framework", "convention_hint",
 ]
 
 SPEC_NAMES: tuple[str, ...] = tuple(f.__name__ for f in FUNCTIONS + MODEL_FUNCTIONS)
@@ -51,11 +51,20 @@ ENTRY_POINTS: dict[str, str] = {
                                     "batch (the spec's multi_head_attention per entry)",
     "generate": "generate(tokens, weights, n_new, temperature, top_k, rng, batch=1) -> Int[batch n_new]: a model "
                 "family's own generate (gptspec.properties.generation), T = 0 greedy",
+    "forward_padded": "forward_padded(tokens Int[batch ctx], mask Bool[batch ctx], weights) -> [batch vocab ctx]: a "
+                      "padded batch with its attention mask, True at real tokens (gptspec.properties.padding)",
+    "forward_padded_cached": "forward_padded_cached(tokens Int[batch ctx_new], mask Bool[batch ctx_past+ctx_new], "
+                             "weights, cache=None) -> (logits [batch vocab ctx_new], cache of [batch n_heads d_head "
+                             "ctx] pairs): the same with the model's KV cache",
 }
 """Names only a convention or a model family provides, beside the spec's functions: the raw kernel
 the spec's functions are built around, for the properties its signature owes (NumPy in and out),
 and a whole model's ``generate``. No module-level target provides them, so their properties are
 "not provided" for every other target."""
+
+MODULE_ENTRY_POINTS = ("forward_padded", "forward_padded_cached")
+"""The entry points a module provides by defining them under their names (a whole model's module, or
+a user's NumPy file): NumPy in and out with the spec's weights, so nothing adapts them."""
 
 KERNEL_ENTRY_POINTS = frozenset({"batched_attention", "sdpa_kernel"})
 """The entry points that take the kernel's own ``[batch heads L D]`` arrays (rows within each head),
@@ -389,7 +398,7 @@ def _provided_target(obj: Any, label: str) -> Target:
         hint = convention_hint(obj)
         raise TargetError(f"{label} provides none of the spec's functions ({', '.join(SPEC_NAMES)})"
                           + (f"; {hint}" if hint else ""))
-    return Target(obj, label, names)
+    return Target(obj, label, names + tuple(n for n in MODULE_ENTRY_POINTS if callable(getattr(obj, n, None))))
 
 
 _KERNEL_PARAMETERS = {("query", "key", "value", "attn_mask"): "sdpa",
