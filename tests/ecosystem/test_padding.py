@@ -30,10 +30,13 @@ def test_pad_puts_the_pads_on_the_side_asked_and_masks_them():
     assert tokens.tolist() == [[1, 2, 3], [4, 9, 9]] and mask.tolist() == [[True] * 3, [True, False, False]]
 
 
-def test_hf_gpt2_passes_the_padding_family():
-    report = verify("hf:gpt2", profile="quick", seed=0, only=["padding"], jobs=1)
-    ran = {r.name: r.status for r in report.results}
-    assert ran == dict.fromkeys(PROPERTIES, "passed"), [(r.name, r.failure) for r in report.results if r.failure]
+@pytest.mark.parametrize(("target", "provided"), [("hf:gpt2", PROPERTIES), ("tl:gpt2", PROPERTIES[:1])])
+def test_the_model_targets_pass_the_padding_properties_they_provide(target, provided):
+    if target == "tl:gpt2":
+        pytest.importorskip("transformer_lens")
+    report = verify(target, profile="quick", seed=0, only=["padding"], jobs=1)
+    ran = {r.name: r.status for r in report.results if r.status != "not provided"}
+    assert ran == dict.fromkeys(provided, "passed"), [(r.name, r.failure) for r in report.results if r.failure]
     assert report.exit_code == 0
 
 
@@ -41,6 +44,7 @@ def test_hf_gpt2_passes_the_padding_family():
     ("hf_bug_padding_positions.py", "padding.batch_equals_alone", "left-padded batch"),
     ("hf_bug_padding_positions.py", "padding.cached_step_after_left_padding", "fed with the cache"),
     ("hf_bug_pad_keys_unmasked.py", "padding.batch_equals_alone", "-padded batch"),
+    ("tl_bug_padding_positions.py", "padding.batch_equals_alone", "left-padded batch"),
 ])
 def test_a_planted_padding_bug_fails_the_property_meant_for_it(bug, prop, words):
     report = verify(str(TARGETS / bug), profile="quick", seed=0, only=[prop], jobs=1)
