@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from . import expect
 from .coded import integers
-from .common import calls, first_column_off, model_tolerance
+from .common import agreeing, calls, first_column_off, model_tolerance
 from .domain import NEEDS_FLOAT64
 from .registry import prop
 from .strategies import UNIT, Model, models, tokens
@@ -107,9 +107,8 @@ def _compare(what: str, got: np.ndarray, want: np.ndarray, tol: float, positions
     """got [vocab n] against want at the first column off: which position of the sequence it is."""
     j = first_column_off(got, want, tol)
     if j is not None:
-        agree = "" if j == 0 else f"; positions 0–{j - 1} agree" if j > 1 else "; position 0 agrees"
         expect.close(f"{what} at padded column {positions[j]} (position {j} of the sequence)", got[:, j], want[:, j], tol,
-                     note=note + agree)
+                     note=note + agreeing(j))
 
 
 @prop("padding.batch_equals_alone", needs=PADDED,
