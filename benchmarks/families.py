@@ -1,13 +1,15 @@
 """Each model family's whole-model verdict against its floor: bare Hypothesis drawing the same examples.
 
-For each family's correct test file (tests/ecosystem/targets: nanoGPT, minGPT, picoGPT) and for
-``hf:gpt2``, this runs ``verify(TARGET, profile, seed, jobs)`` (the target in its own processes,
+For each family's correct test file (tests/ecosystem/targets: nanoGPT, minGPT, picoGPT), for
+``hf:gpt2``, and for a complete cached implementation a user writes (examples/numpy_kv_cache.py, rows:
+every spec function and the KV cache; "kv decode" is its decode family alone), this runs
+``verify(TARGET, profile, seed, jobs)`` (the target in its own processes,
 start-up included) and, side by side, the floor: every property that ran, its strategy drawn as
 many times as the verdict ran it (inside the same declared domain, with a body that does
 nothing), in this one process. The ratio is verdict wall time / floor; the floor is what no
 verifier built on Hypothesis can go below.
 
-    python benchmarks/families.py [--profile quick] [--seed 0] [--jobs 2] [--rounds 1]
+    python benchmarks/families.py [--profile quick] [--seed 0] [--jobs 2] [--rounds 1] [--cases kv-cache,...]
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ from gptspec.verification import verify
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "tests" / "ecosystem" / "targets"
-CASES = {"nanoGPT": TARGETS / "nanogpt_model.py", "minGPT": TARGETS / "mingpt" / "model.py",
-         "picoGPT": TARGETS / "picogpt_gpt2.py", "hf:gpt2": "hf:gpt2"}
+KV_CACHE = ROOT / "examples" / "numpy_kv_cache.py"
+CASES: dict[str, tuple[object, dict[str, object]]] = {
+    "nanoGPT": (TARGETS / "nanogpt_model.py", {}), "minGPT": (TARGETS / "mingpt" / "model.py", {}),
+    "picoGPT": (TARGETS / "picogpt_gpt2.py", {}), "hf:gpt2": ("hf:gpt2", {}),
+    "kv-cache": (KV_CACHE, {"layout": "rows"}), "kv decode": (KV_CACHE, {"layout": "rows", "only": ["decode"]}),
+}
+"""label: (target, verify's options)."""
 
 
 def floor(results: list, assume: tuple[str, ...]) -> float:
@@ -56,15 +63,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1, help="keep the fastest of N verdicts per family")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of: {', '.join(CASES)}")
+    parser.add_argument("--by-family", action="store_true",
+                        help="also each property family's search time (Σ of its properties', start-up excluded) "
+                             "against its floor")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     print(f"profile {args.profile}, seed {args.seed}, {args.jobs} jobs")
     print(f"{'family':9} {'properties':>10} {'examples':>9} {'verdict s':>10} {'floor s':>8} {'ratio':>6}  verdict")
-    for label, target in CASES.items():
+    for label in args.cases.split(","):
+        target, options = CASES[label]
         best = None
         for _ in range(args.rounds):
             start = time.perf_counter()
-            report = verify(str(target), profile=args.profile, seed=args.seed, jobs=args.jobs)
+            report = verify(str(target), profile=args.profile, seed=args.seed, jobs=args.jobs, **options)
             wall = time.perf_counter() - start
             best = (wall, report) if best is None or wall < best[0] else best
         assert best is not None
@@ -74,6 +86,12 @@ def main() -> None:
         verdict = {0: "PASS", 1: "FAIL"}.get(report.exit_code, f"exit {report.exit_code}")
         print(f"{label:9} {len(ran):10d} {sum(r.examples for r in ran):9d} {wall:10.1f} {low:8.2f} "
               f"{wall / low:6.1f}  {verdict}")
+        if args.by_family:
+            for family in dict.fromkeys(r.family for r in ran):
+                mine = [r for r in ran if r.family == family]
+                spent, least = sum(r.seconds for r in mine), floor(mine, report.assumptions)
+                print(f"  {family:12} {len(mine):5d} {sum(r.examples for r in mine):9d} {spent:10.2f} {least:8.2f} "
+                      f"{spent / least:6.1f}  (search only)")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ import ast
 import os
 import types
 
-from .target import SPEC_NAMES, Target, TargetError, _import_failure, _load_in_package, _load_path
+from .target import MODULE_ENTRY_POINTS, SPEC_NAMES, Target, TargetError, _import_failure, _load_in_package
+from .target import _load_path
 from .target import _provided_target, provided
 
 __all__ = ["defines_only", "candidates", "model_of_module", "model_in_folder"]
@@ -45,7 +46,7 @@ def _recognised(module: types.ModuleType, label: str, family: str | None) -> Tar
         raise _import_failure(f"{label} (its model)", exc) from None
     if found is None:
         return None
-    own = tuple(n for n in families.ENTRY_POINTS if callable(getattr(found.model, n, None)))
+    own = tuple(n for n in (*families.ENTRY_POINTS, *MODULE_ENTRY_POINTS) if callable(getattr(found.model, n, None)))
     return Target(found.model, label, provided(found.model) + own)
 
 

@@ -34,12 +34,24 @@ from .spec import SpecError
 from .spec.signatures import FUNCTIONS, MODEL_FUNCTIONS
 
 __all__ = [
-    "TargetError", "Target", "Address", "SPEC_NAMES", "REGISTRIES", "MODELS",
+    "TargetError", "Target", "Address", "SPEC_NAMES", "MODULE_ENTRY_POINTS", "REGISTRIES", "MODELS",
     "address", "load", "load_object", "provided", "detect_framework", "convention_hint",
 ]
 
 SPEC_NAMES: tuple[str, ...] = tuple(f.__name__ for f in FUNCTIONS + MODEL_FUNCTIONS)
 """Every function a target may provide, in the spec's order."""
+
+MODULE_ENTRY_POINTS: dict[str, str] = {
+    "forward_padded": "forward_padded(tokens Int[batch ctx], mask Bool[batch ctx], weights) -> [batch vocab ctx]: a "
+                      "padded batch with its attention mask, True at real tokens (gptspec.properties.padding)",
+    "forward_padded_cached": "forward_padded_cached(tokens Int[batch ctx_new], mask Bool[batch ctx_past+ctx_new], "
+                             "weights, cache=None) -> (logits [batch vocab ctx_new], cache of [batch n_heads d_head "
+                             "ctx] pairs): the same with the model's KV cache",
+}
+"""Entry points beside the spec's functions that a module provides by defining them under their names
+(a whole model's module, a recognised model, or a user's NumPy file): NumPy in and out with the spec's
+weights, so nothing adapts them. The conventions' and families' own are in
+:data:`gptspec.verification.conventions.ENTRY_POINTS`, which lists these too."""
 
 REGISTRIES = {"hf": "a function registered with Hugging Face transformers' AttentionInterface"}
 """``SCHEME:NAME`` targets that name a function in a library's registry instead of a module."""
@@ -358,7 +370,7 @@ def _provided_target(obj: Any, label: str) -> Target:
         hint = convention_hint(obj)
         raise TargetError(f"{label} provides none of the spec's functions ({', '.join(SPEC_NAMES)})"
                           + (f"; {hint}" if hint else ""))
-    return Target(obj, label, names)
+    return Target(obj, label, names + tuple(n for n in MODULE_ENTRY_POINTS if callable(getattr(obj, n, None))))
 
 
 _MODULE_PARAMETERS = {"q_proj.weight": "qkvo-linear", "W_Q": "transformer-lens"}

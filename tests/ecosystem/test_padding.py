@@ -1,81 +1,61 @@
-"""Padding: HF's GPT-2 on a left- or right-padded batch with an attention mask gives each sequence
-the logits it gets alone, with the position ids HF's own ``generate`` uses, and so does a step
-with the cache after a left-padded prefill (HF transformers #18104). A Hypothesis search over
-sizes, lengths, pad side and pad token; a planted bug (position ids 0 … ctx − 1 whatever the
-padding) is found. Not a gptspec property: the spec's functions take one sequence, no batch."""
+"""Padding (gptspec.properties.padding) on HF's GPT-2: a left- or right-padded batch with an attention
+mask gives each sequence the logits it gets alone, with the position ids HF's own ``generate`` uses, and
+so does a step with the cache after a left-padded prefill (HF transformers #18104). The correct model
+passes; planted bugs (position ids 0 … ctx − 1 whatever the padding; pad keys not masked) fail the
+property meant for them, with a counterexample that names the sequence, its padding and the position."""
 
 from __future__ import annotations
 
 import os
+import pathlib
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from gptspec import Config, impl
+from gptspec import verify
+from gptspec.properties import padding
+from gptspec.properties.catalogue import get
 
 pytest.importorskip("transformers")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from gptspec.ecosystem import hf_gpt2  # noqa: E402  (after the skip: it imports torch and transformers)
-
-SEARCH = settings(max_examples=25, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+TARGETS = pathlib.Path(__file__).resolve().parent / "targets"
+PROPERTIES = ("padding.batch_equals_alone", "padding.cached_step_after_left_padding")
 
 
-@st.composite
-def padded_batches(draw: st.DrawFn) -> tuple:
-    """Weights of a small GPT-2 (d_model = n_heads·d_head), 1–3 sequences of 1–5 tokens, the pad side,
-    the pad token, and each sequence's next token."""
-    n_heads, d_head = draw(st.integers(1, 2)), draw(st.integers(1, 3))
-    config = Config(vocab=draw(st.integers(2, 7)), d_model=n_heads * d_head, n_heads=n_heads, d_head=d_head,
-                    n_ctx=7, n_layers=draw(st.integers(1, 2)), d_mlp=draw(st.integers(1, 4)), name="padded")
-    weights = impl.random_weights(config, draw(st.integers(0, 99)), dtype=np.float64, scale=0.5)
-    token = st.integers(0, config.vocab - 1)
-    sequences = draw(st.lists(st.lists(token, min_size=1, max_size=5), min_size=1, max_size=3))
-    return weights, sequences, draw(st.sampled_from(("left", "right"))), draw(token), draw(st.lists(
-        token, min_size=len(sequences), max_size=len(sequences)))
+def test_pad_puts_the_pads_on_the_side_asked_and_masks_them():
+    tokens, mask = padding.pad((np.array([1, 2, 3]), np.array([4])), "left", 0)
+    assert tokens.tolist() == [[1, 2, 3], [0, 0, 4]] and mask.tolist() == [[True] * 3, [False, False, True]]
+    tokens, mask = padding.pad((np.array([1, 2, 3]), np.array([4])), "right", 9)
+    assert tokens.tolist() == [[1, 2, 3], [4, 9, 9]] and mask.tolist() == [[True] * 3, [True, False, False]]
 
 
-def _pad(sequences: list[list[int]], side: str, pad: int) -> tuple[np.ndarray, np.ndarray]:
-    width = max(map(len, sequences))
-    tokens, mask = np.full((len(sequences), width), pad), np.zeros((len(sequences), width), dtype=bool)
-    for i, s in enumerate(sequences):
-        at = slice(width - len(s), width) if side == "left" else slice(0, len(s))
-        tokens[i, at], mask[i, at] = s, True
-    return tokens, mask
+@pytest.mark.parametrize(("target", "provided"), [("hf:gpt2", PROPERTIES), ("tl:gpt2", PROPERTIES[:1])])
+def test_the_model_targets_pass_the_padding_properties_they_provide(target, provided):
+    if target == "tl:gpt2":
+        pytest.importorskip("transformer_lens")
+    report = verify(target, profile="quick", seed=0, only=["padding"], jobs=1)
+    ran = {r.name: r.status for r in report.results if r.status != "not provided"}
+    assert ran == dict.fromkeys(provided, "passed"), [(r.name, r.failure) for r in report.results if r.failure]
+    assert report.exit_code == 0
 
 
-def each_sequence_as_alone(example: tuple) -> None:
-    weights, sequences, side, pad, following = example
-    tokens, mask = _pad(sequences, side, pad)
-    logits, cache = hf_gpt2.forward_padded(tokens, mask, weights)
-    for i, s in enumerate(sequences):
-        alone = impl.forward(np.array(s), weights)
-        np.testing.assert_allclose(logits[i][:, mask[i]], alone, rtol=1e-9, atol=1e-9,
-                                   err_msg=f"sequence {i} {s}, {side}-padded to {tokens.shape[1]} with {pad}")
-    if side != "left":  # generation appends after the last column: only a left-padded batch has it last
-        return
-    grown = np.hstack([mask, np.ones((len(sequences), 1), dtype=bool)])  # the cached positions' mask, then the new
-    step, _ = hf_gpt2.forward_padded(np.array(following)[:, None], grown, weights, cache)
-    for i, s in enumerate(sequences):
-        alone = impl.forward(np.array(s + [following[i]]), weights)[:, -1]
-        np.testing.assert_allclose(step[i][:, 0], alone, rtol=1e-9, atol=1e-9,
-                                   err_msg=f"sequence {i} {s} then {following[i]} with the cache, left-padded")
+@pytest.mark.parametrize(("bug", "prop", "words"), [
+    ("hf_bug_padding_positions.py", "padding.batch_equals_alone", "left-padded batch"),
+    ("hf_bug_padding_positions.py", "padding.cached_step_after_left_padding", "fed with the cache"),
+    ("hf_bug_pad_keys_unmasked.py", "padding.batch_equals_alone", "-padded batch"),
+    ("tl_bug_padding_positions.py", "padding.batch_equals_alone", "left-padded batch"),
+])
+def test_a_planted_padding_bug_fails_the_property_meant_for_it(bug, prop, words):
+    report = verify(str(TARGETS / bug), profile="quick", seed=0, only=[prop], jobs=1)
+    (result,) = report.results
+    assert result.status == "failed", (result.status, result.failure)
+    message = result.failure.message
+    assert words in message and "position" in message and "sequence" in message, message
+    assert report.exit_code == 1
 
 
-def search() -> None:
-    """each_sequence_as_alone over the drawn padded batches (a fresh test each time)."""
-    given(padded_batches())(SEARCH(lambda example: each_sequence_as_alone(example)))()
+def test_a_target_without_a_padded_batch_has_the_family_not_provided():
+    from gptspec import impl
 
-
-def test_each_sequence_of_a_padded_batch_gets_what_it_gets_alone_with_and_without_the_cache():
-    search()
-
-
-def test_position_ids_that_ignore_the_padding_are_found(monkeypatch):
-    monkeypatch.setattr(hf_gpt2, "padded_position_ids",
-                        lambda mask: __import__("torch").arange(np.shape(mask)[1]).expand(np.shape(mask)[0], -1))
-    with pytest.raises(AssertionError, match="left-padded"):
-        search()
+    assert not any(get(name).applies_to(impl) for name in PROPERTIES)

@@ -28,6 +28,8 @@ from gptspec.impl.cache import block_cached, empty_cache
 from gptspec.properties.causes import derive  # the diagnosis's known causes are built the same way
 from gptspec.spec import SIGNATURES
 
+from .padded import PADDED_MUTANTS, padded_model
+
 
 # ---------------------------------------------------------------------------------------------
 # softmax and temperature
@@ -524,6 +526,7 @@ MUTANTS: dict[str, types.SimpleNamespace] = {
 MUTANTS.update({name: g for name, g in GENERATORS.items() if name != "generate"})
 MUTANTS.update({name: KernelMutant(name) for name in KERNEL_MUTANTS})
 MUTANTS.update({name: ModuleMutant(name, factory, convention) for name, (factory, convention) in MODULE_MUTANTS.items()})
+MUTANTS.update({name: padded_model(**bug) for name, bug in PADDED_MUTANTS.items()})
 
 # property name -> [(planted bug, what the search needs to find it: "", "extremes", "near_ties")]
 PLANTED: dict[str, list[tuple[str, str]]] = {
@@ -610,6 +613,9 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "generation.greedy_is_argmax_chain": [("generate_first_column", ""), ("generate_greedy_samples", "")],
     "generation.sample_follows_softmax": [("generate_times_T", "")],
     "generation.top_k_keeps_k_largest": [("generate_top_k_plus_one", "")],
+    "padding.batch_equals_alone": [("padded_positions_ignore_padding", ""), ("padded_pad_keys_unmasked", "")],
+    "padding.cached_step_after_left_padding": [("padded_step_counts_pads", ""),
+                                               ("padded_positions_ignore_padding", "")],
 }
 
 VERDICTS: dict[tuple[str, str], str] = {

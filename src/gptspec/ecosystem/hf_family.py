@@ -61,7 +61,8 @@ def recognise(module: types.ModuleType) -> Found:
                           None)
             model = types.SimpleNamespace(
                 **{n: getattr(copy, n) for n in ("forward", "next_token_probs", "block", "multi_head_attention",
-                                                 "mlp", "layer_norm")},
+                                                 "mlp", "layer_norm", "forward_cached", "multi_head_attention_cached",
+                                                 "forward_padded", "forward_padded_cached")},
                 GPTSPEC_ASSUME=list(copy.GPTSPEC_ASSUME), GPTSPEC_FRAMEWORK="numpy", GPTSPEC_FAMILY=found.text)
             return dataclasses.replace(found, model=model)
     raise Miss(f"{', '.join(c.__name__ for c in candidates)}: not GPT2LMHeadModel's parameters when built")

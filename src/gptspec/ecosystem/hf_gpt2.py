@@ -36,7 +36,8 @@ temperature           softmax(logits / T)                 HF's ``TemperatureLogi
 (``cache=DynamicCache``, ``past_key_values`` before transformers 5.25, ``use_cache=True``), the spec's
 ``(K_past, V_past)`` pairs loaded into it and read back out of it; ``next_token_probs`` is the same with
 ``logits_to_keep=1`` (only the last column is unembedded, as the spec's), divided by T by HF's
-warper and softmaxed. ``block``, ``multi_head_attention``, ``layer_norm`` and ``mlp`` run the
+warper and softmaxed. ``forward_padded`` and ``forward_padded_cached`` (entry points of the padding
+family) run a padded batch as HF's ``generate`` does: ``attention_mask``, position ids cumsum(mask) − 1. ``block``, ``multi_head_attention``, ``layer_norm`` and ``mlp`` run the
 modules of a one-layer model: the block through ``GPT2Model(inputs_embeds=Eᵀ)`` with the position
 embedding zero (so HF builds its own causal mask) and its output read by a forward hook on
 ``h[0]``; the attention likewise, its input replaced by ``Eᵀ`` by a pre-hook on ``h[0].attn``
@@ -73,6 +74,8 @@ __all__ = [
     "config",
     "forward",
     "forward_cached",
+    "forward_padded",
+    "forward_padded_cached",
     "layer_norm",
     "mlp",
     "multi_head_attention",
@@ -179,13 +182,24 @@ def position_ids(ctx_past: int, ctx_new: int) -> Any:
     return None
 
 
-def _dynamic_cache(model: Any, cache: Any) -> Any:
+def _dynamic_cache(model: Any, cache: Any, batched: bool = False) -> Any:
     """HF's ``DynamicCache`` holding the spec's cache: layer i's ``K_past [n_heads d_head ctx_past]`` as
-    keys ``[1 n_heads ctx_past d_head]`` (copies: HF's cache grows its own tensors), empty for None."""
+    keys ``[1 n_heads ctx_past d_head]`` (copies: HF's cache grows its own tensors), empty for None;
+    ``batched``: ``[batch n_heads d_head ctx_past]`` as ``[batch n_heads ctx_past d_head]``."""
     past = DynamicCache(config=model.config)
     for i, (K, V) in enumerate(cache or ()):
-        past.update(to_tensor(np.swapaxes(K, -1, -2))[None], to_tensor(np.swapaxes(V, -1, -2))[None], i)
+        keys, values = (to_tensor(np.swapaxes(a, -1, -2)) for a in (K, V))
+        past.update(keys if batched else keys[None], values if batched else values[None], i)
     return past
+
+
+def _spec_cache(grown: Any, batched: bool = False) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """HF's cache read back layer by layer in the spec's orientation (``layers[i].keys [batch n_heads
+    ctx d_head]`` → ``[n_heads d_head ctx]``, or ``[batch n_heads d_head ctx]`` when ``batched``)."""
+    def spec(t: Any) -> np.ndarray:
+        return to_numpy((t if batched else t[0]).transpose(-1, -2))
+
+    return tuple((spec(layer.keys), spec(layer.values)) for layer in grown.layers)
 
 
 def forward_cached(tokens: np.ndarray, weights: Weights, cache: Any = None) -> tuple[np.ndarray, Any]:
@@ -200,10 +214,7 @@ def forward_cached(tokens: np.ndarray, weights: Weights, cache: Any = None) -> t
     given = position_ids(past.get_seq_length(), len(tokens))
     with torch.no_grad():
         out = model(input_ids=_input_ids(tokens), use_cache=True, position_ids=given, **{CACHE_ARGUMENT: past})
-    grown = getattr(out, CACHE_ARGUMENT)
-    after = tuple((to_numpy(layer.keys[0].transpose(-1, -2)), to_numpy(layer.values[0].transpose(-1, -2)))
-                  for layer in grown.layers)
-    return to_numpy(out.logits[0].T), after
+    return to_numpy(out.logits[0].T), _spec_cache(getattr(out, CACHE_ARGUMENT))
 
 
 def padded_position_ids(mask: np.ndarray) -> Any:
@@ -214,21 +225,33 @@ def padded_position_ids(mask: np.ndarray) -> Any:
     return ids.masked_fill(torch.as_tensor(~np.asarray(mask, dtype=bool)), 1)
 
 
-def forward_padded(tokens: np.ndarray, mask: np.ndarray, weights: Weights, cache: Any = None) -> tuple[np.ndarray, Any]:
-    """(logits ``[batch vocab ctx_new]``, HF's cache) of a padded batch, as HF's ``generate`` runs one:
+def padded_attention_mask(mask: np.ndarray) -> Any:
+    """The ``attention_mask`` HF is given for a padded batch: 1 at real tokens, 0 at pads (module-level,
+    so a test can replace it to plant a bug)."""
+    return torch.as_tensor(np.asarray(mask, dtype=np.int64))
+
+
+def forward_padded_cached(tokens: np.ndarray, mask: np.ndarray, weights: Weights,
+                          cache: Any = None) -> tuple[np.ndarray, Any]:
+    """(logits ``[batch vocab ctx_new]``, cache) of a padded batch, as HF's ``generate`` runs one:
     ``tokens [batch ctx_new]``, ``mask [batch ctx_past+ctx_new]`` True at real tokens (the cached
     positions' mask, then the new ones'), ``attention_mask=mask``, position ids
-    :func:`padded_position_ids` of the new positions, ``cache`` a ``DynamicCache`` from the call
-    before (None: empty). Not a spec function (the spec has no batch): the padding tests call it."""
+    :func:`padded_position_ids` of the new positions, ``cache`` the spec's (K, V) pairs with a batch
+    axis, ``[batch n_heads d_head ctx_past]``, loaded into a ``DynamicCache`` (None: empty) and read
+    back out of the one HF grows (:mod:`gptspec.properties.padding`)."""
     model = _model(weights)
-    past = cache if cache is not None else DynamicCache(config=model.config)
+    past = _dynamic_cache(model, cache, batched=True)
     ids = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
     positions = padded_position_ids(mask)[:, -ids.shape[1]:]
-    attention = torch.as_tensor(np.asarray(mask, dtype=np.int64))
     with torch.no_grad():
-        out = model(input_ids=ids, attention_mask=attention, position_ids=positions, use_cache=True,
+        out = model(input_ids=ids, attention_mask=padded_attention_mask(mask), position_ids=positions, use_cache=True,
                     **{CACHE_ARGUMENT: past})
-    return to_numpy(out.logits.transpose(-1, -2)), getattr(out, CACHE_ARGUMENT)
+    return to_numpy(out.logits.transpose(-1, -2)), _spec_cache(getattr(out, CACHE_ARGUMENT), batched=True)
+
+
+def forward_padded(tokens: np.ndarray, mask: np.ndarray, weights: Weights) -> np.ndarray:
+    """logits ``[batch vocab ctx]`` of a padded batch with no cache: :func:`forward_padded_cached`'s."""
+    return forward_padded_cached(tokens, mask, weights)[0]
 
 
 def next_token_probs(tokens: np.ndarray, weights: Weights, temperature: float = 1.0) -> np.ndarray:

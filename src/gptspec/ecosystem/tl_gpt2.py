@@ -71,6 +71,7 @@ __all__ = [
     "block_state",
     "config",
     "forward",
+    "forward_padded",
     "layer_norm",
     "mlp",
     "multi_head_attention",
@@ -187,6 +188,17 @@ def _logits(bridge: Any, tokens: np.ndarray) -> Any:
 def forward(tokens: np.ndarray, weights: Weights) -> np.ndarray:
     """logits ``[vocab ctx]`` = ``bridge(tokens, return_type="logits")[0]ᵀ``."""
     return to_numpy(_logits(_bridge(weights), tokens).T)
+
+
+def forward_padded(tokens: np.ndarray, mask: np.ndarray, weights: Weights) -> np.ndarray:
+    """logits ``[batch vocab ctx]`` of a padded batch: ``bridge(tokens, attention_mask=mask,
+    return_type="logits")``, TL's own positions (the bridge derives them from the mask, per row; the
+    padding family's entry point). TL 4.3's native model has no KV cache: no ``forward_padded_cached``."""
+    ids = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
+    attention = torch.as_tensor(np.asarray(mask, dtype=np.int64))
+    with torch.no_grad():
+        logits = _bridge(weights)(ids, attention_mask=attention, return_type="logits")
+    return to_numpy(logits.transpose(-1, -2))
 
 
 def next_token_probs(tokens: np.ndarray, weights: Weights, temperature: float = 1.0) -> np.ndarray:

@@ -8,15 +8,15 @@ from typing import Any
 from . import agreement, causality, embedding, head_concat, shapes, softmax, temperature, value  # noqa: F401
 from . import decode  # noqa: F401, I001  (incremental decoding, the last of the spec's families)
 # after the spec's families: registration order is report order
-from . import generation, sdpa, sdpa_decode, batch  # noqa: F401, I001
+from . import generation, sdpa, sdpa_decode, batch, padding  # noqa: F401, I001
 from ..spec.signatures import SIGNATURES
 from .registry import REGISTRY, Property
 
 __all__ = ["FAMILIES", "CONVENTION_FAMILIES", "properties", "get", "applicable"]
 
 FAMILIES = ("softmax", "temperature", "causality", "head_concat", "embedding", "value", "shapes", "agreement",
-            "decode", "generation", "sdpa", "batch")
-"""The families of the catalogue, in the order a report lists them. The last three need entry
+            "decode", "generation", "sdpa", "batch", "padding")
+"""The families of the catalogue, in the order a report lists them. The last four need entry
 points only a convention or a model family provides (:data:`CONVENTION_FAMILIES`)."""
 
 CONVENTION_FAMILIES = tuple(f for f in FAMILIES

@@ -16,7 +16,8 @@ from .strategies import UNIT, Model, MultiHead, models
 from .tolerance import head_tolerance, tolerance
 
 __all__ = [
-    "plain_softmax", "model_prefixes", "model_tolerance", "heads_tolerance", "describe", "repeated", "calls", "Calls",
+    "plain_softmax", "agreeing", "first_column_off", "model_prefixes", "model_tolerance", "heads_tolerance",
+    "describe", "repeated", "calls", "Calls",
 ]
 
 
@@ -91,6 +92,18 @@ def model_tolerance(m: Model, logits: np.ndarray) -> float:
     w = m.weights
     bound = np.abs(w.W_U) @ (np.sqrt(m.config.d_model) * np.abs(w.lnf_gain) + np.abs(w.lnf_bias))
     return float(tolerance(np.float64).of(np.max(bound) + np.max(np.abs(logits))))
+
+
+def first_column_off(got: np.ndarray, want: np.ndarray, tol: Any) -> int | None:
+    """The first column (last axis) where some entry is more than ``tol`` off (NaN is off), or None."""
+    bad = ~(np.abs(np.asarray(got).astype(np.float64) - want) <= tol)
+    off = np.flatnonzero(bad.reshape(-1, bad.shape[-1]).any(axis=0))
+    return int(off[0]) if off.size else None
+
+
+def agreeing(j: int, what: str = "position") -> str:
+    """What agrees before the first column ``j`` that is off: '', '; position 0 agrees', '; positions 0–3 agree'."""
+    return "" if j == 0 else f"; {what} 0 agrees" if j == 1 else f"; {what}s 0–{j - 1} agree"
 
 
 def heads_tolerance(h: MultiHead) -> float:

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from ..spec import BlockWeights
 from . import expect
 from .coded import integers
-from .common import calls, heads_tolerance, model_prefixes, model_tolerance
+from .common import agreeing, calls, first_column_off, heads_tolerance, model_prefixes, model_tolerance
 from .domain import NEEDS_FLOAT64, NEEDS_TWO_TOKENS
 from .registry import prop
 from .strategies import UNIT, Model, MultiHead, models, multi_heads
@@ -182,13 +182,6 @@ def feed(impl: Any, m: Model, sizes: tuple[int, ...], cache: Any = None) -> tupl
     return columns, cache
 
 
-def _first_column_off(got: np.ndarray, want: np.ndarray, tol: Any) -> int | None:
-    """The first column where some entry is more than ``tol`` off (NaN is off), or None."""
-    bad = ~(np.abs(got.astype(np.float64) - want) <= tol)
-    off = np.flatnonzero(bad.any(axis=0))
-    return int(off[0]) if off.size else None
-
-
 def _kv_tolerance(m: Model, want: np.ndarray, layer: BlockWeights) -> float:
     """float64: rtol times the largest K or V entry the layer norm allows (|W| (√d_model |g| + |b|))."""
     x = np.sqrt(m.config.d_model) * np.abs(layer.ln1_gain) + np.abs(layer.ln1_bias)
@@ -210,11 +203,11 @@ def chunks_equal_forward(impl: Any, c: Chunked) -> None:
     columns, _ = feed(impl, m, c.sizes)
     got = np.concatenate(columns, axis=1)
     tol = 2 * model_tolerance(m, want)
-    j = _first_column_off(got, want, tol)
+    j = first_column_off(got, want, tol)
     if j is not None:
-        agree = "" if j == 0 else "; column 0 agrees" if j == 1 else f"; columns 0–{j - 1} agree"
         expect.close(f"forward_cached logits column {j} (position {j}, {_chunk_of(c.sizes, j)})", got[:, j], want[:, j],
-                     tol, note=f"{show_chunks(c.sizes)}{agree}; compared with forward(tokens)[:, {j}] of {ctx} tokens")
+                     tol, note=f"{show_chunks(c.sizes)}{agreeing(j, 'column')}; "
+                               f"compared with forward(tokens)[:, {j}] of {ctx} tokens")
 
 
 @prop("decode.cache_equals_one_call", needs=("forward_cached",),
@@ -227,9 +220,13 @@ def cache_equals_one_call(impl: Any, c: Chunked) -> None:
     _, whole = feed(impl, m, (ctx,))
     for i, ((K, V), (K1, V1), layer) in enumerate(zip(chunked, whole, m.weights.blocks)):
         for name, got, want in (("K", K, K1), ("V", V, V1)):
-            expect.close(f"cache[{i}] {name} (layer {i}) after {show_chunks(c.sizes)}", got, want,
-                         _kv_tolerance(m, want, layer), note=f"compared with forward_cached(tokens) in one call; "
-                         f"axis 2 is the position")
+            tol = _kv_tolerance(m, want, layer)
+            p = first_column_off(got, want, tol)  # the first position whose keys or values are off
+            if p is not None:
+                expect.close(f"cache[{i}] {name} (layer {i}) at position {p} ({_chunk_of(c.sizes, p)}), "
+                             f"[n_heads d_head]", got[..., p], want[..., p], tol,
+                             note=f"{show_chunks(c.sizes)}; compared with forward_cached(tokens) in one call"
+                                  f"{agreeing(p)}")
 
 
 @prop("decode.positions_continue", needs=("forward", "forward_cached"),
@@ -265,10 +262,11 @@ def mha_split_equals_whole(impl: Any, c: ChunkedHeads) -> None:
         V = expect.shape(f"{what} V", V, (n_heads, d_head, stop))
     got = np.concatenate(columns, axis=1)
     tol = 2 * heads_tolerance(h)
-    j = _first_column_off(got, np.asarray(want, np.float64), tol)
+    j = first_column_off(got, np.asarray(want, np.float64), tol)
     if j is not None:
         expect.close(f"multi_head_attention_cached ΔE column {j} (position {j}, {_chunk_of(c.sizes, j)})", got[:, j],
-                     want[:, j], tol, note=f"{show_chunks(c.sizes)}; compared with multi_head_attention(E)[:, {j}]")
+                     want[:, j], tol, note=f"{show_chunks(c.sizes)}{agreeing(j, 'column')}; "
+                                           f"compared with multi_head_attention(E)[:, {j}]")
 
 
 @prop("decode.cache_not_modified", needs=("forward_cached",),

@@ -62,7 +62,8 @@ WORDS = (CAUSAL_ONLY, HEADS_FILL, "float32", "float64", "max-ctx=N", *VARIANTS)
 """The words of a declaration, as the command line takes them."""
 
 HEADS_FUNCTIONS = frozenset({"multi_head_attention", "batched_multi_head_attention", "block", "forward",
-                             "next_token_probs", "multi_head_attention_cached", "forward_cached", "generate"})
+                             "next_token_probs", "multi_head_attention_cached", "forward_cached", "generate",
+                             "forward_padded", "forward_padded_cached"})
 """The spec functions that split d_model into heads: the d_model = n_heads·d_head rule bears on
 properties that call one of them, and no other (attention_head takes one head of any d_head)."""
 

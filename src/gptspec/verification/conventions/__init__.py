@@ -41,6 +41,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ...ecosystem.families import ENTRY_POINTS as FAMILY_ENTRY_POINTS
+from ...target import MODULE_ENTRY_POINTS
 from ..errors import OptionError
 
 __all__ = ["Convention", "Built", "NAMES", "ENTRY_POINTS", "KERNEL_ENTRY_POINTS", "get", "registered",
@@ -96,11 +97,12 @@ ENTRY_POINTS: dict[str, str] = {
                                     "causal) -> [batch d_model ctx]: a module convention's module called once on a "
                                     "batch (the spec's multi_head_attention per entry)",
     **FAMILY_ENTRY_POINTS,
+    **MODULE_ENTRY_POINTS,
 }
-"""Names only a convention or a model family provides, beside the spec's functions: the raw kernel
-the spec's functions are built around, for the properties its signature owes (NumPy in and out),
-and a whole model's ``generate``. No module-level target provides them, so their properties are
-"not provided" for every other target."""
+"""Names beside the spec's functions: the raw kernel the spec's functions are built around, for the
+properties its signature owes (NumPy in and out), a whole model's ``generate`` (only a convention or
+a model family provides these), and the padded batch a module may define by name
+(:data:`gptspec.target.MODULE_ENTRY_POINTS`). Their properties are "not provided" for every other target."""
 
 KERNEL_ENTRY_POINTS = frozenset({"batched_attention", "sdpa_kernel"})
 """The entry points that take the kernel's own ``[batch heads L D]`` arrays (rows within each head),
