@@ -77,7 +77,7 @@ def test_a_convention_s_build_is_found_from_its_record_and_has_one_signature():
 
 
 def test_the_families_only_conventions_and_models_enable_are_read_from_the_properties():
-    assert CONVENTION_FAMILIES == ("generation", "sdpa", "batch")
+    assert CONVENTION_FAMILIES == ("generation", "sdpa", "batch", "padding")
     assert conventions.get("sdpa").enables() == ("sdpa", "batch")
     assert conventions.get("fused-linear").enables() == ("batch",)
     renamed = dataclasses.replace(conventions.get("sdpa"), entry_points=())  # a record providing nothing enables nothing
