@@ -204,6 +204,23 @@ def test_the_same_counterexample_names_a_cause_for_the_bug_and_none_for_the_refe
     assert diagnosis.diagnose(prop, causes.derive("reference"), example, seed=0) is None
 
 
+def test_examples_like_the_counterexample_keep_a_chance_agreement_from_being_named(monkeypatch) -> None:
+    """Both ways: T = 0 dividing by zero fails on a near-tie, [0, 1e-9], where a tiny temperature's draw
+    happens to pick the target's token, and no drawn example of the whole domain is at T = 0; without the
+    counterexample's neighbours the tiny temperature is named, with them (T = 0 held, the logits redrawn)
+    nothing is. The true cause of the same symptom is still named with them."""
+    from .planted_causes import failing
+
+    def named(bug: str) -> str | None:
+        failure = failing(bug).failure
+        return None if failure is None or failure.cause is None else failure.cause.name
+
+    assert named("examples/bug_greedy_divides_by_zero.py") is None
+    assert named("sample_argmax_half") == "sample-argmax-half"
+    monkeypatch.setattr(diagnosis, "NEIGHBOURS", 0)
+    assert named("examples/bug_greedy_divides_by_zero.py") == "sample-zero-as-tiny"
+
+
 def test_a_change_that_agrees_nowhere_is_not_named() -> None:
     """Only the scale causes offered: a wrong triangle agrees with none of them, and nothing is named."""
     from tests.properties.mutants import MUTANTS

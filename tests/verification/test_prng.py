@@ -60,3 +60,44 @@ def test_no_module_of_gptspec_draws_from_numpys_global_generator():
                     and node.value.value.id in {"np", "numpy"}):
                 found.append((path.name, node.attr))
     assert sorted(found) == [("prng.py", "get_state"), ("prng.py", "seed"), ("prng.py", "set_state")]
+
+
+def test_the_installed_hypothesis_lets_a_search_ignore_imported_modules_constants():
+    assert prng.constants_fixed()
+
+
+PLANTED_CONSTANT = 987_653
+"""An integer no module of ours and none of Hypothesis's own pool holds: where it is drawn, it came
+from the local pool planted below."""
+
+
+def _seeded_draws() -> list[int]:
+    drawn: list[int] = []
+
+    @settings(max_examples=300, database=None, derandomize=True)
+    @given(st.integers(0, 10**7))
+    def draws(n):
+        drawn.append(n)
+
+    draws()
+    return drawn
+
+
+def test_a_search_draws_the_same_examples_whatever_the_process_has_imported(monkeypatch):
+    """The two ways: Hypothesis alone draws a literal of an imported ("local") module's source, so a
+    seed's examples depend on what was imported first; within fixed_constants they do not."""
+    from hypothesis.internal.conjecture import providers
+
+    polluted = providers.Constants(integers={PLANTED_CONSTANT})
+    with prng.fixed_constants():
+        clean = _seeded_draws()
+    monkeypatch.setattr(providers, "_get_local_constants", lambda: polluted)
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        assert PLANTED_CONSTANT in _seeded_draws()  # the mechanism is real: the pool reaches the examples
+        with prng.fixed_constants():
+            assert _seeded_draws() == clean  # and within the block it does not
+        assert providers._get_local_constants() is polluted  # the block puts back what it found
+    finally:
+        providers.CONSTANTS_CACHE.cache.clear()
+    assert PLANTED_CONSTANT not in clean

@@ -46,9 +46,11 @@ from ..properties.tolerance import tolerance
 from ..spec import SIGNATURES
 from ..target import SPEC_NAMES
 from . import unmodified
+from .prng import fixed_constants
 from .report import Diagnosis
 
-__all__ = ["EXAMPLES", "Case", "Diagnosis", "diagnose", "diagnose_into", "record", "drawn", "distance", "fit"]
+__all__ = ["EXAMPLES", "NEIGHBOURS", "Case", "Diagnosis", "diagnose", "diagnose_into", "record", "drawn", "neighbours",
+           "distance", "fit"]
 
 EXAMPLES = 50
 """Drawn examples per function a cause must agree on, beside the counterexample's calls."""
@@ -65,6 +67,12 @@ PROBES = tuple(10.0 ** k for k in range(-8, 9))
 """Factors the first wrong case's first float array is scaled by to pin a numeric cause: a plateau of
 one case (a mask constant anywhere below the scores) is a point across the scales."""
 
+NEIGHBOURS = 8
+"""Examples like the counterexample a cause must also agree on: the first of its calls the reference gets
+wrong, with its other arguments (a temperature of 0, a causal flag, the shapes) held and its float arrays
+redrawn. Where only the counterexample tells a mistake from a chance agreement (a near-tie at T = 0, which
+any draw matches), the drawn examples of the whole domain seldom reach that corner; these do."""
+
 FALLBACK = ("attention_pattern", "attention_head", "multi_head_attention")
 """What a convention's own entry points (a kernel) are diagnosed through: the spec's functions built on them."""
 
@@ -76,7 +84,7 @@ class Case:
     function: str
     args: tuple[Any, ...]
     got: Any
-    source: str  # "counterexample" or "drawn"
+    source: str  # "counterexample", "neighbour", "drawn" or "probe"
     wrote: tuple[str, ...] = ()  # the read-only arguments (the KV cache) the call wrote into
     _own_error: float | None = None
 
@@ -219,11 +227,12 @@ def _draw(function: str, seed: int, n: int, prop: Property | None = None) -> lis
     def collect(args: tuple[Any, ...]) -> None:
         found.append(_fresh(args))
 
-    collect()
+    with fixed_constants():  # the same examples whatever the process imported: see .prng
+        collect()
     return found[:n]
 
 
-def _answers(impl: Any, function: str, drawn_args: list[tuple[Any, ...]]) -> list[Case]:
+def _answers(impl: Any, function: str, drawn_args: list[tuple[Any, ...]], source: str = "drawn") -> list[Case]:
     """The target's answer on each drawn argument tuple (one request for them all where it batches
     calls); a call that raised is no case, a crash or hang ends the drawing."""
     cases: list[Case] = []
@@ -246,7 +255,7 @@ def _answers(impl: Any, function: str, drawn_args: list[tuple[Any, ...]]) -> lis
         for a, outcome in zip(rest, outcomes):
             if isinstance(outcome, BaseException):
                 break
-            cases.append(Case(function, a, outcome.value, "drawn", getattr(outcome, "wrote", ())))
+            cases.append(Case(function, a, outcome.value, source, getattr(outcome, "wrote", ())))
         if not outcomes or not isinstance(outcomes[-1], BaseException):
             break
         if not isinstance(outcomes[-1], Exception):  # crashed or hung: no more calls
@@ -354,6 +363,27 @@ def probes(impl: Any, case: Case) -> list[Case]:
     return [dataclasses.replace(c, source="probe") for c in _answers(impl, case.function, scaled)]
 
 
+def neighbours(impl: Any, case: Case, seed: int, n: int = NEIGHBOURS) -> list[Case]:
+    """The target's answers on ``n`` variants of ``case``: every float array redrawn, standard normal times
+    max(1, its largest finite |entry|), its non-finite entries (a masked −inf) kept where they were; the
+    other arguments as they were. Seeded by ``seed``."""
+    floats = [i for i, a in enumerate(case.args) if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size]
+    if not floats:
+        return []
+    rng = np.random.default_rng([seed, n])
+    variants = []
+    for _ in range(n):
+        args = list(_fresh(case.args))
+        for i in floats:
+            a = np.asarray(args[i])
+            kept = ~np.isfinite(a)
+            scale = max(1.0, float(np.abs(np.where(kept, 0.0, a)).max(initial=0.0)))
+            with np.errstate(all="ignore"):
+                args[i] = np.where(kept, a, rng.standard_normal(a.shape) * scale).astype(a.dtype)
+        variants.append(tuple(args))
+    return _answers(impl, case.function, variants, "neighbour")
+
+
 def _try(c: Cause, function: str, off: list[Case], rest: list[Case], fitted: Callable[[Cause], float | None],
          probed: Callable[[], list[Case]]) -> tuple[float, float | None] | None:
     """(worst distance, fitted value) when ``c`` agrees on every case (and the probes), else None."""
@@ -385,6 +415,10 @@ def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int | None =
     for function in _functions(prop, impl):
         cases = [c for c in recorded if c.function == function] + drawn(impl, function, seed, n, prop)
         plain = [distance(c, _PLAIN) for c in cases]
+        first = next((c for c, d in zip(cases, plain) if d > 1 and c.source == "counterexample"), None)
+        if first is not None:
+            near = neighbours(impl, first, seed, NEIGHBOURS)
+            cases, plain = cases + near, plain + [distance(c, _PLAIN) for c in near]
         off = [c for c, d in zip(cases, plain) if d > 1]
         if not off:
             continue
