@@ -144,3 +144,20 @@ def test_a_failure_of_an_entry_point_property_keeps_its_example_as_drawn():
 
     example = ("inputs", 0.5)  # sdpa_kernel has no spec signature whose parameter names could label it
     assert as_arguments(get("sdpa.scale_multiplies_scores"), example) is example
+
+
+def test_an_example_is_named_by_the_signature_only_where_it_binds_to_it():
+    """Both ways: agreement.sample's example is sample's (logits, T, seed of the rng) and is named so; a
+    tuple that leaves a parameter without a default unfilled is kept as drawn, never misnamed."""
+    import numpy as np
+
+    from gptspec.properties.catalogue import get
+    from gptspec.verification.runner import as_arguments
+
+    logits = np.array([0.0, 1e-9])
+    named = as_arguments(get("agreement.sample"), (logits, 0.0, 13400))
+    assert list(named) == ["logits", "temperature", "rng"] and named["temperature"] == 0.0
+    short = (logits, 13400)  # what agreement.sample drew before: 13400 was once shown as the temperature
+    assert as_arguments(get("agreement.sample"), short) is short
+    softmax_only_x = (logits,)  # softmax's temperature and axis have defaults: x alone binds
+    assert list(as_arguments(get("agreement.softmax"), softmax_only_x)) == ["x"]

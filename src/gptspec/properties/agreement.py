@@ -94,11 +94,12 @@ AGREEMENT_PROPERTIES = tuple(_agreement_property(name) for name in SIGNATURES if
 
 @prop("agreement.sample", needs=("sample",),
       statement="sample(logits, 0, rng) picks a token whose logit is the reference's pick's (the maximum)",
-      strategy=lambda: st.tuples(logit_vectors(), st.integers(0, 2**32 - 1)))
-def sample_agrees(impl: Any, example: tuple[np.ndarray, int]) -> None:
-    x, seed = example
-    want = int(reference.sample(x, 0.0, np.random.default_rng(seed)))
-    got = int(impl.sample(x, 0.0, np.random.default_rng(seed)))
+      strategy=lambda: st.tuples(logit_vectors(), st.just(0.0), st.integers(0, 2**32 - 1)))
+def sample_agrees(impl: Any, example: tuple[np.ndarray, float, int]) -> None:
+    """The example is sample's own arguments, (logits, T = 0, the rng's seed): a report names them so."""
+    x, temperature, seed = example
+    want = int(reference.sample(x, temperature, np.random.default_rng(seed)))
+    got = int(impl.sample(x, temperature, np.random.default_rng(seed)))
     if not (0 <= got < x.shape[0] and x[got] == x[want]):
         shown = f"token {got} with logit {expect.fmt(x[got])}" if 0 <= got < x.shape[0] else f"{got}, outside the vocab"
         raise expect.fail(

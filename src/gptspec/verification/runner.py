@@ -21,6 +21,7 @@ import contextlib
 import copy
 import dataclasses
 import fnmatch
+import inspect
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -177,8 +178,9 @@ def as_arguments(prop: Property, example: Any) -> Any:
         return example  # several functions, or a convention's entry point (no spec signature to name it by)
     plan = Plan.of(prop.needs[0])
     names = list(plan.signature.parameters)
-    if len(example) > len(names):
-        return example
+    if len(example) > len(names) or any(plan.signature.parameters[n].default is inspect.Parameter.empty
+                                        for n in names[len(example):]):
+        return example  # not the function's arguments (a seed in place of an rng, ...): unnamed, not misnamed
     for value, hint in zip(example, plan.hints):
         if isinstance(value, np.ndarray) != is_array(hint):
             return example
