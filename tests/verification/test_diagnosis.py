@@ -13,7 +13,7 @@ import pytest
 
 from gptspec.properties import causes
 from gptspec.properties.catalogue import get
-from gptspec.verification import diagnosis
+from gptspec.verification import diagnosis, evidence
 from gptspec.verification.report import Failure, PropertyResult, failure_lines
 
 from .planted_causes import planted
@@ -217,7 +217,7 @@ def test_examples_like_the_counterexample_keep_a_chance_agreement_from_being_nam
 
     assert named("examples/bug_greedy_divides_by_zero.py") is None
     assert named("sample_argmax_half") == "sample-argmax-half"
-    monkeypatch.setattr(diagnosis, "NEIGHBOURS", 0)
+    monkeypatch.setattr(evidence, "NEIGHBOURS", 0)
     assert named("examples/bug_greedy_divides_by_zero.py") == "sample-zero-as-tiny"
 
 

@@ -1,10 +1,11 @@
 """Differential diagnosis: which known mistake makes the reference agree with a failing target.
 
 When a property fails, :func:`diagnose` takes the spec functions it needs and, for each, a set
-of cases: the calls the property made of the target on its counterexample (replayed through a
-recorder) and ``EXAMPLES`` further arguments drawn for that function
-(:func:`gptspec.properties.strategies.arguments`, seeded with the run's seed, inside the declared
-domain), each with the target's answer. Then every cause of :mod:`gptspec.properties.causes`
+of cases (:mod:`.evidence`): the calls the property made of the target on its counterexample
+(replayed through a recorder), ``NEIGHBOURS`` variants of the first of them the reference gets
+wrong (its scalars and shapes held, its float arrays redrawn) and ``EXAMPLES`` further arguments
+drawn for that function (:func:`gptspec.properties.strategies.arguments`, seeded with the run's
+seed, inside the declared domain), each with the target's answer. Then every cause of :mod:`gptspec.properties.causes`
 that concerns the function builds its changed reference (a numeric one fitted first on the
 cases the plain reference gets wrong) and is compared with the target on every case, within the
 agreement tolerance (:mod:`gptspec.properties.agreement`):
@@ -25,35 +26,17 @@ holds only what the same call would compute again.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
-
-from ..properties.agreement import CONDITIONING, _dtype_of, widened
-from ..properties.causes import CAUSES, GENERATE, RULE, Cause, changed, derive
-from ..properties.generation import follows, spec_rule
+from ..properties.causes import CAUSES, Cause, changed
 from ..properties.registry import Property
-from ..properties.strategies import arguments
-from ..properties.tolerance import tolerance
-from ..spec import SIGNATURES
-from ..target import SPEC_NAMES
-from . import unmodified
-from .prng import fixed_constants
+from . import evidence
+from .evidence import DIAGNOSED, EXAMPLES, PLAIN, Case, distance, drawn, probes, record
 from .report import Diagnosis
 
-__all__ = ["EXAMPLES", "NEIGHBOURS", "Case", "Diagnosis", "diagnose", "diagnose_into", "record", "drawn", "neighbours",
-           "distance", "fit"]
-
-EXAMPLES = 50
-"""Drawn examples per function a cause must agree on, beside the counterexample's calls."""
+__all__ = ["EXAMPLES", "Case", "Diagnosis", "diagnose", "diagnose_into", "record", "drawn", "distance", "fit"]
 
 FIT_CASES = 3
 """Cases (the first the plain reference gets wrong) a numeric cause is fitted on."""
@@ -63,233 +46,12 @@ GRID = 0.5
 
 REFINE = 30
 
-PROBES = tuple(10.0 ** k for k in range(-8, 9))
-"""Factors the first wrong case's first float array is scaled by to pin a numeric cause: a plateau of
-one case (a mask constant anywhere below the scores) is a point across the scales."""
-
-NEIGHBOURS = 8
-"""Examples like the counterexample a cause must also agree on: the first of its calls the reference gets
-wrong, with its other arguments (a temperature of 0, a causal flag, the shapes) held and its float arrays
-redrawn. Where only the counterexample tells a mistake from a chance agreement (a near-tie at T = 0, which
-any draw matches), the drawn examples of the whole domain seldom reach that corner; these do."""
-
 FALLBACK = ("attention_pattern", "attention_head", "multi_head_attention")
 """What a convention's own entry points (a kernel) are diagnosed through: the spec's functions built on them."""
-
-
-@dataclasses.dataclass(eq=False)
-class Case:
-    """One call of the target: its arguments (as they were before the call) and its answer."""
-
-    function: str
-    args: tuple[Any, ...]
-    got: Any
-    source: str  # "counterexample", "neighbour", "drawn" or "probe"
-    wrote: tuple[str, ...] = ()  # the read-only arguments (the KV cache) the call wrote into
-    _own_error: float | None = None
-
-    def own_error(self) -> float:
-        """How far the plain reference is from itself in a wider float on these arguments."""
-        if self._own_error is None:
-            try:
-                ref = getattr(_PLAIN, self.function)
-                narrow = np.asarray(ref(*_fresh(self.args)), dtype=np.float64)
-                wide = np.asarray(ref(*widened(_fresh(self.args))), dtype=np.float64)
-                with np.errstate(all="ignore"):
-                    self._own_error = float(np.nanmax(np.abs(narrow - wide), initial=0.0))
-            except Exception:  # noqa: BLE001 - no wider reference here: no allowance for it
-                self._own_error = 0.0
-            if not math.isfinite(self._own_error):
-                self._own_error = 0.0
-        return self._own_error
-
-
-_PLAIN = derive("reference")
-
-DIAGNOSED = (*SPEC_NAMES, *GENERATE)
-"""The functions a diagnosis replays: the spec's, and a model family's generate."""
-
-
-def _fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A copy of the arguments for one call (a Generator starts from the same state each time)."""
-    return copy.deepcopy(args)
-
-
-def _written(function: str, before: tuple[Any, ...], after: tuple[Any, ...]) -> tuple[str, ...]:
-    return unmodified.written(_NAMES.get(function, ()), before, after)
-
-
-_NAMES = {name: tuple(inspect.signature(sig).parameters) for name, sig in SIGNATURES.items()}
-
-
-def distance(case: Case, reference: Any) -> float:
-    """max |got − want| / tolerance over the entries (≤ 1: they agree; inf: another shape or kind, or
-    the two calls wrote into different arguments); of generate, which draws, 0 where its tokens can come
-    from the reference's draw rule, else inf."""
-    if case.function == "generate":
-        rule = getattr(reference, RULE, spec_rule)
-        return 0.0 if follows(case.args, case.got, rule) else math.inf
-    args = _fresh(case.args)
-    try:
-        with np.errstate(all="ignore"):
-            want = getattr(reference, case.function)(*args)
-    except Exception:  # noqa: BLE001 - the changed reference refuses what the target answered
-        return math.inf
-    if _written(case.function, case.args, args) != case.wrote:
-        return math.inf
-    return _apart(want, case.got, case)
-
-
-def _apart(want: Any, got: Any, case: Case) -> float:
-    """:func:`distance` of one answer: the largest over the leaves of a structured one (a cached
-    call's (ΔE, K, V), a cache of (K, V) pairs)."""
-    if isinstance(want, (tuple, list)) or isinstance(got, (tuple, list)):
-        if not (isinstance(want, (tuple, list)) and isinstance(got, (tuple, list))) or len(want) != len(got):
-            return math.inf
-        return max((_apart(w, g, case) for w, g in zip(want, got)), default=0.0)
-    if isinstance(want, (bool, int, np.integer)) or isinstance(got, (bool, int, np.integer)):
-        same = type(np.asarray(want).dtype.kind) is type(np.asarray(got).dtype.kind) and np.shape(want) == np.shape(got)
-        return 0.0 if same and np.array_equal(np.asarray(want), np.asarray(got)) else math.inf
-    w, g = np.asarray(want), np.asarray(got)
-    if w.shape != g.shape or w.dtype.kind != g.dtype.kind and "f" not in (w.dtype.kind, g.dtype.kind):
-        return math.inf
-    if w.dtype.kind != "f":
-        return 0.0 if np.array_equal(w, g) else math.inf
-    w64, g64 = w.astype(np.float64), g.astype(np.float64)
-    with np.errstate(all="ignore"):
-        same = (w64 == g64) | (np.isnan(w64) & np.isnan(g64))  # equal infinities, NaN where NaN
-        diff = np.where(same, 0.0, np.abs(g64 - w64))
-        diff = np.where(np.isnan(diff), np.inf, diff)
-    finite = np.abs(w64[np.isfinite(w64)])
-    tol = tolerance(_dtype_of(case.args)).of(float(np.max(finite, initial=0.0))) + CONDITIONING * case.own_error()
-    with np.errstate(over="ignore"):  # a tolerance near 0 beside a large difference: inf, not a warning
-        return float(np.max(diff, initial=0.0) / tol)
-
-
-# ---------------------------------------------------------------------------------------------
-# The cases
-
-
-class _Recorder:
-    """The target as a property sees it, keeping a copy of each spec function's call and answer."""
-
-    def __init__(self, impl: Any) -> None:
-        self._impl = impl
-        self.cases: list[Case] = []
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._impl, name)
-        if name in DIAGNOSED and callable(attr):
-            def recorded(*args: Any) -> Any:
-                before = _fresh(args)
-                result = attr(*args)
-                wrote = _written(name, before, args)
-                self.cases.append(Case(name, before, copy.deepcopy(result), "counterexample", wrote))
-                return result
-
-            return recorded
-        if name == "calls" and callable(attr):
-            def batch(requests: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
-                before = [(n, _fresh(tuple(a))) for n, a in requests]
-                outcomes = attr(requests)
-                for (n, a), outcome in zip(before, outcomes):
-                    if n in DIAGNOSED and not isinstance(outcome, BaseException):
-                        self.cases.append(Case(n, a, copy.deepcopy(outcome.value), "counterexample"))
-                return list(outcomes)
-
-            return batch
-        return attr
-
-
-def record(prop: Property, impl: Any, example: Any) -> list[Case]:
-    """The calls ``prop`` makes of ``impl`` on ``example``, each with the target's answer."""
-    recorder = _Recorder(impl)
-    try:
-        prop.check(recorder, copy.deepcopy(example))
-    except Exception:  # noqa: BLE001 - the failure itself; the calls made up to it are recorded
-        pass
-    return recorder.cases
-
-
-def _draw(function: str, seed: int, n: int, prop: Property | None = None) -> list[tuple[Any, ...]]:
-    """``n`` argument tuples for ``function``, drawn as the agreement property draws them, seeded
-    (generate's, which has no agreement property, as ``prop`` draws its examples)."""
-    found: list[tuple[Any, ...]] = []
-    if function == "generate":
-        strategy = prop.strategy().map(lambda g: g.call()) if prop is not None else st.nothing()
-    else:
-        strategy = arguments(SIGNATURES[function])
-
-    @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate], derandomize=False,
-              suppress_health_check=list(HealthCheck))
-    @hypothesis_seed(seed)
-    @given(strategy)
-    def collect(args: tuple[Any, ...]) -> None:
-        found.append(_fresh(args))
-
-    with fixed_constants():  # the same examples whatever the process imported: see .prng
-        collect()
-    return found[:n]
-
-
-def _answers(impl: Any, function: str, drawn_args: list[tuple[Any, ...]], source: str = "drawn") -> list[Case]:
-    """The target's answer on each drawn argument tuple (one request for them all where it batches
-    calls); a call that raised is no case, a crash or hang ends the drawing."""
-    cases: list[Case] = []
-    batch = getattr(impl, "calls", None)
-    start = 0
-    while start < len(drawn_args):
-        rest = drawn_args[start:]
-        if callable(batch):
-            outcomes = list(batch([(function, _fresh(a)) for a in rest]))
-        else:
-            outcomes = []
-            for a in rest:
-                try:
-                    given = _fresh(a)
-                    value = getattr(impl, function)(*given)
-                    outcomes.append(_Answer(value, _written(function, a, given)))
-                except Exception as exc:  # noqa: BLE001 - read like a batch's raised call
-                    outcomes.append(exc)
-                    break
-        for a, outcome in zip(rest, outcomes):
-            if isinstance(outcome, BaseException):
-                break
-            cases.append(Case(function, a, outcome.value, source, getattr(outcome, "wrote", ())))
-        if not outcomes or not isinstance(outcomes[-1], BaseException):
-            break
-        if not isinstance(outcomes[-1], Exception):  # crashed or hung: no more calls
-            break
-        start += len(outcomes)
-    return cases
-
-
-@dataclasses.dataclass(frozen=True)
-class _Answer:
-    value: Any
-    wrote: tuple[str, ...] = ()
-
-
-_DRAWN: dict[tuple[int, str, int, int], tuple[Any, list[Case]]] = {}
 
 _FITTED: dict[tuple[int, str, int, int, str], tuple[Any, float | None]] = {}
 """A numeric cause's value fitted on a function's drawn cases (a function of the target, function, seed
 and count alone: the same for every property that fails on the function)."""
-
-
-def drawn(impl: Any, function: str, seed: int, n: int = EXAMPLES, prop: Property | None = None) -> list[Case]:
-    """The target's answers on ``n`` drawn arguments of ``function`` (kept per target, function and seed;
-    generate's per property too: each draws its own examples)."""
-    key = (id(impl), function if function != "generate" or prop is None else f"generate {prop.name}", seed, n)
-    kept = _DRAWN.get(key)
-    if kept is None or kept[0] is not impl:
-        kept = (impl, _answers(impl, function, _draw(function, seed, n, prop)))
-        _DRAWN[key] = kept
-    return kept[1]
-
-
-# ---------------------------------------------------------------------------------------------
-# The causes
 
 
 def _worst(cases: Sequence[Case], reference: Any, stop: float = math.inf) -> float:
@@ -349,40 +111,6 @@ def fit(c: Cause, function: str, cases: Sequence[Case]) -> float | None:
     return sign * p if fx <= 1 else None
 
 
-def probes(impl: Any, case: Case) -> list[Case]:
-    """The target's answers on ``case`` with its first float array scaled by each of :data:`PROBES`."""
-    where = next((i for i, a in enumerate(case.args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"), None)
-    if where is None:
-        return []
-    scaled = []
-    for factor in PROBES:
-        args = list(_fresh(case.args))
-        with np.errstate(all="ignore"):
-            args[where] = (args[where] * factor).astype(args[where].dtype)
-        scaled.append(tuple(args))
-    return [dataclasses.replace(c, source="probe") for c in _answers(impl, case.function, scaled)]
-
-
-def neighbours(impl: Any, case: Case, seed: int, n: int = NEIGHBOURS) -> list[Case]:
-    """The target's answers on ``n`` variants of ``case``: every float array redrawn, standard normal times
-    max(1, its largest finite |entry|), its non-finite entries (a masked −inf) kept where they were; the
-    other arguments as they were. Seeded by ``seed``."""
-    floats = [i for i, a in enumerate(case.args) if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size]
-    if not floats:
-        return []
-    rng = np.random.default_rng([seed, n])
-    variants = []
-    for _ in range(n):
-        args = list(_fresh(case.args))
-        for i in floats:
-            a = np.asarray(args[i])
-            kept = ~np.isfinite(a)
-            scale = max(1.0, float(np.abs(np.where(kept, 0.0, a)).max(initial=0.0)))
-            with np.errstate(all="ignore"):
-                args[i] = np.where(kept, a, rng.standard_normal(a.shape) * scale).astype(a.dtype)
-        variants.append(tuple(args))
-    return _answers(impl, case.function, variants, "neighbour")
-
 
 def _try(c: Cause, function: str, off: list[Case], rest: list[Case], fitted: Callable[[Cause], float | None],
          probed: Callable[[], list[Case]]) -> tuple[float, float | None] | None:
@@ -414,11 +142,11 @@ def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int | None =
     recorded = record(prop, impl, example)
     for function in _functions(prop, impl):
         cases = [c for c in recorded if c.function == function] + drawn(impl, function, seed, n, prop)
-        plain = [distance(c, _PLAIN) for c in cases]
+        plain = [distance(c, PLAIN) for c in cases]
         first = next((c for c, d in zip(cases, plain) if d > 1 and c.source == "counterexample"), None)
         if first is not None:
-            near = neighbours(impl, first, seed, NEIGHBOURS)
-            cases, plain = cases + near, plain + [distance(c, _PLAIN) for c in near]
+            near = evidence.neighbours(impl, first, seed, evidence.NEIGHBOURS)
+            cases, plain = cases + near, plain + [distance(c, PLAIN) for c in near]
         off = [c for c, d in zip(cases, plain) if d > 1]
         if not off:
             continue
