@@ -4,7 +4,9 @@
 the property tests' mutants (tests/properties/mutants.py, with the properties PLANTED marks for
 each), examples/bug_*.py and tests/examples/*bug*.py (agreement and the rest of what they provide,
 as ``gptspec verify`` runs them: in their own process, in the layout and declared domain their
-docstring's command gives). ``failing`` runs them until one fails and returns its result, with the
+docstring's command gives), and the model families' one-bug files (tests/ecosystem/test_families.py:
+a line of a nanoGPT, minGPT or picoGPT file replaced, named ``family nanogpt-scale`` and so on, run
+in their own process on the property meant for each). ``failing`` runs them until one fails and returns its result, with the
 cause its diagnosis names (or None), searched with the quick profile (:data:`PROFILE`) to keep the
 suite's time down.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,15 +76,38 @@ def _remote(path: Path) -> Iterator[tuple[Any, domains.Domain, list[Property]]]:
         process.close()
 
 
+def _family_bugs() -> dict[str, tuple[Path, str, str, str]]:
+    """``family <family>-<level>`` -> (the correct file, the line replaced, its replacement, the property)."""
+    from tests.ecosystem.test_families import MINGPT, MINGPT_BUGS, NANOGPT, NANOGPT_BUGS, PICOGPT, PICOGPT_BUGS
+
+    rows = [(NANOGPT, "nanogpt", NANOGPT_BUGS), (MINGPT, "mingpt", MINGPT_BUGS), (PICOGPT, "picogpt", PICOGPT_BUGS)]
+    return {f"family {family}-{level}": (source, old, new, prop)
+            for source, family, bugs in rows for level, old, new, prop in bugs}
+
+
 def planted() -> list[str]:
     from tests.properties.mutants import MUTANTS
 
-    return list(MUTANTS) + [str(p.relative_to(ROOT)) for p in FILES]
+    return list(MUTANTS) + [str(p.relative_to(ROOT)) for p in FILES] + list(_family_bugs())
 
 
 def failing(bug: str) -> PropertyResult | None:
     """The first of the bug's properties that fails (or is fragile), with its diagnosis."""
     profile = PROFILES["default" if bug in DEFAULT else PROFILE]
+    if bug.startswith("family "):
+        from tests.ecosystem.test_families import _planted
+
+        source, old, new, prop = _family_bugs()[bug]
+        with tempfile.TemporaryDirectory() as folder:
+            path = _planted(Path(folder), source, old, new)
+            process = TargetProcess(Setup(address(str(path)), timeout=60.0))
+            try:
+                impl = Remote(process)
+                loaded = process.loaded
+                dom = domains.parse(list(loaded.assume) if loaded is not None else [])
+                return _first_failing(impl, dom, [get(prop)], profile)
+            finally:
+                process.close()
     if bug.endswith(".py"):
         with _remote(ROOT / bug) as (impl, dom, props):
             return _first_failing(impl, dom, props, profile)

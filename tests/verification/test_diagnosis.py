@@ -1,7 +1,7 @@
 """The diagnosis names the planted mistake, names nothing it cannot tell, and never accuses correct code.
 
 ``EXPECTED`` holds, for every planted bug of the project (tests/properties/mutants.py,
-examples/bug_*.py, tests/examples/*bug*.py), the cause its first failing property's diagnosis
+examples/bug_*.py, tests/examples/*bug*.py, the model families' one-bug files), the cause its first failing property's diagnosis
 must name, or None where no known change to the reference explains it (a contract the reference
 keeps by refusing input, a near-tie, a kernel's own keyword, randomness, a batch's cross-talk).
 """
@@ -101,6 +101,21 @@ EXPECTED: dict[str, str | None] = {
     "tests/examples/nanogpt_bug_qk_swapped.py": "q-k-swapped",
     "tests/examples/picogpt_bug_not_causal.py": "mask-wrong-triangle",
     "tests/examples/picogpt_bug_qk_swapped.py": "q-k-swapped",
+    "family nanogpt-mask": "mask-missing", "family nanogpt-scale": "scale-none",
+    "family nanogpt-qkv split": "q-k-swapped",
+    "family nanogpt-head merge": None,  # heads and positions mixed by a view without the transpose: no one change
+    "family nanogpt-activation": "gelu-relu", "family nanogpt-layer-norm eps": "layer-norm-eps",
+    "family nanogpt-residual": "no-mlp-residual", "family nanogpt-positions": "positions-reversed",
+    "family nanogpt-final layer norm": "no-final-layer-norm",
+    "family nanogpt-temperature": "generate-temperature-multiplied",
+    "family nanogpt-top_k": None,  # keeps the largest logit only: no such change catalogued
+    "family mingpt-mask": "mask-missing", "family mingpt-scale": "scale-1/d_head", "family mingpt-activation": "gelu-relu",
+    "family mingpt-greedy": "generate-greedy-samples",
+    "family picogpt-mask": "mask-missing", "family picogpt-scale": "scale-none", "family picogpt-qkv split": "q-k-swapped",
+    "family picogpt-head merge": "heads-reversed", "family picogpt-activation": "gelu-relu",
+    "family picogpt-layer-norm eps": "layer-norm-eps", "family picogpt-residual": "no-mlp-residual",
+    "family picogpt-positions": "positions-reversed", "family picogpt-final layer norm": "no-final-layer-norm",
+    "family picogpt-greedy": None,  # argmin: no change to the reference picks the smallest logit
 }
 
 
@@ -219,6 +234,23 @@ def test_examples_like_the_counterexample_keep_a_chance_agreement_from_being_nam
     assert named("sample_argmax_half") == "sample-argmax-half"
     monkeypatch.setattr(evidence, "NEIGHBOURS", 0)
     assert named("examples/bug_greedy_divides_by_zero.py") == "sample-zero-as-tiny"
+
+
+def test_many_draws_from_the_counterexamples_prompt_keep_a_pick_from_being_called_sampling(monkeypatch) -> None:
+    """Both ways, for generate: picoGPT's greedy argmax planted as argmin gives two continuations a sampling
+    rule could also give (any token has some probability); with the neighbour of 400 draws from the same
+    prompt, one token drawn every time is no sampling and nothing is named, while minGPT's real sampling
+    at T = 0 is still named."""
+    from .planted_causes import failing
+
+    def named(bug: str) -> str | None:
+        failure = failing(bug).failure
+        return None if failure is None or failure.cause is None else failure.cause.name
+
+    assert named("family picogpt-greedy") is None
+    assert named("family mingpt-greedy") == "generate-greedy-samples"
+    monkeypatch.setattr(evidence, "NEIGHBOURS", 0)
+    assert named("family picogpt-greedy") == "generate-greedy-samples"
 
 
 def test_a_change_that_agrees_nowhere_is_not_named() -> None:

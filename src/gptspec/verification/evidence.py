@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from ..properties.agreement import CONDITIONING, _dtype_of, widened
 from ..properties.causes import GENERATE, RULE, derive
-from ..properties.generation import follows, spec_rule
+from ..properties.generation import DRAWS, follows, spec_rule
 from ..properties.registry import Property
 from ..properties.strategies import arguments
 from ..properties.tolerance import tolerance
@@ -272,7 +272,15 @@ def probes(impl: Any, case: Case) -> list[Case]:
 def neighbours(impl: Any, case: Case, seed: int, n: int = NEIGHBOURS) -> list[Case]:
     """The target's answers on ``n`` variants of ``case``: every float array redrawn, standard normal times
     max(1, its largest finite |entry|), its non-finite entries (a masked −inf) kept where they were; the
-    other arguments as they were. Seeded by ``seed``."""
+    other arguments as they were. Seeded by ``seed``. Of generate, which has no float array: one call of
+    :data:`DRAWS` continuations of one new token from the same prompt, T and top_k (a deterministic pick
+    then shows as one token drawn every time, which no sampling rule gives; a greedy call's few
+    continuations could not tell the two apart). None when ``n`` is 0."""
+    if n == 0:
+        return []
+    if case.function in GENERATE and len(case.args) == 7:
+        tokens, weights, _, T, top_k, rng, _ = _fresh(case.args)
+        return _answers(impl, case.function, [(tokens, weights, 1, T, top_k, rng, DRAWS)], "neighbour")
     floats = [i for i, a in enumerate(case.args) if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size]
     if not floats:
         return []
