@@ -219,17 +219,20 @@ def test_the_same_counterexample_names_a_cause_for_the_bug_and_none_for_the_refe
     assert diagnosis.diagnose(prop, causes.derive("reference"), example, seed=0) is None
 
 
+def named(bug: str) -> str | None:
+    """The cause named for the bug's first failing property, or None."""
+    from .planted_causes import failing
+
+    result = failing(bug)
+    failure = None if result is None else result.failure
+    return None if failure is None or failure.cause is None else failure.cause.name
+
+
 def test_examples_like_the_counterexample_keep_a_chance_agreement_from_being_named(monkeypatch) -> None:
     """Both ways: T = 0 dividing by zero fails on a near-tie, [0, 1e-9], where a tiny temperature's draw
     happens to pick the target's token, and no drawn example of the whole domain is at T = 0; without the
     counterexample's neighbours the tiny temperature is named, with them (T = 0 held, the logits redrawn)
     nothing is. The true cause of the same symptom is still named with them."""
-    from .planted_causes import failing
-
-    def named(bug: str) -> str | None:
-        failure = failing(bug).failure
-        return None if failure is None or failure.cause is None else failure.cause.name
-
     assert named("examples/bug_greedy_divides_by_zero.py") is None
     assert named("sample_argmax_half") == "sample-argmax-half"
     monkeypatch.setattr(evidence, "NEIGHBOURS", 0)
@@ -241,12 +244,6 @@ def test_many_draws_from_the_counterexamples_prompt_keep_a_pick_from_being_calle
     rule could also give (any token has some probability); with the neighbour of 400 draws from the same
     prompt, one token drawn every time is no sampling and nothing is named, while minGPT's real sampling
     at T = 0 is still named."""
-    from .planted_causes import failing
-
-    def named(bug: str) -> str | None:
-        failure = failing(bug).failure
-        return None if failure is None or failure.cause is None else failure.cause.name
-
     assert named("family picogpt-greedy") is None
     assert named("family mingpt-greedy") == "generate-greedy-samples"
     monkeypatch.setattr(evidence, "NEIGHBOURS", 0)
