@@ -18,13 +18,10 @@ model's ``generate(idx, n, temperature=T, do_sample=True, top_k=k)``, and at T =
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 import types
 from typing import Any
 
-from . import families
-from .families import Family, Found, Miss, classes_of, has_parameters, register
+from .families import Family, Found, Miss, module_class, register
 
 __all__ = ["FAMILY", "CONFIG_FIELDS", "recognise"]
 
@@ -33,15 +30,10 @@ GENERATE = ("idx", "max_new_tokens", "temperature", "do_sample")
 
 
 def model_class(module: types.ModuleType) -> type:
-    torch = sys.modules.get("torch")
-    if torch is None:
-        raise Miss("it does not import torch")
-    for cls in classes_of(module):
-        if issubclass(cls, torch.nn.Module) and has_parameters(getattr(cls, "generate", None), GENERATE):
-            if not callable(getattr(cls, "get_default_config", None)):
-                raise Miss(f"{cls.__name__} has no get_default_config()")
-            return cls
-    raise Miss("no nn.Module with generate(idx, max_new_tokens, temperature, do_sample, top_k)")
+    cls = module_class(module, GENERATE, "generate(idx, max_new_tokens, temperature, do_sample, top_k)")
+    if not callable(getattr(cls, "get_default_config", None)):
+        raise Miss(f"{cls.__name__} has no get_default_config()")
+    return cls
 
 
 def recognise(module: types.ModuleType) -> Found:
@@ -71,15 +63,7 @@ def _found(module: types.ModuleType, gpt: type) -> Found:
             setattr(config, name, value)
         return gpt(config)
 
-    try:
-        tiny = torch_gpt.built(build, Dims(3, 4, 4, 2, 2, 16, 1, "float64"))
-    except Exception as exc:  # noqa: BLE001 - not built from its default config
-        raise Miss(f"{gpt.__name__}(get_default_config()) raised {type(exc).__name__}: {exc}") from None
-    if not hasattr(tiny, "transformer") or not hasattr(tiny, "lm_head"):
-        raise Miss(f"{gpt.__name__} has no transformer and lm_head")
-    missing = torch_gpt.missing_names(frozenset(n for n, _ in tiny.named_parameters(remove_duplicate=False)), 1)
-    if missing:
-        raise Miss(f"{gpt.__name__}'s parameters lack GPT-2's {', '.join(missing[:3])}")
+    tiny = torch_gpt.tiny_gpt2(build, f"{gpt.__name__}(get_default_config())")
     block = tiny.transformer.h[0]
     if not callable(getattr(block, "mlpf", None)):
         raise Miss("its block has no mlpf")
@@ -103,9 +87,7 @@ def _found(module: types.ModuleType, gpt: type) -> Found:
 
     recipe = torch_gpt.Recipe(build, lambda model, idx, last: model(idx)[0], lambda block, x: block.mlpf(x), generate,
                               lambda d_model: int(shape.d_mlp_ratio * d_model))
-    found = Found(FAMILY, gpt.__name__, tuple(features), None)
-    model = torch_gpt.spec_functions(recipe, families.label_of(module), tuple(assume), found.text)
-    return dataclasses.replace(found, model=model)
+    return torch_gpt.recognised(FAMILY, gpt, features, assume, module, recipe)
 
 
 FAMILY = register(Family(

@@ -30,25 +30,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import sys
 import types
 from collections.abc import Iterator
 from typing import Any
 
-from . import families
-from .families import Family, Found, Miss, classes_of, has_parameters, register
+from .families import Family, Found, Miss, classes_of, has_parameters, module_class, register
 
 __all__ = ["FAMILY", "CONFIG_FIELDS", "recognise"]
 
 CONFIG_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size")
 GENERATE = ("idx", "max_new_tokens", "temperature", "top_k")
-
-
-def _torch_modules(module: types.ModuleType) -> Any:
-    torch = sys.modules.get("torch")
-    if torch is None:
-        raise Miss("it does not import torch")
-    return torch
 
 
 def config_class(module: types.ModuleType) -> type:
@@ -57,15 +48,6 @@ def config_class(module: types.ModuleType) -> type:
         if dataclasses.is_dataclass(cls) and set(CONFIG_FIELDS) <= {f.name for f in dataclasses.fields(cls)}:
             return cls
     raise Miss(f"no dataclass with the fields {', '.join(CONFIG_FIELDS)}")
-
-
-def model_class(module: types.ModuleType, generate: tuple[str, ...], what: str) -> type:
-    """The nn.Module class of ``module`` whose ``generate`` takes ``generate`` first."""
-    torch = _torch_modules(module)
-    for cls in classes_of(module):
-        if issubclass(cls, torch.nn.Module) and has_parameters(getattr(cls, "generate", None), generate):
-            return cls
-    raise Miss(f"no nn.Module with {what}")
 
 
 def make_config(cls: type, values: dict[str, Any]) -> Any:
@@ -92,7 +74,7 @@ def _attention_path() -> Iterator[None]:
 
 
 def recognise(module: types.ModuleType) -> Found:
-    config, gpt = config_class(module), model_class(module, GENERATE, "generate(idx, max_new_tokens, temperature, top_k)")
+    config, gpt = config_class(module), module_class(module, GENERATE, "generate(idx, max_new_tokens, temperature, top_k)")
     if not has_parameters(getattr(gpt, "forward", None), ("idx", "targets")):
         raise Miss(f"{gpt.__name__}.forward does not take (idx, targets)")
     return _found(module, gpt, config)
@@ -110,15 +92,7 @@ def _found(module: types.ModuleType, gpt: type, config: type) -> Found:
         with _attention_path():
             return gpt(make_config(config, values))
 
-    try:
-        tiny = torch_gpt.built(build, Dims(3, 4, 4, 2, 2, 16, 1, "float64"))
-    except Exception as exc:  # noqa: BLE001 - the class is not built from its config alone
-        raise Miss(f"{gpt.__name__}({config.__name__}(...)) raised {type(exc).__name__}: {exc}") from None
-    if not hasattr(tiny, "transformer") or not hasattr(tiny, "lm_head"):
-        raise Miss(f"{gpt.__name__} has no transformer and lm_head")
-    missing = torch_gpt.missing_names(frozenset(n for n, _ in tiny.named_parameters(remove_duplicate=False)), 1)
-    if missing:
-        raise Miss(f"{gpt.__name__}'s parameters lack GPT-2's {', '.join(missing[:3])}")
+    tiny = torch_gpt.tiny_gpt2(build, f"{gpt.__name__}({config.__name__}(...))")
     mlp = tiny.transformer.h[0].mlp
     act = next((m for n, m in mlp.named_children() if n not in ("c_fc", "c_proj", "dropout")), None)
     shape = torch_gpt.probe(tiny, act if act is not None else (lambda x: x))
@@ -145,9 +119,7 @@ def _found(module: types.ModuleType, gpt: type, config: type) -> Found:
 
     recipe = torch_gpt.Recipe(build, logits, lambda block, x: block.mlp(x), generate,
                               lambda d_model: int(shape.d_mlp_ratio * d_model))
-    found = Found(FAMILY, gpt.__name__, tuple(features), None)
-    model = torch_gpt.spec_functions(recipe, families.label_of(module), tuple(assume), found.text)
-    return dataclasses.replace(found, model=model)
+    return torch_gpt.recognised(FAMILY, gpt, features, assume, module, recipe)
 
 
 FAMILY = register(Family(

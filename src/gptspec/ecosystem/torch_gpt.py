@@ -197,6 +197,36 @@ def state_dict_names(n_layers: int) -> set[str]:
     return names | {f"transformer.h.{i}.{p}" for i in range(n_layers) for p in parts}
 
 
+def tiny_gpt2(build: Callable[[Dims], Any], made: str) -> Any:
+    """The model ``build`` makes at a tiny size, if it has GPT-2's structure (``transformer``, ``lm_head``
+    and GPT-2's parameter names); else :class:`~.families.Miss` saying what it lacks (``made``: how the
+    class was built, for the message)."""
+    from .families import Miss
+
+    try:
+        tiny = built(build, Dims(3, 4, 4, 2, 2, 16, 1, "float64"))
+    except Exception as exc:  # noqa: BLE001 - the class is not built this way
+        raise Miss(f"{made} raised {type(exc).__name__}: {exc}") from None
+    name = type(tiny).__name__
+    if not hasattr(tiny, "transformer") or not hasattr(tiny, "lm_head"):
+        raise Miss(f"{name} has no transformer and lm_head")
+    missing = missing_names(frozenset(n for n, _ in tiny.named_parameters(remove_duplicate=False)), 1)
+    if missing:
+        raise Miss(f"{name}'s parameters lack GPT-2's {', '.join(missing[:3])}")
+    return tiny
+
+
+def recognised(family: Any, gpt: type, features: list[str], assume: list[str], module: types.ModuleType,
+               recipe: Recipe) -> Any:
+    """What a torch family recognised in ``module``: its :class:`~.families.Found`, with the spec's
+    functions computed by the model ``recipe`` builds."""
+    from .families import Found, label_of
+
+    found = Found(family, gpt.__name__, tuple(features), None)
+    model = spec_functions(recipe, label_of(module), tuple(assume), found.text)
+    return dataclasses.replace(found, model=model)
+
+
 def spec_functions(recipe: Recipe, label: str, assume: tuple[str, ...], family: str) -> types.SimpleNamespace:
     """The spec's functions (and ``generate``) computed by the model ``recipe`` builds."""
     models = ModelCache(lambda dims: built(recipe.build, dims), size=CACHED)
