@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gptspec.ecosystem.layouts import LAYOUTS, attention_biases, attention_state, spec_attention
+from gptspec.ecosystem.layouts import WEIGHT_LAYOUTS, attention_biases, attention_state, spec_attention
 from gptspec.impl import multi_head_attention
 
 N_HEADS, D_HEAD, D_MODEL, CTX = 3, 2, 6, 5
@@ -51,7 +51,7 @@ def _as_the_layout_computes(layout: str, state: dict[str, np.ndarray], x: np.nda
     return np.einsum("htd,hdm->tm", _attend(q, k, v), state["W_O"])
 
 
-@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("layout", list(WEIGHT_LAYOUTS))
 def test_each_layout_computes_the_spec_multi_head_attention(layout):
     W_Q, W_K, W_V_down, W_O = _weights()
     E = np.random.default_rng(1).normal(size=(D_MODEL, CTX))
@@ -59,7 +59,7 @@ def test_each_layout_computes_the_spec_multi_head_attention(layout):
     np.testing.assert_allclose(y.T, multi_head_attention(E, W_Q, W_K, W_V_down, W_O), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("layout", list(WEIGHT_LAYOUTS))
 def test_spec_attention_reads_a_layout_back_exactly(layout):
     weights = _weights(2)
     back = spec_attention(layout, attention_state(layout, *weights), N_HEADS)
@@ -69,7 +69,7 @@ def test_spec_attention_reads_a_layout_back_exactly(layout):
 
 def test_the_layouts_shapes_are_those_their_code_declares():
     weights = _weights()
-    shapes = {layout: {k: v.shape for k, v in attention_state(layout, *weights).items()} for layout in LAYOUTS}
+    shapes = {layout: {k: v.shape for k, v in attention_state(layout, *weights).items()} for layout in WEIGHT_LAYOUTS}
     assert shapes["fused-linear"] == {"c_attn.weight": (3 * D_MODEL, D_MODEL), "c_proj.weight": (D_MODEL, D_MODEL)}
     assert shapes["hf-gpt2"] == {"c_attn.weight": (D_MODEL, 3 * D_MODEL), "c_proj.weight": (D_MODEL, D_MODEL)}
     assert shapes["transformer-lens"] == {"W_Q": (N_HEADS, D_MODEL, D_HEAD), "W_K": (N_HEADS, D_MODEL, D_HEAD),
@@ -79,7 +79,7 @@ def test_the_layouts_shapes_are_those_their_code_declares():
 
 def test_the_state_keeps_the_dtype_and_owns_its_memory():
     weights = tuple(w.astype(np.float32) for w in _weights())
-    for layout in LAYOUTS:
+    for layout in WEIGHT_LAYOUTS:
         for name, array in attention_state(layout, *weights).items():
             assert array.dtype == np.float32 and array.flags.c_contiguous, (layout, name)
             assert not any(np.shares_memory(array, w) for w in weights), (layout, name)
@@ -90,3 +90,12 @@ def test_every_layout_names_its_biases_and_an_unknown_layout_is_a_clear_error():
     assert attention_biases("transformer-lens") == ("b_Q", "b_K", "b_V", "b_O")
     with pytest.raises(ValueError, match="unknown weight layout 'rows'; layouts: fused-linear, hf-gpt2"):
         attention_state("rows", *_weights())
+
+
+def test_the_old_name_of_the_weight_layouts_still_works_with_a_deprecation_warning():
+    import gptspec.ecosystem.layouts as layouts
+
+    with pytest.warns(DeprecationWarning, match="WEIGHT_LAYOUTS"):
+        assert layouts.LAYOUTS is WEIGHT_LAYOUTS
+    with pytest.raises(AttributeError):
+        layouts.NO_SUCH_NAME  # noqa: B018

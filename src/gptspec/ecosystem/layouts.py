@@ -40,15 +40,26 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["LAYOUTS", "PARAMETER_DIMS", "AttentionWeights", "attention_state", "attention_biases", "spec_attention"]
+__all__ = ["WEIGHT_LAYOUTS", "PARAMETER_DIMS", "AttentionWeights", "attention_state", "attention_biases", "spec_attention"]
 
-LAYOUTS: dict[str, str] = {
+WEIGHT_LAYOUTS: dict[str, str] = {
     "fused-linear": "nanoGPT/minGPT: nn.Linear c_attn [3·d_model, d_model] (q, k, v = split), nn.Linear c_proj",
     "hf-gpt2": "Hugging Face GPT-2: Conv1D c_attn [d_model, 3·d_model] and Conv1D c_proj (weights [in, out])",
     "qkvo-linear": "Llama-style: separate nn.Linear q_proj, k_proj, v_proj, o_proj",
     "transformer-lens": "TransformerLens: W_Q, W_K, W_V [n_heads, d_model, d_head], W_O [n_heads, d_head, d_model]",
 }
-"""Each layout's name and what its parameters are."""
+"""Each weight layout's name and what its parameters are. (Named ``LAYOUTS`` before: that word is the
+columns/rows orientation everywhere else, ``--layout``; the old name still works, with a warning.)"""
+
+
+def __getattr__(name: str) -> object:
+    if name == "LAYOUTS":
+        import warnings
+
+        warnings.warn("gptspec.ecosystem.layouts.LAYOUTS is now WEIGHT_LAYOUTS (LAYOUTS means columns/rows "
+                      "elsewhere)", DeprecationWarning, stacklevel=2)
+        return WEIGHT_LAYOUTS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 PARAMETER_DIMS: dict[str, dict[str, str]] = {
     "fused-linear": {"c_attn.weight": "[3·n_heads·d_head d_model]", "c_proj.weight": "[d_model n_heads·d_head]"},
@@ -73,8 +84,8 @@ class AttentionWeights(NamedTuple):
 
 
 def _check_layout(layout: str) -> None:
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown weight layout {layout!r}; layouts: {', '.join(LAYOUTS)}")
+    if layout not in WEIGHT_LAYOUTS:
+        raise ValueError(f"unknown weight layout {layout!r}; layouts: {', '.join(WEIGHT_LAYOUTS)}")
 
 
 def _rows(W: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@
     module(x [batch ctx d_model]) -> y [batch ctx d_model], or a tuple whose first element is y
 
 ``--convention fused-linear | hf-gpt2 | qkvo-linear | transformer-lens`` names the layout of the
-module's parameters (:data:`gptspec.ecosystem.layouts.LAYOUTS`: nanoGPT's fused ``nn.Linear``, HF
+module's parameters (:data:`gptspec.ecosystem.layouts.WEIGHT_LAYOUTS`: nanoGPT's fused ``nn.Linear``, HF
 GPT-2's ``Conv1D``, Llama-style ``q_proj``/``k_proj``/``v_proj``/``o_proj``, TransformerLens'
 per-head ``W_Q``...). For the spec's ``multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal)``
 gptspec
@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...ecosystem.layouts import LAYOUTS, PARAMETER_DIMS, attention_biases, attention_state
+from ...ecosystem.layouts import PARAMETER_DIMS, WEIGHT_LAYOUTS, attention_biases, attention_state
 from ...properties.domain import CAUSAL_ONLY, HEADS_FILL
 from ...target import TargetError
 from ..frameworks import owning
@@ -118,8 +118,8 @@ class ModuleTarget:
     """The user's factory in one layout: modules built per sizes and dtype, weights loaded per call."""
 
     def __init__(self, factory: Any, layout: str, label: str) -> None:
-        if layout not in LAYOUTS:
-            raise ValueError(f"unknown layout {layout!r}; layouts: {', '.join(LAYOUTS)}")
+        if layout not in WEIGHT_LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}; layouts: {', '.join(WEIGHT_LAYOUTS)}")
         if isinstance(factory, torch.nn.Module):
             raise LayoutError(f"{label} is a built {type(factory).__name__}, not a factory: the {layout} convention "
                               f"takes a function that builds the module, e.g. def make(d_model, n_heads): "
@@ -159,7 +159,7 @@ class ModuleTarget:
                 p = params.get(name)
                 if p is None:
                     raise LayoutError(f"{self.label}: the module has no parameter {name!r}, which the {self.layout} "
-                                      f"layout ({LAYOUTS[self.layout]}) holds as {dims[name]}; "
+                                      f"layout ({WEIGHT_LAYOUTS[self.layout]}) holds as {dims[name]}; "
                                       f"{_parameters_text(params)}")
                 if tuple(p.shape) != array.shape:
                     raise LayoutError(f"{self.label}: parameter {name!r} has shape {tuple(p.shape)}; the {self.layout} "
