@@ -53,9 +53,9 @@ def test_every_framework_is_registered_once_and_its_name_is_quoted_only_in_its_o
         allowed = {registry, SRC / pathlib.Path(own).resolve().relative_to(installed)}
         if framework.name == "torch":  # the torch-only conventions (issue 21, item 2: a Convention record)
             allowed.add(SRC / "verification" / "conventions" / "__init__.py")
-            # the torch model families look for torch among the loaded modules to recognise a model
-            # without importing it (issue 21 still open: a Family could ask its Framework instead)
-            allowed |= {SRC / "ecosystem" / "nanogpt.py", SRC / "ecosystem" / "mingpt.py"}
+            # the torch model families' one look at torch: among the loaded modules, to recognise a
+            # model without importing it (issue 21 still open: a Family could ask its Framework instead)
+            allowed.add(SRC / "ecosystem" / "torch_classes.py")
         assert naming <= allowed, sorted(str(p.relative_to(SRC)) for p in naming - allowed)
 
 

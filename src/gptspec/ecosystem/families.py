@@ -25,13 +25,12 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
-import sys
 import types
 from collections.abc import Callable
 from typing import Any
 
 __all__ = ["FAMILIES", "MODULES", "ENTRY_POINTS", "Family", "Found", "Miss", "NoFamily", "register", "recognise", "names",
-           "parameters", "classes_of", "has_parameters", "module_class", "label_of", "misses"]
+           "parameters", "classes_of", "has_parameters", "label_of", "misses"]
 
 MODULES = ("gptspec.ecosystem.nanogpt", "gptspec.ecosystem.mingpt", "gptspec.ecosystem.picogpt",
            "gptspec.ecosystem.hf_family")
@@ -163,14 +162,3 @@ def classes_of(module: types.ModuleType) -> list[type]:
     """The classes defined in ``module`` itself (not imported into it), in definition order."""
     return [v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module.__name__]
 
-
-def module_class(module: types.ModuleType, generate: tuple[str, ...], what: str) -> type:
-    """The first nn.Module class of ``module`` whose ``generate`` takes ``generate`` first (torch as the
-    module itself imported it: never imported here)."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        raise Miss("it does not import torch")
-    for cls in classes_of(module):
-        if issubclass(cls, torch.nn.Module) and has_parameters(getattr(cls, "generate", None), generate):
-            return cls
-    raise Miss(f"no nn.Module with {what}")

@@ -21,7 +21,8 @@ from __future__ import annotations
 import types
 from typing import Any
 
-from .families import Family, Found, Miss, module_class, register
+from .families import Family, Found, Miss, register
+from .torch_classes import module_class
 
 __all__ = ["FAMILY", "CONFIG_FIELDS", "recognise"]
 

@@ -34,7 +34,8 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-from .families import Family, Found, Miss, classes_of, has_parameters, module_class, register
+from .families import Family, Found, Miss, classes_of, has_parameters, register
+from .torch_classes import module_class
 
 __all__ = ["FAMILY", "CONFIG_FIELDS", "recognise"]
 
