@@ -61,19 +61,26 @@ def _options(path: Path) -> tuple[str, list[str]]:
 
 
 @contextlib.contextmanager
-def _remote(path: Path) -> Iterator[tuple[Any, domains.Domain, list[Property]]]:
-    """The file's target in its own process, as ``gptspec verify`` runs it."""
-    layout, assume = _options(path)
+def _loaded(path: Path, layout: str = "columns") -> Iterator[tuple[Any, list[str]]]:
+    """The file's target in its own process, as ``gptspec verify`` runs it, and what it declares."""
     process = TargetProcess(Setup(address(str(path)), layout=layout, timeout=60.0))
     try:
         impl = Remote(process)
-        props = applicable(impl)
-        props = [p for p in props if p.family == "agreement"] + [p for p in props if p.family != "agreement"]
         loaded = process.loaded
-        declared = list(loaded.assume) if loaded is not None else []
-        yield impl, domains.parse(assume + declared), props
+        yield impl, list(loaded.assume) if loaded is not None else []
     finally:
         process.close()
+
+
+@contextlib.contextmanager
+def _remote(path: Path) -> Iterator[tuple[Any, domains.Domain, list[Property]]]:
+    """The file's target, in the layout and declared domain its docstring's command gives, and the
+    properties it provides, agreement first."""
+    layout, assume = _options(path)
+    with _loaded(path, layout) as (impl, declared):
+        props = applicable(impl)
+        props = [p for p in props if p.family == "agreement"] + [p for p in props if p.family != "agreement"]
+        yield impl, domains.parse(assume + declared), props
 
 
 def _family_bugs() -> dict[str, tuple[Path, str, str, str]]:
@@ -98,16 +105,8 @@ def failing(bug: str) -> PropertyResult | None:
         from tests.ecosystem.test_families import _planted
 
         source, old, new, prop = _family_bugs()[bug]
-        with tempfile.TemporaryDirectory() as folder:
-            path = _planted(Path(folder), source, old, new)
-            process = TargetProcess(Setup(address(str(path)), timeout=60.0))
-            try:
-                impl = Remote(process)
-                loaded = process.loaded
-                dom = domains.parse(list(loaded.assume) if loaded is not None else [])
-                return _first_failing(impl, dom, [get(prop)], profile)
-            finally:
-                process.close()
+        with tempfile.TemporaryDirectory() as folder, _loaded(_planted(Path(folder), source, old, new)) as (impl, declared):
+            return _first_failing(impl, domains.parse(declared), [get(prop)], profile)
     if bug.endswith(".py"):
         with _remote(ROOT / bug) as (impl, dom, props):
             return _first_failing(impl, dom, props, profile)

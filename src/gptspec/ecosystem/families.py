@@ -161,4 +161,3 @@ def label_of(module: types.ModuleType) -> str:
 def classes_of(module: types.ModuleType) -> list[type]:
     """The classes defined in ``module`` itself (not imported into it), in definition order."""
     return [v for v in vars(module).values() if isinstance(v, type) and v.__module__ == module.__name__]
-

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from ..spec import BlockWeights, Weights
+from .families import Family, Found, Miss, label_of
 from .layouts import attention_state
 from .models import Dims, ModelCache, block_dims, check_temperature, model_dims, neutral_block, to_numpy
 
@@ -201,8 +202,6 @@ def tiny_gpt2(build: Callable[[Dims], Any], made: str) -> Any:
     """The model ``build`` makes at a tiny size, if it has GPT-2's structure (``transformer``, ``lm_head``
     and GPT-2's parameter names); else :class:`~.families.Miss` saying what it lacks (``made``: how the
     class was built, for the message)."""
-    from .families import Miss
-
     try:
         tiny = built(build, Dims(3, 4, 4, 2, 2, 16, 1, "float64"))
     except Exception as exc:  # noqa: BLE001 - the class is not built this way
@@ -216,12 +215,10 @@ def tiny_gpt2(build: Callable[[Dims], Any], made: str) -> Any:
     return tiny
 
 
-def recognised(family: Any, gpt: type, features: list[str], assume: list[str], module: types.ModuleType,
-               recipe: Recipe) -> Any:
+def recognised(family: Family, gpt: type, features: list[str], assume: list[str], module: types.ModuleType,
+               recipe: Recipe) -> Found:
     """What a torch family recognised in ``module``: its :class:`~.families.Found`, with the spec's
     functions computed by the model ``recipe`` builds."""
-    from .families import Found, label_of
-
     found = Found(family, gpt.__name__, tuple(features), None)
     model = spec_functions(recipe, label_of(module), tuple(assume), found.text)
     return dataclasses.replace(found, model=model)

@@ -32,8 +32,7 @@ from typing import Any
 
 from ..properties.causes import CAUSES, Cause, changed
 from ..properties.registry import Property
-from . import evidence
-from .evidence import DIAGNOSED, EXAMPLES, PLAIN, Case, distance, drawn, probes, record
+from .evidence import DIAGNOSED, EXAMPLES, PLAIN, Case, distance, drawn, neighbours, probes, record
 from .report import Diagnosis
 
 __all__ = ["EXAMPLES", "Case", "Diagnosis", "diagnose", "diagnose_into", "record", "drawn", "distance", "fit"]
@@ -111,7 +110,6 @@ def fit(c: Cause, function: str, cases: Sequence[Case]) -> float | None:
     return sign * p if fx <= 1 else None
 
 
-
 def _try(c: Cause, function: str, off: list[Case], rest: list[Case], fitted: Callable[[Cause], float | None],
          probed: Callable[[], list[Case]]) -> tuple[float, float | None] | None:
     """(worst distance, fitted value) when ``c`` agrees on every case (and the probes), else None."""
@@ -145,7 +143,7 @@ def diagnose(prop: Property, impl: Any, example: Any, seed: int, n: int | None =
         plain = [distance(c, PLAIN) for c in cases]
         first = next((c for c, d in zip(cases, plain) if d > 1 and c.source == "counterexample"), None)
         if first is not None:
-            near = evidence.neighbours(impl, first, seed, evidence.NEIGHBOURS)
+            near = neighbours(impl, first, seed)
             cases, plain = cases + near, plain + [distance(c, PLAIN) for c in near]
         off = [c for c, d in zip(cases, plain) if d > 1]
         if not off:

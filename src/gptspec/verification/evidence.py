@@ -255,9 +255,14 @@ def drawn(impl: Any, function: str, seed: int, n: int = EXAMPLES, prop: Property
 
 
 
+def _float_arrays(args: tuple[Any, ...]) -> list[int]:
+    """Where ``args`` holds float arrays."""
+    return [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+
+
 def probes(impl: Any, case: Case) -> list[Case]:
     """The target's answers on ``case`` with its first float array scaled by each of :data:`PROBES`."""
-    where = next((i for i, a in enumerate(case.args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"), None)
+    where = next(iter(_float_arrays(case.args)), None)
     if where is None:
         return []
     scaled = []
@@ -266,22 +271,23 @@ def probes(impl: Any, case: Case) -> list[Case]:
         with np.errstate(all="ignore"):
             args[where] = (args[where] * factor).astype(args[where].dtype)
         scaled.append(tuple(args))
-    return [dataclasses.replace(c, source="probe") for c in _answers(impl, case.function, scaled)]
+    return _answers(impl, case.function, scaled, "probe")
 
 
-def neighbours(impl: Any, case: Case, seed: int, n: int = NEIGHBOURS) -> list[Case]:
+def neighbours(impl: Any, case: Case, seed: int, n: int | None = None) -> list[Case]:
     """The target's answers on ``n`` variants of ``case``: every float array redrawn, standard normal times
     max(1, its largest finite |entry|), its non-finite entries (a masked −inf) kept where they were; the
     other arguments as they were. Seeded by ``seed``. Of generate, which has no float array: one call of
     :data:`DRAWS` continuations of one new token from the same prompt, T and top_k (a deterministic pick
     then shows as one token drawn every time, which no sampling rule gives; a greedy call's few
-    continuations could not tell the two apart). None when ``n`` is 0."""
+    continuations could not tell the two apart). ``n``: :data:`NEIGHBOURS`, read at the call; none when 0."""
+    n = NEIGHBOURS if n is None else n
     if n == 0:
         return []
     if case.function in GENERATE and len(case.args) == 7:
         tokens, weights, _, T, top_k, rng, _ = _fresh(case.args)
         return _answers(impl, case.function, [(tokens, weights, 1, T, top_k, rng, DRAWS)], "neighbour")
-    floats = [i for i, a in enumerate(case.args) if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size]
+    floats = [i for i in _float_arrays(case.args) if case.args[i].size]
     if not floats:
         return []
     rng = np.random.default_rng([seed, n])
