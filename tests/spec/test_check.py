@@ -193,6 +193,29 @@ def test_implementation_annotations_must_be_the_spec_ones():
         gptspec.spec.implements(S.unembed)(unembed)
 
 
+def test_an_implementation_that_writes_no_types_shows_the_spec_ones_and_one_that_writes_them_its_own():
+    import inspect
+    import typing
+
+    from gptspec.spec.types import Embeddings, Logits, UnembeddingMatrix
+
+    def bare(E, W_U):
+        return W_U @ E
+
+    def written(E: Embeddings, W_U: UnembeddingMatrix) -> Logits:
+        return W_U @ E
+
+    spec_sig = inspect.signature(S.unembed, eval_str=True)
+    given = gptspec.spec.implements(S.unembed)(bare)
+    assert inspect.signature(given) == spec_sig
+    assert typing.get_type_hints(given) == typing.get_type_hints(S.unembed)
+    own = gptspec.spec.implements(S.unembed)(written)
+    assert not hasattr(own, "__signature__")  # its own signature, read through __wrapped__
+    assert [p.name for p in inspect.signature(own).parameters.values()] == ["E", "W_U"]
+    with pytest.raises(gptspec.ShapeError, match="W_U axis 1 is d_model = 4"):  # checked all the same
+        given(np.zeros((4, 2)), np.zeros((5, 3)))
+
+
 def test_a_float_mask_is_not_a_bool_mask():
     with pytest.raises(DtypeError, match="return value should have a bool dtype, got float64"):
         gptspec.spec.check_result(S.causal_mask, np.ones((3, 3)), 3)

@@ -42,21 +42,6 @@ import numpy as np
 
 from ..spec import implements
 from ..spec import signatures as S
-from ..spec.types import (
-    DeltaE,
-    Embeddings,
-    KeyMatrix,
-    KeysK,
-    OutputMatrix,
-    Pattern,
-    QueriesQ,
-    QueryMatrix,
-    StackedKeyMatrix,
-    StackedQueryMatrix,
-    StackedValueDown,
-    ValueDown,
-    ValueUp,
-)
 from . import validate
 from .threads import chunks, groups, one_thread_blas, run_jobs, scratch
 
@@ -254,8 +239,13 @@ def _project(W: np.ndarray, X: np.ndarray, dtype: np.dtype) -> np.ndarray:
 # The spec's functions
 
 
+# The three public functions below restate no types: ``implements`` gives each the spec's typed
+# signature (gptspec.spec.signatures; the reference in gptspec.impl writes it out beside its
+# code), so a caller, ``help`` and mypy see the same shapes as the reference's.
+
+
 @implements(S.attention_pattern)
-def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
+def attention_pattern(Q, K, causal=True):
     """A = softmax down each column of KᵀQ / √d_head, a tile of query columns at a time.
 
     Causal tiles fill only the keys their queries may see; the rest of A stays exactly 0. BLAS
@@ -286,28 +276,14 @@ def attention_pattern(Q: QueriesQ, K: KeysK, causal: bool = True) -> Pattern:
 
 
 @implements(S.attention_head)
-def attention_head(
-    E: Embeddings,
-    W_Q: QueryMatrix,
-    W_K: KeyMatrix,
-    W_V_down: ValueDown,
-    W_V_up: ValueUp,
-    causal: bool = True,
-) -> DeltaE:
+def attention_head(E, W_Q, W_K, W_V_down, W_V_up, causal=True):
     """ΔE = W_V_up W_V_down E A: multi-head attention's path with one head."""
     head = _heads(E, W_Q[None], W_K[None], W_V_down[None], causal, "attention_head")[0]
     return _project(W_V_up, head, np.result_type(E, W_Q, W_K, W_V_down, W_V_up))
 
 
 @implements(S.multi_head_attention)
-def multi_head_attention(
-    E: Embeddings,
-    W_Q: StackedQueryMatrix,
-    W_K: StackedKeyMatrix,
-    W_V_down: StackedValueDown,
-    W_O: OutputMatrix,
-    causal: bool = True,
-) -> DeltaE:
+def multi_head_attention(E, W_Q, W_K, W_V_down, W_O, causal=True):
     """ΔE = W_O · concat_h(W_V_down[h] E A_h), each group's Q, K and V from one matmul each."""
     heads = _heads(E, W_Q, W_K, W_V_down, causal, "multi_head_attention")
     n_heads, d_head, ctx = heads.shape

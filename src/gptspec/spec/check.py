@@ -74,17 +74,19 @@ def _same_hints(fn: Callable[..., Any], plan: hints.Plan) -> bool:
     return all(name in known and plan.hint(name) == hint for name, hint in hints.annotations_of(fn).items())
 
 
-def implements(spec_fn: Callable[..., Any]) -> Callable[[F], F]:
+def implements(spec_fn: F) -> Callable[[Callable[..., Any]], F]:
     """Mark ``fn`` as the implementation of ``spec_fn`` and check every call against it.
 
     The implementation must have exactly the spec's parameter names, order and defaults, and any
     annotation it writes must be the spec's (checked once, when the decorator runs), so the
-    signature a reader sees on the implementation cannot drift from the published one.
+    signature a reader sees on the implementation cannot drift from the published one. One that
+    writes none (an optimised variant whose reader has the reference beside it) is given the
+    spec's: ``inspect.signature`` and ``help`` show the shapes either way, written once.
     """
     checker = Checker(spec_fn)  # one per implementation: tests and benchmarks patch and time it alone
     plan = checker.plan
 
-    def decorate(fn: F) -> F:
+    def decorate(fn: Callable[..., Any]) -> F:
         impl_sig = inspect.signature(fn)
         spec_params = [(p.name, p.default) for p in plan.signature.parameters.values()]
         impl_params = [(p.name, p.default) for p in impl_sig.parameters.values()]
@@ -112,6 +114,9 @@ def implements(spec_fn: Callable[..., Any]) -> Callable[[F], F]:
                 seen.add(key)
             return result
 
+        if not getattr(fn, "__annotations__", None):
+            checked.__annotations__ = {**dict(zip(plan.names, plan.hints)), "return": plan.result}
+            checked.__signature__ = inspect.signature(spec_fn, eval_str=True)  # type: ignore[attr-defined]
         # a function object takes attributes at run time; the type checker's Callable declares none
         checked.__gptspec_spec__ = spec_fn  # type: ignore[attr-defined]
         checked.__gptspec_checker__ = checker  # type: ignore[attr-defined]
