@@ -61,7 +61,8 @@ from transformers.generation.logits_process import TemperatureLogitsWarper
 
 from ..spec import BlockWeights, Weights
 from .layouts import attention_biases, attention_state
-from .models import Dims, ModelCache, block_dims, check_temperature, model_dims, neutral_block, to_numpy, to_tensor
+from .models import (Dims, ModelCache, block_dims, check_temperature, gpt2_state, model_dims, neutral_block,
+                     one_layer_state, to_numpy, to_tensor)
 
 __all__ = [
     "ATTENTION",
@@ -146,12 +147,8 @@ def block_state(prefix: str, w: BlockWeights) -> dict[str, np.ndarray]:
 def state_dict(weights: Weights) -> dict[str, np.ndarray]:
     """Every parameter of ``GPT2LMHeadModel`` holding the spec's ``weights``: ``wte = W_Eᵀ``,
     ``wpe = W_posᵀ``, the blocks (:func:`block_state`), ``ln_f``, ``lm_head.weight = W_U``."""
-    state = {"transformer.wte.weight": weights.W_E.T, "transformer.wpe.weight": weights.W_pos.T}
-    for i, w in enumerate(weights.blocks):
-        state.update(block_state(f"transformer.h.{i}.", w))
-    state.update({"transformer.ln_f.weight": weights.lnf_gain, "transformer.ln_f.bias": weights.lnf_bias,
-                  "lm_head.weight": weights.W_U})
-    return state
+    blocks = [block_state(f"transformer.h.{i}.", w) for i, w in enumerate(weights.blocks)]
+    return gpt2_state(blocks, weights.W_E, weights.W_pos, weights.lnf_gain, weights.lnf_bias, weights.W_U)
 
 
 def _load(model: Any, state: dict[str, np.ndarray]) -> Any:
@@ -271,13 +268,7 @@ def _one_layer(E: np.ndarray, w: BlockWeights, ctx_past: int = 0) -> Any:
     room for ``ctx_past`` cached positions before E's."""
     dims = block_dims(E, w)
     dims = dims._replace(n_ctx=dims.n_ctx + ctx_past)
-    d_model, dtype = dims.d_model, E.dtype
-    state = block_state("transformer.h.0.", w)
-    state.update({"transformer.wte.weight": np.zeros((1, d_model), dtype),
-                  "transformer.wpe.weight": np.zeros((dims.n_ctx, d_model), dtype),
-                  "transformer.ln_f.weight": np.ones(d_model, dtype), "transformer.ln_f.bias": np.zeros(d_model, dtype),
-                  "lm_head.weight": np.zeros((1, d_model), dtype)})
-    return _load(MODELS.get(dims), state)
+    return _load(MODELS.get(dims), one_layer_state(block_state("transformer.h.0.", w), dims.d_model, dims.n_ctx, E.dtype))
 
 
 def _through_layer(model: Any, E: np.ndarray, module: Any, replace_input: bool = False, past: Any = None) -> np.ndarray:

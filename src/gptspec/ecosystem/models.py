@@ -26,8 +26,8 @@ import numpy as np
 from ..spec import BlockWeights, Weights
 
 __all__ = [
-    "CACHED", "Dims", "ModelCache", "block_dims", "check_temperature", "model_dims", "neutral_block", "to_numpy",
-    "to_tensor",
+    "CACHED", "Dims", "ModelCache", "block_dims", "check_temperature", "gpt2_state", "model_dims", "neutral_block",
+    "one_layer_state", "to_numpy", "to_tensor",
 ]
 
 CACHED = 16
@@ -67,6 +67,25 @@ def block_dims(E: np.ndarray, block: BlockWeights) -> Dims:
     n_ctx = ctx (the embedding and unembedding are not used)."""
     n_heads, d_head, d_mlp = _block_sizes(block)
     return Dims(1, E.shape[0], E.shape[1], n_heads, d_head, d_mlp, 1, np.dtype(E.dtype).name)
+
+
+def gpt2_state(blocks: list[dict[str, np.ndarray]], W_E: np.ndarray, W_pos: np.ndarray, lnf_gain: np.ndarray,
+               lnf_bias: np.ndarray, W_U: np.ndarray) -> dict[str, np.ndarray]:
+    """GPT-2's whole-model names around the blocks' own (``transformer.h.{i}.``, each target's
+    layout): ``wte = W_Eᵀ``, ``wpe = W_posᵀ``, ``ln_f``, ``lm_head.weight = W_U``."""
+    state = {"transformer.wte.weight": W_E.T, "transformer.wpe.weight": W_pos.T}
+    for block in blocks:
+        state.update(block)
+    state.update({"transformer.ln_f.weight": lnf_gain, "transformer.ln_f.bias": lnf_bias, "lm_head.weight": W_U})
+    return state
+
+
+def one_layer_state(block: dict[str, np.ndarray], d_model: int, n_ctx: int, dtype: Any) -> dict[str, np.ndarray]:
+    """The state of a one-layer GPT-2 that runs ``block`` (``transformer.h.0.``) alone: a vocab of
+    1, the embeddings and the unembedding zero, ln_f the identity (gain 1, bias 0)."""
+    ones, zeros = np.ones(d_model, dtype), np.zeros(d_model, dtype)
+    return gpt2_state([block], np.zeros((d_model, 1), dtype), np.zeros((d_model, n_ctx), dtype), ones, zeros,
+                      np.zeros((1, d_model), dtype))
 
 
 def neutral_block(d_model: int, dtype: Any, **given: np.ndarray) -> BlockWeights:

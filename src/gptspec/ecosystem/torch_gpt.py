@@ -36,7 +36,8 @@ import torch
 from ..spec import BlockWeights, Weights
 from .families import Family, Found, Miss, label_of
 from .layouts import attention_state
-from .models import Dims, ModelCache, block_dims, check_temperature, model_dims, neutral_block, to_numpy
+from .models import (Dims, ModelCache, block_dims, check_temperature, gpt2_state, model_dims, neutral_block,
+                     one_layer_state, to_numpy)
 
 __all__ = ["Recipe", "Probe", "BLOCK_CTX", "CACHED", "built", "state_dict", "load", "probe", "spec_functions",
            "gelu_form"]
@@ -97,12 +98,8 @@ def state_dict(weights: Weights, n_ctx: int | None = None) -> dict[str, np.ndarr
     W_pos = weights.W_pos
     if n_ctx is not None and n_ctx > W_pos.shape[1]:
         W_pos = np.concatenate([W_pos, np.zeros((W_pos.shape[0], n_ctx - W_pos.shape[1]), W_pos.dtype)], axis=1)
-    state = {"transformer.wte.weight": weights.W_E.T, "transformer.wpe.weight": W_pos.T}
-    for i, w in enumerate(weights.blocks):
-        state.update(_block_state(f"transformer.h.{i}.", w))
-    state.update({"transformer.ln_f.weight": weights.lnf_gain, "transformer.ln_f.bias": weights.lnf_bias,
-                  "lm_head.weight": weights.W_U})
-    return state
+    blocks = [_block_state(f"transformer.h.{i}.", w) for i, w in enumerate(weights.blocks)]
+    return gpt2_state(blocks, weights.W_E, W_pos, weights.lnf_gain, weights.lnf_bias, weights.W_U)
 
 
 def load(model: Any, state: dict[str, np.ndarray], label: str) -> Any:
@@ -240,12 +237,7 @@ def spec_functions(recipe: Recipe, label: str, assume: tuple[str, ...], family: 
 
     def one_layer(E: np.ndarray, w: BlockWeights) -> Any:
         dims = block_dims(E, w)._replace(n_ctx=max(E.shape[1], BLOCK_CTX))
-        d, dtype = dims.d_model, E.dtype
-        state = _block_state("transformer.h.0.", w)
-        state.update({"transformer.wte.weight": np.zeros((1, d), dtype),
-                      "transformer.wpe.weight": np.zeros((dims.n_ctx, d), dtype),
-                      "transformer.ln_f.weight": np.ones(d, dtype), "transformer.ln_f.bias": np.zeros(d, dtype),
-                      "lm_head.weight": np.zeros((1, d), dtype)})
+        state = one_layer_state(_block_state("transformer.h.0.", w), dims.d_model, dims.n_ctx, E.dtype)
         last.clear()
         return load(models.get(dims), state, label).transformer.h[0]
 
