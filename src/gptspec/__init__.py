@@ -8,29 +8,10 @@ Orientation is the video's: columns are tokens, the attention pattern is keys ×
 softmax down each column and the lower-left masked.
 """
 
-from .spec import (
-    GPT2_SMALL,
-    GPT3,
-    ArgumentTypeError,
-    BlockWeights,
-    Config,
-    ConfigError,
-    ContextLengthError,
-    DtypeError,
-    ShapeError,
-    SoftmaxInputError,
-    SpecError,
-    TemperatureError,
-    TokenError,
-    Weights,
-    bind,
-    checks,
-    checks_enabled,
-    checks_mode,
-    get_config,
-    set_checks,
-    tally,
-)
+from .spec import GPT2_SMALL, GPT3, BlockWeights, Config, Weights, bind, checks, checks_enabled, checks_mode
+from .spec import errors as _errors
+from .spec import get_config, set_checks, tally
+from .spec.errors import *  # noqa: F403 (every error class: spec.errors.__all__, listed once)
 
 from typing import TYPE_CHECKING
 
@@ -42,10 +23,9 @@ __version__ = "0.1.0"
 __all__ = [
     "GPT2_SMALL", "GPT3", "Config", "get_config", "tally", "BlockWeights", "Weights",
     "bind", "checks", "checks_enabled", "checks_mode", "set_checks",
-    "SpecError", "ShapeError", "ContextLengthError", "DtypeError", "ArgumentTypeError", "ConfigError",
-    "TokenError", "TemperatureError", "SoftmaxInputError",
     "__version__", "verify",
 ]
+__all__ += _errors.__all__
 
 
 def __getattr__(name: str) -> object:

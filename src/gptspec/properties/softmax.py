@@ -44,6 +44,13 @@ def _shaped(result: Any, case: SoftmaxInput) -> np.ndarray:
     return expect.shape(f"softmax(x of shape {case.x.shape}, axis={case.axis})", result, case.x.shape)
 
 
+def _expect_sums_to_one(p: np.ndarray, case: SoftmaxInput) -> None:
+    """Σ_i p_i = 1 along case.axis (summed in float64), within the dtype's normalisation tolerance."""
+    total = np.sum(p.astype(np.float64), axis=case.axis)
+    expect.close(f"Σ softmax(x) along axis {case.axis}", total, np.ones(total.shape),
+                 tolerance(case.x.dtype).normalisation(case.x.shape[case.axis]))
+
+
 @prop("softmax.non_negative", needs=NEEDS, statement="every softmax(x)_i >= 0",
       strategy=lambda: softmax_inputs(),
       scale=SIZE)
@@ -55,11 +62,7 @@ def non_negative(impl: Any, case: SoftmaxInput) -> None:
       strategy=lambda: softmax_inputs(),
       scale=SIZE)
 def sums_to_one(impl: Any, case: SoftmaxInput) -> None:
-    p = softmax_of(impl, case)
-    n = case.x.shape[case.axis]
-    total = np.sum(p.astype(np.float64), axis=case.axis)
-    expect.close(f"Σ softmax(x) along axis {case.axis}", total, np.ones(total.shape),
-                 tolerance(case.x.dtype).normalisation(n))
+    _expect_sums_to_one(softmax_of(impl, case), case)
 
 
 @st.composite
@@ -128,9 +131,7 @@ def finite_for_finite_input(impl: Any, case: SoftmaxInput) -> None:
     p = softmax_of(impl, case)
     expect.within("softmax(x)", p, 0.0, 1.0,
                   note=f"max |x| = {expect.fmt(np.max(np.abs(case.x)))}, dtype {case.x.dtype}")
-    total = np.sum(p.astype(np.float64), axis=case.axis)
-    expect.close(f"Σ softmax(x) along axis {case.axis}", total, np.ones(total.shape),
-                 tolerance(case.x.dtype).normalisation(case.x.shape[case.axis]))
+    _expect_sums_to_one(p, case)
 
 
 @prop("softmax.neg_inf_gets_zero", needs=NEEDS,
@@ -142,6 +143,4 @@ def neg_inf_gets_zero(impl: Any, case: SoftmaxInput) -> None:
     holes = np.isneginf(case.x)
     expect.equal(f"softmax(x) where x = −∞ ({int(holes.sum())} such entries)", np.where(holes, p, 0.0),
                  np.zeros(p.shape))
-    total = np.sum(p.astype(np.float64), axis=case.axis)
-    expect.close(f"Σ softmax(x) along axis {case.axis}", total, np.ones(total.shape),
-                 tolerance(case.x.dtype).normalisation(case.x.shape[case.axis]))
+    _expect_sums_to_one(p, case)

@@ -5,7 +5,7 @@ typed signature of every function, the weights container, the parameter tally, a
 checker that binds named dims across calls. Depends on nothing else in gptspec.
 """
 
-from . import hints, signatures, types
+from . import errors, hints, signatures, types
 from .check import (
     bind,
     bound_config,
@@ -23,30 +23,19 @@ from .check import (
 )
 from .config import GPT2_SMALL, GPT3, PRESETS, Config, config_from_file, config_from_mapping, get_config
 from .dims import CONTEXT_DIMS, DIMS, Dim
-from .errors import (
-    ArgumentTypeError,
-    ConfigError,
-    ContextLengthError,
-    DtypeError,
-    ShapeError,
-    SoftmaxInputError,
-    SpecError,
-    TemperatureError,
-    TokenError,
-)
+from .errors import *  # noqa: F403 (every error class: errors.__all__, listed once)
 from .signatures import FUNCTIONS, MODEL_FUNCTIONS, SIGNATURES
 from .tally import Category, Tally, tally
 from .weights import BlockWeights, Weights
 
 __all__ = [
-    "hints", "signatures", "types",
+    "errors", "hints", "signatures", "types",
     "bind", "bound_config", "check_call", "check_result", "checks", "checks_enabled", "checks_mode", "has_values",
     "implements", "located", "set_checks", "spec_error", "spec_of",
     "GPT2_SMALL", "GPT3", "PRESETS", "Config", "config_from_file", "config_from_mapping", "get_config",
     "CONTEXT_DIMS", "DIMS", "Dim",
-    "ArgumentTypeError", "ConfigError", "ContextLengthError", "DtypeError", "ShapeError",
-    "SoftmaxInputError", "SpecError", "TemperatureError", "TokenError",
     "FUNCTIONS", "MODEL_FUNCTIONS", "SIGNATURES",
     "Category", "Tally", "tally",
     "BlockWeights", "Weights",
 ]
+__all__ += errors.__all__
