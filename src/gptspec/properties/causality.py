@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -169,18 +170,25 @@ def attention_unchanged_up_to_i(impl: Any, fn: str, edit: FutureEdit) -> None:
     unchanged_up_to_i(f"{fn} ΔE", made[0], made[1], edit, h.E.shape)
 
 
-def _edit_size(edit: FutureEdit) -> float:
-    """|scores| of the head(s) on E and on the edited E."""
-    h = edit.case
-    return max(head_scores_size(h.E, h.W_Q, h.W_K), head_scores_size(edit.edit(h.E), h.W_Q, h.W_K))
+def _edit_scale(size: Callable[[Any, np.ndarray], float], input_of: Callable[[Any], np.ndarray],
+               rescaled: Callable[[Any, float], Any]) -> Scale:
+    """The |scores| scale of a FutureEdit: the larger of ``size(case, x)`` on the case's input x
+    and on the edited one; at a value, the case ``rescaled`` by the factor c that brings it there
+    (c on W_Q and on W_K: scores scale by c²)."""
+
+    def edit_size(edit: FutureEdit) -> float:
+        x = input_of(edit.case)
+        return max(size(edit.case, x), size(edit.case, edit.edit(x)))
+
+    def edit_at(edit: FutureEdit, value: float) -> FutureEdit:
+        return dataclasses.replace(edit, case=rescaled(edit.case, _factor(edit_size(edit), value)))
+
+    return Scale("|scores|", edit_size, edit_at, high=SCORES_MAX, cause=mask_cause)
 
 
-def _edit_at(edit: FutureEdit, value: float) -> FutureEdit:
-    c = _factor(_edit_size(edit), value)
-    return dataclasses.replace(edit, case=with_rows(edit.case, c, "W_Q", "W_K"))
-
-
-HEAD_EDIT_SCORES = Scale("|scores|", _edit_size, _edit_at, high=SCORES_MAX, cause=mask_cause)
+HEAD_EDIT_SCORES = _edit_scale(lambda h, E: head_scores_size(E, h.W_Q, h.W_K), lambda h: h.E,
+                              lambda h, c: with_rows(h, c, "W_Q", "W_K"))
+"""|scores| of the head(s) of a Head or MultiHead edit, on E and on the edited E."""
 
 
 @prop("causality.head_future_independent", needs=("attention_head",),
@@ -234,15 +242,8 @@ def _block_at(w: BlockWeights, c: float) -> BlockWeights:
     return with_rows(w, c, "W_Q", "W_K")
 
 
-def _block_edit_size(edit: FutureEdit) -> float:
-    b: BlockInput = edit.case
-    return max(_block_size(b.E, b.weights), _block_size(edit.edit(b.E), b.weights))
-
-
-def _block_edit_at(edit: FutureEdit, value: float) -> FutureEdit:
-    b: BlockInput = edit.case
-    c = _factor(_block_edit_size(edit), value)
-    return dataclasses.replace(edit, case=dataclasses.replace(b, weights=_block_at(b.weights, c)))
+_BLOCK_EDIT_SCORES = _edit_scale(lambda b, E: _block_size(E, b.weights), lambda b: b.E,
+                                lambda b, c: dataclasses.replace(b, weights=_block_at(b.weights, c)))
 
 
 def _model_size(tokens: np.ndarray, w: Weights) -> float:
@@ -256,22 +257,18 @@ def _model_size(tokens: np.ndarray, w: Weights) -> float:
     return size
 
 
-def _model_edit_size(edit: FutureEdit) -> float:
-    m: Model = edit.case
-    return max(_model_size(m.tokens, m.weights), _model_size(edit.edit(m.tokens), m.weights))
-
-
-def _model_edit_at(edit: FutureEdit, value: float) -> FutureEdit:
-    m: Model = edit.case
-    c = _factor(_model_edit_size(edit), value)
+def _model_at(m: Model, c: float) -> Model:
     weights = dataclasses.replace(m.weights, blocks=tuple(_block_at(b, c) for b in m.weights.blocks))
-    return dataclasses.replace(edit, case=dataclasses.replace(m, weights=weights))
+    return dataclasses.replace(m, weights=weights)
+
+
+_MODEL_EDIT_SCORES = _edit_scale(lambda m, tokens: _model_size(tokens, m.weights), lambda m: m.tokens, _model_at)
 
 
 @prop("causality.block_future_independent", needs=("block",),
       statement="changing E's columns after i leaves block(E)[:, :i+1] exactly unchanged",
       strategy=lambda: future_edits(block_inputs(), lambda b: b.E), requires=(NEEDS_TWO_TOKENS,),
-      scale=Scale("|scores|", _block_edit_size, _block_edit_at, high=SCORES_MAX, cause=mask_cause))
+      scale=_BLOCK_EDIT_SCORES)
 def block_future_independent(impl: Any, edit: FutureEdit) -> None:
     b: BlockInput = edit.case
     made = calls(impl, ("block", (b.E, b.weights)), ("block", (edit.edit(b.E), b.weights)))
@@ -281,7 +278,7 @@ def block_future_independent(impl: Any, edit: FutureEdit) -> None:
 @prop("causality.forward_future_independent", needs=("forward",),
       statement="changing the tokens after i leaves forward(tokens)[:, :i+1] exactly unchanged",
       strategy=lambda: future_edits(models(min_ctx=2), lambda m: m.tokens), requires=(NEEDS_TWO_TOKENS,),
-      scale=Scale("|scores|", _model_edit_size, _model_edit_at, high=SCORES_MAX, cause=mask_cause))
+      scale=_MODEL_EDIT_SCORES)
 def forward_future_independent(impl: Any, edit: FutureEdit) -> None:
     m: Model = edit.case
     shape = (m.config.vocab, m.tokens.shape[0])
