@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -122,6 +123,19 @@ def divides_logits(impl: Any, case: Tempered) -> None:
                  tolerance(x.dtype).logits_shift(size), note="compared with softmax(x / T, 1)")
 
 
+def _expect_monotone_in_T(impl: Any, case: Tempered, what: str, symbol: str, stat: Callable[[np.ndarray], float],
+                          slack: float, *, rising: bool) -> None:
+    """For T1 <= T2: stat(softmax(x, T1)) <= stat(softmax(x, T2)) + slack if ``rising``, else >= − slack."""
+    x = case.x
+    v1, v2 = (stat(p) for p in probs_both(impl, x, case.T1, x, case.T2))
+    if v1 > v2 + slack if rising else v1 < v2 - slack:
+        want, got = ("<=", ">") if rising else (">=", "<")
+        raise expect.fail(
+            f"{what} of softmax(x, T) for {x.shape[0]} logits spanning {expect.fmt(np.ptp(x))}: expected "
+            f"{symbol}(T={case.T1:g}) {want} {symbol}(T={case.T2:g}), got {expect.fmt(v1)} {got} {expect.fmt(v2)}"
+        )
+
+
 def _entropy_slack(x: np.ndarray) -> float:
     """Rounding in p moves H by at most ~10 (n + 3)² eps (p |log p| and p s² e^−s are bounded)."""
     return 10 * (x.shape[0] + 3) ** 2 * tolerance(x.dtype).eps
@@ -132,26 +146,15 @@ def _entropy_slack(x: np.ndarray) -> float:
       strategy=tempered,
       scale=TEMPERED)
 def entropy_non_decreasing(impl: Any, case: Tempered) -> None:
-    x = case.x
-    h1, h2 = (entropy(p) for p in probs_both(impl, x, case.T1, x, case.T2))
-    if h1 > h2 + _entropy_slack(x):
-        raise expect.fail(
-            f"entropy of softmax(x, T) for {x.shape[0]} logits spanning {expect.fmt(np.ptp(x))}: expected "
-            f"H(T={case.T1:g}) <= H(T={case.T2:g}), got {expect.fmt(h1)} > {expect.fmt(h2)}"
-        )
+    _expect_monotone_in_T(impl, case, "entropy", "H", entropy, _entropy_slack(case.x), rising=True)
 
 
 @prop("temperature.top_prob_non_increasing", needs=SOFTMAX,
       statement="T1 <= T2 ⇒ max softmax(x, T1) >= max softmax(x, T2)", strategy=tempered,
       scale=TEMPERED)
 def top_prob_non_increasing(impl: Any, case: Tempered) -> None:
-    x = case.x
-    top1, top2 = (float(np.max(p)) for p in probs_both(impl, x, case.T1, x, case.T2))
-    if top1 < top2 - 2 * tolerance(x.dtype).normalisation(x.shape[0]):
-        raise expect.fail(
-            f"top probability of softmax(x, T) for {x.shape[0]} logits: expected max p(T={case.T1:g}) >= "
-            f"max p(T={case.T2:g}), got {expect.fmt(top1)} < {expect.fmt(top2)}"
-        )
+    slack = 2 * tolerance(case.x.dtype).normalisation(case.x.shape[0])
+    _expect_monotone_in_T(impl, case, "top probability", "max p", lambda p: float(np.max(p)), slack, rising=False)
 
 
 @prop("temperature.argmax_unchanged", needs=SOFTMAX,
