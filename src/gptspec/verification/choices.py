@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..properties.profiles import PROFILE_EXAMPLES, SHRINK_TRIES  # one home, no Hypothesis at import
 from .frameworks import NAMES as FRAMEWORKS
 
 __all__ = ["LAYOUTS", "KERNEL", "FRAMEWORKS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT",
@@ -16,13 +17,6 @@ KERNEL = "kernel"
 """Not a choice: the layout a failure's counterexample is shown in when it is a convention kernel's
 own ``[batch heads L D]`` arrays (the properties of :data:`.conventions.KERNEL_ENTRY_POINTS`)."""
 
-PROFILE_EXAMPLES = {"quick": 25, "default": 100, "thorough": 500}
-"""Examples per property in each search profile: fixed, whatever the clock says (default is
-Hypothesis's own default)."""
-
-SHRINK_TRIES = {"quick": 100, "default": 300, "thorough": 2000}
-"""Tries Hypothesis gets to shrink a failure in each profile; then the smallest failing example
-found is reported. A count, not seconds: the same counterexample on any machine."""
 
 PROFILE_NAMES = tuple(PROFILE_EXAMPLES)
 
