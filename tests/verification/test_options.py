@@ -54,6 +54,34 @@ def test_the_plugin_reads_the_same_names():
     assert fields <= set(names), fields - set(names)
 
 
+def test_every_option_is_one_argument_with_the_options_default():
+    import dataclasses
+
+    from gptspec.verification.choices import arguments
+
+    table = {a.name: a for a in arguments()}
+    assert list(table) and set(table) == {f.name for f in dataclasses.fields(Options)}
+    assert Options.read(lambda name: table[name].settings["default"]) == Options()  # the same defaults
+    command = build_parser(["verify"]).parse_args(["verify", "t.py"])
+    assert Options.read(lambda name: getattr(command, name)) == Options()
+
+
+def test_an_option_added_to_the_table_reaches_the_command_and_the_plugin(monkeypatch):
+    from gptspec.verification import choices, pytest_plugin
+
+    extra = choices.Argument("max_width", "a new knob", dict(type=int, default=3))
+    monkeypatch.setattr(choices, "arguments", lambda original=choices.arguments: (*original(), extra))
+    assert build_parser(["verify"]).parse_args(["verify", "t.py", "--max-width", "5"]).max_width == 5
+    added = {}
+
+    class Group:
+        def addoption(self, name, **keywords):
+            added[name] = keywords
+
+    pytest_plugin.pytest_addoption(type("Parser", (), {"getgroup": lambda self, *a: Group()})())
+    assert added["--gptspec-max-width"] == dict(type=int, default=3, help="a new knob")
+
+
 def test_verify_takes_its_options_whole_or_one_by_one_not_both():
     with pytest.raises(OptionError, match="whole .options=. or one by one"):
         verify("gptspec.impl", options=Options(profile="quick"), layout="rows")

@@ -25,7 +25,7 @@ from .explain import console
 
 def add_parser(sub: Any) -> None:
     from ..verification import conventions
-    from ..verification.choices import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_EXAMPLES
+    from ..verification.choices import arguments
 
     p = sub.add_parser(
         "verify",
@@ -54,44 +54,22 @@ def add_parser(sub: Any) -> None:
                    "attribute (a function, with --convention); hf:NAME a function registered with HF transformers "
                    "(with --convention hf-attention); hf:gpt2 and tl:gpt2 the whole GPT-2 of HF transformers and of "
                    "TransformerLens, the spec's weights loaded into them (no convention)")
-    p.add_argument("--convention", choices=conventions.NAMES, default=None,
-                   help="TARGET is one function in this ecosystem convention, not the spec's names: "
-                   + ", ".join(conventions.NAMES) + " (gptspec builds the spec's attention functions around it)"),
+    for option in arguments():  # the Options fields, defined once (verification.choices)
+        p.add_argument(option.flag, help=option.help, **option.settings)
     p.add_argument("--family", default=None, metavar="NAME",
                    help="verify TARGET as this model family's code (nanogpt, mingpt, picogpt, hf-gpt2), or 'none' to "
                    "verify only the spec's functions it defines (default: recognised by its structure)")
-    p.add_argument("--layout", choices=LAYOUTS, default="columns",
-                   help="columns: the spec's (tokens are columns); rows: every 2-D tensor transposed (nanoGPT)")
-    p.add_argument("--framework", choices=FRAMEWORKS, default=None,
-                   help="what your functions take and return: " + ", ".join(FRAMEWORKS)
-                   + " (default: the one whose library the target imports)")
-    p.add_argument("--profile", choices=tuple(PROFILE_EXAMPLES), default="default",
-                   help="how hard to search: " + ", ".join(f"{k} {n}" for k, n in PROFILE_EXAMPLES.items())
-                   + " examples per property")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run only these properties, families or functions (repeatable, comma-separated, globs)")
     p.add_argument("--skip", action="append", default=[], metavar="NAME", help="skip these (same names as --only)")
-    p.add_argument("--assume", action="append", default=[], metavar="WORD",
-                   help="declare what your code supports, so the search stays inside it (repeatable): causal-only, "
-                   "d_model=n_heads*d_head, float32, float64, max-ctx=N; adds to the module's GPTSPEC_ASSUME. "
-                   "A property the declaration excludes is 'not applicable'")
     p.add_argument("--hide-missing", action="store_true",
                    help="leave the properties of functions your code does not provide out of the table")
     p.add_argument("--seed", type=int, default=None, help="seed of the search (default: a fresh one, printed)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help=f"per-call time limit, after which your code's process is killed; 0 for none "
-                   f"(default {DEFAULT_TIMEOUT:g})")
-    p.add_argument("--memory-limit", default=None, metavar="SIZE",
-                   help="most memory (address space) each process of your code may take, e.g. 2GiB or 512MiB; "
-                   "going over it is an error that says so (default: none)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes the properties are spread over (default: the usable cores)")
     p.add_argument("--max-seconds", type=float, default=None, metavar="S",
                    help="cap on the run's wall time: properties not searched by then are 'not run' and "
                    "the run exits 3, never 0")
-    p.add_argument("--strict", action="store_true",
-                   help="count fragile properties (they fail only beyond the ordinary domain: scores above 1e6, "
-                   "T below 0.01, ...) as failed: exit 1")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON to FILE")
     p.add_argument("--plots", default=None, metavar="DIR",
                    help="write, for each failed attention property, the expected and your pattern side by side "

@@ -3,6 +3,7 @@ without importing NumPy's adapters or Hypothesis, and the engine builds on the s
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -10,7 +11,7 @@ from ..properties.profiles import PROFILE_EXAMPLES, SHRINK_TRIES  # one home, no
 from .frameworks import NAMES as FRAMEWORKS
 
 __all__ = ["LAYOUTS", "KERNEL", "FRAMEWORKS", "PROFILE_EXAMPLES", "SHRINK_TRIES", "PROFILE_NAMES", "DEFAULT_TIMEOUT",
-           "memory_size", "memory_text"]
+           "Argument", "arguments", "memory_size", "memory_text"]
 
 LAYOUTS = ("columns", "rows")
 KERNEL = "kernel"
@@ -22,6 +23,52 @@ PROFILE_NAMES = tuple(PROFILE_EXAMPLES)
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds one call of a target function may take before its process is killed as hanging."""
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Argument:
+    """One field of :class:`.options.Options` as a command line takes it: ``gptspec verify``'s
+    ``--FLAG`` and the pytest plugin's ``--gptspec-FLAG`` are both added from it (``settings`` are
+    argparse's keywords, which pytest's ``addoption`` takes too), and ``Options.read`` reads it
+    back by ``name``, the field's name."""
+
+    name: str
+    help: str
+    settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def arguments() -> tuple[Argument, ...]:
+    """Every option of a verify run, in the order ``--help`` lists them: one per Options field."""
+    from .conventions import NAMES as CONVENTIONS  # the convention registry (cheap: no adapter, no Hypothesis)
+
+    return (
+        Argument("convention", "TARGET is one function in this ecosystem convention, not the spec's names: "
+                 + ", ".join(CONVENTIONS) + " (gptspec builds the spec's attention functions around it)",
+                 dict(choices=CONVENTIONS, default=None)),
+        Argument("layout", "columns: the spec's (tokens are columns); rows: every 2-D tensor transposed (nanoGPT)",
+                 dict(choices=LAYOUTS, default="columns")),
+        Argument("framework", "what your functions take and return: " + ", ".join(FRAMEWORKS)
+                 + " (default: the one whose library the target imports)", dict(choices=FRAMEWORKS, default=None)),
+        Argument("profile", "how hard to search: " + ", ".join(f"{k} {n}" for k, n in PROFILE_EXAMPLES.items())
+                 + " examples per property", dict(choices=PROFILE_NAMES, default="default")),
+        Argument("assume", "declare what your code supports, so the search stays inside it (repeatable): "
+                 "causal-only, d_model=n_heads*d_head, float32, float64, max-ctx=N; adds to the module's "
+                 "GPTSPEC_ASSUME. A property the declaration excludes is 'not applicable'",
+                 dict(action="append", default=[], metavar="WORD")),
+        Argument("timeout", f"per-call time limit, after which your code's process is killed; 0 for none "
+                 f"(default {DEFAULT_TIMEOUT:g})", dict(type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS")),
+        Argument("memory_limit", "most memory (address space) each process of your code may take, e.g. 2GiB or "
+                 "512MiB; going over it is an error that says so (default: none)",
+                 dict(default=None, metavar="SIZE")),
+        Argument("strict", "count fragile properties (they fail only beyond the ordinary domain: scores above "
+                 "1e6, T below 0.01, ...) as failed: exit 1", dict(action="store_true", default=False)),
+    )
+
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 10**3, "m": 1 << 20, "mib": 1 << 20, "mb": 10**6,
           "g": 1 << 30, "gib": 1 << 30, "gb": 10**9, "t": 1 << 40, "tib": 1 << 40, "tb": 10**12}

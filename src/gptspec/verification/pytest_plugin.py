@@ -33,31 +33,14 @@ _SEED = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from .choices import DEFAULT_TIMEOUT, FRAMEWORKS, LAYOUTS, PROFILE_NAMES
-    from .conventions import NAMES as CONVENTIONS
+    from .choices import arguments
 
     group = parser.getgroup("gptspec", "gptspec: the property catalogue against an implementation")
     group.addoption("--gptspec-target", default=None, metavar="TARGET",
                     help="module name or .py path of the implementation to verify (turns the plugin on)")
-    group.addoption("--gptspec-layout", choices=LAYOUTS, default="columns",
-                    help="columns (the spec's) or rows (every 2-D tensor transposed)")
-    group.addoption("--gptspec-framework", choices=FRAMEWORKS, default=None,
-                    help=", ".join(FRAMEWORKS) + " (default: detected from what the target imports)")
-    group.addoption("--gptspec-convention", choices=CONVENTIONS, default=None,
-                    help="the target is one function in this convention: " + ", ".join(CONVENTIONS))
-    group.addoption("--gptspec-profile", choices=PROFILE_NAMES, default="default",
-                    help="how many examples per property: quick, default, thorough")
     group.addoption("--gptspec-seed", type=int, default=None, help="seed of the search (default: a fresh one)")
-    group.addoption("--gptspec-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                    help="per-call time limit, after which the target's process is killed (0: none)")
-    group.addoption("--gptspec-assume", action="append", default=[], metavar="WORD",
-                    help="declare what the target supports (repeatable, as gptspec verify --assume): causal-only, "
-                    "d_model=n_heads*d_head, float32, float64, max-ctx=N; a property it excludes is skipped as "
-                    "not applicable")
-    group.addoption("--gptspec-strict", action="store_true", default=False, help="count fragile properties as failed")
-    group.addoption("--gptspec-memory-limit", default=None, metavar="SIZE",
-                    help="most memory each target process may take, e.g. 2GiB or 512MiB (default: none)")
-
+    for option in arguments():  # gptspec verify's --NAME as --gptspec-NAME, defined once (.choices)
+        group.addoption("--gptspec-" + option.flag[2:], help=option.help, **option.settings)
 
 def _target(config: pytest.Config) -> str | None:
     """The target as given, a relative .py path made absolute against the invocation directory."""
