@@ -324,3 +324,18 @@ def test_the_cause_does_not_depend_on_the_order_the_properties_ran_in() -> None:
     expected = {"-1e13": ("mask-minus-1e12", None), "-1e11": ("mask-constant", -1e10)}
     assert named(["-1e13", "-1e11"]) == expected
     assert named(["-1e11", "-1e13"]) == expected
+
+
+def test_drawn_examples_are_kept_per_declared_domain() -> None:
+    """Both ways: the same target, function, seed and count give the kept cases again in the same scope,
+    and fresh ones, drawn inside it, under a declared domain (float32 only here)."""
+    from gptspec.properties import domain
+
+    impl = causes.derive("reference")
+    whole = diagnosis.drawn(impl, "softmax", 11, 6)
+    assert diagnosis.drawn(impl, "softmax", 11, 6) is whole
+    with domain.scoped(domain.parse(["float32"]), ("softmax",)):
+        declared = diagnosis.drawn(impl, "softmax", 11, 6)
+    assert declared is not whole
+    assert declared and all(c.args[0].dtype == np.float32 for c in declared)
+    assert any(c.args[0].dtype == np.float64 for c in whole)

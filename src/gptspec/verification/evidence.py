@@ -23,6 +23,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from ..properties.agreement import CONDITIONING, _dtype_of, widened
+from ..properties import domain as domains
 from ..properties.causes import GENERATE, RULE, derive
 from ..properties.generation import DRAWS, follows, spec_rule
 from ..properties.registry import Property
@@ -241,12 +242,14 @@ class _Answer:
     wrote: tuple[str, ...] = ()
 
 
-_DRAWN: dict[tuple[int, str, int, int], tuple[Any, list[Case]]] = {}
+_DRAWN: dict[tuple[Any, ...], tuple[Any, list[Case]]] = {}
 
 def drawn(impl: Any, function: str, seed: int, n: int = EXAMPLES, prop: Property | None = None) -> list[Case]:
     """The target's answers on ``n`` drawn arguments of ``function`` (kept per target, function and seed;
-    generate's per property too: each draws its own examples)."""
-    key = (id(impl), function if function != "generate" or prop is None else f"generate {prop.name}", seed, n)
+    generate's per property too: each draws its own examples; and per declared domain, which the draws
+    stay inside, so examples drawn in one scope never serve another)."""
+    key = (id(impl), function if function != "generate" or prop is None else f"generate {prop.name}", seed, n,
+           domains.current().domain)
     kept = _DRAWN.get(key)
     if kept is None or kept[0] is not impl:
         kept = (impl, _answers(impl, function, _draw(function, seed, n, prop)))
