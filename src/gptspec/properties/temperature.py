@@ -128,7 +128,7 @@ def _expect_monotone_in_T(impl: Any, case: Tempered, what: str, symbol: str, sta
     """For T1 <= T2: stat(softmax(x, T1)) <= stat(softmax(x, T2)) + slack if ``rising``, else >= − slack."""
     x = case.x
     v1, v2 = (stat(p) for p in probs_both(impl, x, case.T1, x, case.T2))
-    if v1 > v2 + slack if rising else v1 < v2 - slack:
+    if (v1 > v2 + slack) if rising else (v1 < v2 - slack):
         want, got = ("<=", ">") if rising else (">=", "<")
         raise expect.fail(
             f"{what} of softmax(x, T) for {x.shape[0]} logits spanning {expect.fmt(np.ptp(x))}: expected "

@@ -25,7 +25,6 @@ DEFAULT_TIMEOUT = 5.0
 """Seconds one call of a target function may take before its process is killed as hanging."""
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Argument:
     """One field of :class:`.options.Options` as a command line takes it: ``gptspec verify``'s

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from ..properties.agreement import CONDITIONING, _dtype_of, widened
 from ..properties import domain as domains
+from ..properties.agreement import CONDITIONING, _dtype_of, widened
 from ..properties.causes import GENERATE, RULE, derive
 from ..properties.generation import DRAWS, follows, spec_rule
 from ..properties.registry import Property

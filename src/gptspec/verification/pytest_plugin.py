@@ -42,6 +42,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for option in arguments():  # gptspec verify's --NAME as --gptspec-NAME, defined once (.choices)
         group.addoption("--gptspec-" + option.flag[2:], help=option.help, **option.settings)
 
+
 def _target(config: pytest.Config) -> str | None:
     """The target as given, a relative .py path made absolute against the invocation directory."""
     target = config.getoption("gptspec_target")
